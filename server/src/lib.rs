@@ -1,3 +1,12 @@
 //! spark-lsp: a language server that brings real-time AI edits to every LSP editor.
 //!
-//! See ARCHITECTURE.md for the bird's-eye view and the code map.
+//! See ARCHITECTURE.md for the bird's-eye view and the code map. Dependencies point one way:
+//! `lsp → engine → {context, providers} → {documents, syntax}`.
+
+pub mod config;
+pub mod context;
+pub mod documents;
+pub mod engine;
+pub mod lsp;
+pub mod providers;
+pub mod syntax;

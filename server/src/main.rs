@@ -1,1 +1,124 @@
-fn main() {}
+//! The `spark-lsp` binary: command line, logging, and LSP on stdio.
+//!
+//! stdout carries only JSON-RPC: logs go to stderr or to `--log-file`. This is the only file
+//! that writes to stdout directly (for `--help` and `--version`).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use spark_lsp::lsp::{ServerOptions, serve};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+const HELP: &str = "\
+spark-lsp: real-time AI edits for every LSP editor
+
+Usage: spark-lsp [OPTIONS]
+
+Serves the Language Server Protocol on stdin/stdout.
+
+Options:
+  --log-file PATH   write logs to PATH (appending) instead of stderr
+  --stdio           serve on stdio (the default; accepted for editors that pass it)
+  -V, --version     print the version and exit
+  -h, --help        print this help and exit
+
+Environment:
+  SPARK_LSP_LOG     log filter, e.g. `debug` or `spark_lsp=trace` (default `info`);
+                    when set it takes precedence over the `log.level` setting
+";
+
+enum Command {
+    Serve { log_file: Option<PathBuf> },
+    Print(String),
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
+    let mut log_file = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(Command::Print(HELP.into())),
+            "-V" | "--version" => {
+                return Ok(Command::Print(format!("spark-lsp {}\n", env!("CARGO_PKG_VERSION"))));
+            }
+            "--stdio" => {}
+            "--log-file" => {
+                let path = args.next().ok_or("--log-file needs a path")?;
+                log_file = Some(PathBuf::from(path));
+            }
+            other => match other.strip_prefix("--log-file=") {
+                Some(path) => log_file = Some(PathBuf::from(path)),
+                None => return Err(format!("unknown argument {other:?}; see --help")),
+            },
+        }
+    }
+    Ok(Command::Serve { log_file })
+}
+
+fn main() -> ExitCode {
+    let command = match parse_args(std::env::args().skip(1)) {
+        Ok(command) => command,
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "spark-lsp: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let log_file = match command {
+        Command::Print(text) => {
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            return ExitCode::SUCCESS;
+        }
+        Command::Serve { log_file } => log_file,
+    };
+    let set_log_filter = match init_logging(log_file.as_ref()) {
+        Ok(set) => set,
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "spark-lsp: cannot open the log file: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            tracing::error!("cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = ServerOptions { set_log_filter: Some(set_log_filter), ..ServerOptions::default() };
+    let clean = runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout(), options));
+    // The specification: exit code 0 if `shutdown` came before `exit`, else 1.
+    tracing::info!(clean, "exiting");
+    if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+type SetFilter = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+/// Logs to stderr or a file, never stdout. Returns the hook that applies `log.level`.
+fn init_logging(log_file: Option<&PathBuf>) -> std::io::Result<SetFilter> {
+    let from_env = std::env::var("SPARK_LSP_LOG").ok().filter(|v| !v.trim().is_empty());
+    let filter = EnvFilter::try_new(from_env.as_deref().unwrap_or("info"))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+    let writer = match log_file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+            tracing_subscriber::fmt::writer::BoxMakeWriter::new(Mutex::new(file))
+        }
+        None => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(false))
+        .init();
+    let env_wins = from_env.is_some();
+    Ok(Box::new(move |level: &str| {
+        if env_wins {
+            return Ok(());
+        }
+        let filter = EnvFilter::try_new(level).map_err(|e| e.to_string())?;
+        handle.reload(filter).map_err(|e| e.to_string())
+    }))
+}

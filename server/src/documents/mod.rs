@@ -1,0 +1,68 @@
+//! Open documents: a rope, a version, a language and a syntax tree per document.
+//!
+//! The store is the server's copy of what the editor shows. It applies `didChange` edits in any
+//! position encoding, keeps the tree-sitter tree current with incremental reparses, and hands out
+//! O(1) snapshots (a rope clone shares nodes; a tree clone is reference-counted) to request tasks.
+//! Nothing here knows LSP types: positions arrive as [`LineCol`] plus a [`PositionEncoding`].
+
+mod encoding;
+mod store;
+mod tree_state;
+
+pub use encoding::{LineCol, PositionEncoding, Resolved, to_byte, to_line_col};
+pub use store::{ChangeError, ChangeOutcome, DocumentStore, Limits, TextChange};
+
+use std::sync::Arc;
+
+use ropey::Rope;
+use tree_sitter::Tree;
+
+use crate::syntax::Language;
+
+/// Why a tracked document gets no syntax tree and no suggestions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inactive {
+    /// Larger than `documents.maxFileBytes`.
+    TooLarge { bytes: usize },
+    /// Holds NUL bytes: not text a model should see.
+    Binary,
+}
+
+/// An immutable view of one document at one version, cheap to take and to send to another task.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub uri: Arc<str>,
+    pub language_id: Arc<str>,
+    pub language: Option<Language>,
+    pub version: i32,
+    pub rope: Rope,
+    /// The tree for exactly this text, when one is ready; see [`Snapshot::tree_or_parse`].
+    pub tree: Option<Tree>,
+    pub inactive: Option<Inactive>,
+}
+
+impl Snapshot {
+    /// The tree for this snapshot's text, parsing from scratch when the store had none (the
+    /// document was evicted from the tree budget or its first parse is still running). Call this
+    /// from a request task, never from the keystroke path.
+    pub fn tree_or_parse(&self) -> Option<Tree> {
+        if self.tree.is_some() {
+            return self.tree.clone();
+        }
+        if self.inactive.is_some() {
+            return None;
+        }
+        crate::syntax::parse(self.language?, &self.rope, None)
+    }
+}
+
+/// The inactive state a text of this size and content earns under `limits`.
+fn classify(text_bytes: usize, has_nul: bool, limits: &Limits) -> Option<Inactive> {
+    if text_bytes > limits.max_file_bytes {
+        Some(Inactive::TooLarge { bytes: text_bytes })
+    } else if has_nul {
+        Some(Inactive::Binary)
+    } else {
+        None
+    }
+}

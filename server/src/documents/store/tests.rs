@@ -1,0 +1,166 @@
+//! Store tests: a property test against a plain `String` model of the editor's text, and the
+//! tree lifecycle (background first parse, replayed edits, eviction, inactive documents).
+
+use proptest::prelude::*;
+
+use super::*;
+
+/// The editor's side: a `String` and LSP's own idea of lines (`\n`, `\r\n`, lone `\r`), with
+/// columns counted independently of ropey.
+fn model_position(text: &str, char_idx: usize, encoding: PositionEncoding) -> LineCol {
+    let (mut line, mut col) = (0u32, 0u32);
+    let mut chars = text.chars().take(char_idx).peekable();
+    while let Some(c) = chars.next() {
+        let is_break = c == '\n' || (c == '\r' && chars.peek() != Some(&'\n'));
+        if is_break {
+            line += 1;
+            col = 0;
+        } else if c != '\r' {
+            col += match encoding {
+                PositionEncoding::Utf8 => c.len_utf8() as u32,
+                PositionEncoding::Utf16 => c.len_utf16() as u32,
+                PositionEncoding::Utf32 => 1,
+            };
+        } else {
+            // The \r of a \r\n: the line's content already ended.
+        }
+    }
+    LineCol::new(line, col)
+}
+
+/// Moves a char index that falls between the `\r` and `\n` of a CRLF back onto the `\r`.
+fn expressible(chars: &[char], idx: usize) -> usize {
+    if idx > 0 && idx < chars.len() && chars[idx - 1] == '\r' && chars[idx] == '\n' {
+        idx - 1
+    } else {
+        idx
+    }
+}
+
+const PIECES: &[&str] = &[
+    "a", "é", "😀", "\r\n", "\n", "\r", "fn f() {", "}", " ", "中文", "𝄞x", "\t",
+];
+
+fn edit_strategy() -> impl Strategy<Value = (f64, f64, String)> {
+    (
+        0.0..=1.0f64,
+        0.0..=1.0f64,
+        prop::collection::vec(prop::sample::select(PIECES), 0..4).prop_map(|v| v.concat()),
+    )
+}
+
+fn encoding_strategy() -> impl Strategy<Value = PositionEncoding> {
+    prop::sample::select(vec![
+        PositionEncoding::Utf8,
+        PositionEncoding::Utf16,
+        PositionEncoding::Utf32,
+    ])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// Random edit sequences, in every encoding, over multi-byte, astral and CRLF text, leave the
+    /// store's text equal to the editor's.
+    #[test]
+    fn edits_keep_text_equal_to_the_editor(
+        encoding in encoding_strategy(),
+        edits in prop::collection::vec(edit_strategy(), 1..40),
+    ) {
+        let store = DocumentStore::default();
+        let mut model = String::from("fn main() {\r\n    let é = \"😀\";\r\n}\n// 中文\rend");
+        store.open("file:///t.rs", "rust", 1, &model);
+        for (version, (a, b, text)) in (2..).zip(edits) {
+            let chars: Vec<char> = model.chars().collect();
+            let pick = |f: f64| expressible(&chars, (f * chars.len() as f64) as usize);
+            let (start, end) = { let (x, y) = (pick(a), pick(b)); (x.min(y), x.max(y)) };
+            let range = (model_position(&model, start, encoding), model_position(&model, end, encoding));
+            let outcome = store.change("file:///t.rs", version, &[TextChange { range: Some(range), text: text.clone() }], encoding);
+            prop_assert_eq!(outcome, Ok(ChangeOutcome { clamped: 0 }));
+            let byte = |i: usize| model.char_indices().nth(i).map_or(model.len(), |(b, _)| b);
+            let (start_byte, end_byte) = (byte(start), byte(end));
+            model.replace_range(start_byte..end_byte, &text);
+            let snapshot = store.snapshot("file:///t.rs").expect("open");
+            prop_assert_eq!(snapshot.rope.to_string(), model.clone());
+        }
+        // The incrementally maintained tree equals a fresh parse of the final text.
+        store.wait_for_parses();
+        let snapshot = store.snapshot("file:///t.rs").expect("open");
+        let tree = snapshot.tree.expect("tree after parses finish");
+        let fresh = crate::syntax::parse(Language::Rust, &snapshot.rope, None).expect("parse");
+        prop_assert_eq!(tree.root_node().to_sexp(), fresh.root_node().to_sexp());
+    }
+}
+
+fn change(store: &DocumentStore, version: i32, start: (u32, u32), end: (u32, u32), text: &str) -> Result<ChangeOutcome, ChangeError> {
+    let range = Some((LineCol::new(start.0, start.1), LineCol::new(end.0, end.1)));
+    store.change("file:///a.py", version, &[TextChange { range, text: text.into() }], PositionEncoding::Utf16)
+}
+
+#[test]
+fn stale_and_unknown_changes_are_rejected_without_touching_text() {
+    let store = DocumentStore::default();
+    store.open("file:///a.py", "python", 5, "x = 1\n");
+    assert_eq!(change(&store, 5, (0, 0), (0, 0), "y"), Err(ChangeError::StaleVersion { current: 5, got: 5 }));
+    assert_eq!(change(&store, 3, (0, 0), (0, 0), "y"), Err(ChangeError::StaleVersion { current: 5, got: 3 }));
+    let unknown = store.change("file:///nope.py", 9, &[], PositionEncoding::Utf16);
+    assert_eq!(unknown, Err(ChangeError::UnknownDocument));
+    assert_eq!(store.snapshot("file:///a.py").map(|s| s.rope.to_string()), Some("x = 1\n".into()));
+}
+
+#[test]
+fn out_of_range_positions_are_clamped_and_counted() {
+    let store = DocumentStore::default();
+    store.open("file:///a.py", "python", 1, "x = 1\n");
+    assert_eq!(change(&store, 2, (0, 99), (7, 0), "!"), Ok(ChangeOutcome { clamped: 2 }));
+    assert_eq!(store.snapshot("file:///a.py").map(|s| s.rope.to_string()), Some("x = 1!".into()));
+}
+
+#[test]
+fn edits_during_the_first_parse_are_replayed_onto_its_tree() {
+    let store = DocumentStore::default();
+    let text = "def f(x):\n    return x\n".repeat(2_000);
+    store.open("file:///a.py", "python", 1, &text);
+    // These land while the background parse may still be running.
+    for version in 2..30 {
+        change(&store, version, (0, 0), (0, 0), "#").expect("applies");
+    }
+    change(&store, 30, (3, 0), (3, 0), "    y = (\n").expect("applies");
+    store.wait_for_parses();
+    let snapshot = store.snapshot("file:///a.py").expect("open");
+    let tree = snapshot.tree.clone().expect("tree");
+    let fresh = crate::syntax::parse(Language::Python, &snapshot.rope, None).expect("parse");
+    assert_eq!(tree.root_node().to_sexp(), fresh.root_node().to_sexp());
+}
+
+#[test]
+fn trees_beyond_the_budget_are_evicted_least_recently_used_first() {
+    let store = DocumentStore::new(Limits { max_trees: 3, ..Limits::default() });
+    for i in 0..6 {
+        store.open(&format!("file:///{i}.rs"), "rust", 1, "fn f() {}\n");
+        store.wait_for_parses();
+    }
+    assert_eq!(store.trees_in_memory(), 3);
+    let evicted = store.snapshot("file:///0.rs").expect("open");
+    assert!(evicted.tree.is_none(), "oldest document lost its tree");
+    assert!(evicted.tree_or_parse().is_some(), "but parses on demand");
+    assert!(store.snapshot("file:///5.rs").and_then(|s| s.tree).is_some());
+}
+
+#[test]
+fn large_and_binary_documents_are_tracked_but_inactive() {
+    let store = DocumentStore::new(Limits { max_file_bytes: 100, ..Limits::default() });
+    store.open("file:///big.js", "javascript", 1, &"x".repeat(101));
+    store.open("file:///bin.c", "c", 1, "int\0main");
+    store.wait_for_parses();
+    let big = store.snapshot("file:///big.js").expect("tracked");
+    assert_eq!(big.inactive, Some(Inactive::TooLarge { bytes: 101 }));
+    assert!(big.tree_or_parse().is_none());
+    assert_eq!(store.snapshot("file:///bin.c").and_then(|s| s.inactive), Some(Inactive::Binary));
+    // Shrinking below the limit makes the document active again, with a tree.
+    let shrink = TextChange { range: None, text: "let x = 1;".into() };
+    store.change("file:///big.js", 2, &[shrink], PositionEncoding::Utf8).expect("applies");
+    store.wait_for_parses();
+    let small = store.snapshot("file:///big.js").expect("tracked");
+    assert_eq!((small.inactive, small.tree.is_some()), (None, true));
+}

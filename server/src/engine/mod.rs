@@ -1,0 +1,90 @@
+//! The engine: turns a document snapshot and a cursor into a suggestion from the model.
+//!
+//! It owns the provider in use and the [`Scheduler`] that supersedes stale requests. Everything
+//! here works on byte offsets and snapshots; only `lsp/` converts to and from LSP types.
+
+mod scheduler;
+
+pub use scheduler::{Scheduler, Ticket};
+
+use std::sync::{Arc, RwLock};
+
+use crate::context;
+use crate::documents::Snapshot;
+use crate::providers::{ModelInput, ModelRequest, Provider};
+
+/// How much text around the cursor goes into a prompt.
+const PREFIX_BYTES: usize = 6_000;
+const SUFFIX_BYTES: usize = 2_000;
+
+/// A suggestion to insert at the cursor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suggestion {
+    pub text: String,
+}
+
+pub struct Engine {
+    provider: RwLock<Option<Arc<dyn Provider>>>,
+    scheduler: Scheduler,
+}
+
+impl Engine {
+    pub fn new(max_in_flight: usize) -> Self {
+        Self {
+            provider: RwLock::new(None),
+            scheduler: Scheduler::new(max_in_flight),
+        }
+    }
+
+    pub fn set_provider(&self, provider: Option<Arc<dyn Provider>>) {
+        *self.provider.write().unwrap_or_else(|e| e.into_inner()) = provider;
+    }
+
+    pub fn provider(&self) -> Option<Arc<dyn Provider>> {
+        self.provider.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.scheduler
+    }
+
+    /// A completion at `cursor_byte`, or `None` when there is nothing to suggest (no provider,
+    /// an inactive document, a provider error, an empty answer) or the request was superseded.
+    pub async fn complete(&self, snapshot: Snapshot, cursor_byte: usize, max_output_tokens: u32) -> Option<Suggestion> {
+        if snapshot.inactive.is_some() {
+            return None;
+        }
+        let provider = self.provider()?;
+        // Registered before the first await, so a newer request always sees this one.
+        let ticket = self.scheduler.begin(&snapshot.uri);
+        let (prefix, suffix) = context::window(&snapshot.rope, cursor_byte, PREFIX_BYTES, SUFFIX_BYTES);
+        let request = ModelRequest {
+            instructions: String::new(),
+            input: ModelInput::Fim { prefix, suffix },
+            stop: Vec::new(),
+            max_output_tokens,
+            temperature: None,
+        };
+        let mut stream = provider.stream(request);
+        let collect = async {
+            let mut text = String::new();
+            while let Some(delta) = stream.next().await {
+                match delta {
+                    Ok(delta) => text.push_str(&delta),
+                    Err(err) => {
+                        tracing::warn!(provider = provider.name(), "completion failed: {err}");
+                        return None;
+                    }
+                }
+            }
+            Some(text)
+        };
+        tokio::select! {
+            () = ticket.superseded() => {
+                tracing::debug!(uri = %snapshot.uri, "completion superseded");
+                None
+            }
+            text = collect => text.filter(|t| !t.trim().is_empty()).map(|text| Suggestion { text }),
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! The LSP layer: tower-lsp-server handlers, capabilities and LSP ↔ core conversion.
+//!
+//! **Architecture invariant:** this is the only module that knows LSP types. Handlers are thin:
+//! parse params, take a snapshot, call a plain function, convert, reply. Every handler mutates
+//! shared state before its first `.await`, and work that waits on the model or on the client runs
+//! in spawned tasks or is bounded by the engine's scheduler, so a slow request never holds back
+//! `didChange`, `$/cancelRequest` or another request.
+
+mod capabilities;
+mod convert;
+mod server;
+mod settings;
+mod suggest;
+
+pub use capabilities::server_capabilities;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tower_lsp_server::{Client, LspService, Server};
+
+use crate::config::{Config, ConfigIssue, ConfigSources};
+use crate::documents::{DocumentStore, PositionEncoding};
+use crate::engine::Engine;
+use crate::providers::Provider;
+
+/// How many handler futures tower-lsp-server polls at once. Its default of four lets four
+/// pending requests starve every later message; the engine's scheduler bounds model requests
+/// far below this, so the limit is never what delays a `didChange`.
+const CONCURRENCY_LEVEL: usize = 256;
+
+/// How many completion requests may wait on the model at once before the oldest is dropped.
+const MAX_IN_FLIGHT: usize = 4;
+
+/// Hooks into the process that embeds the server (the binary, tests, benchmarks).
+#[derive(Default)]
+pub struct ServerOptions {
+    /// A provider to use instead of the configured one.
+    pub provider: Option<Arc<dyn Provider>>,
+    /// Applies a new log filter from the `log.level` setting.
+    pub set_log_filter: Option<Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>>,
+}
+
+/// The handlers' receiver: a cheap handle on the shared state, so that spawned tasks can keep
+/// it alive.
+#[derive(Clone)]
+pub struct Backend(Arc<State>);
+
+impl std::ops::Deref for Backend {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.0
+    }
+}
+
+/// State shared by all handlers.
+pub struct State {
+    client: Client,
+    documents: DocumentStore,
+    engine: Engine,
+    encoding: OnceLock<PositionEncoding>,
+    config: RwLock<Arc<Config>>,
+    sources: Mutex<ConfigSources>,
+    /// Settings problems found during `initialize`, shown after `initialized`.
+    pending_issues: Mutex<Vec<ConfigIssue>>,
+    /// The client answers `workspace/configuration` requests.
+    pulls_configuration: AtomicBool,
+    shutdown: Arc<AtomicBool>,
+    options: ServerOptions,
+}
+
+impl Backend {
+    fn new(client: Client, options: ServerOptions, shutdown: Arc<AtomicBool>) -> Self {
+        let engine = Engine::new(MAX_IN_FLIGHT);
+        engine.set_provider(options.provider.clone());
+        Self(Arc::new(State {
+            client,
+            documents: DocumentStore::default(),
+            engine,
+            encoding: OnceLock::new(),
+            config: RwLock::new(Arc::new(Config::default())),
+            sources: Mutex::new(ConfigSources::default()),
+            pending_issues: Mutex::new(Vec::new()),
+            pulls_configuration: AtomicBool::new(false),
+            shutdown,
+            options,
+        }))
+    }
+
+}
+
+impl State {
+    /// The negotiated position encoding (UTF-16 until `initialize` picks one).
+    fn encoding(&self) -> PositionEncoding {
+        self.encoding.get().copied().unwrap_or(PositionEncoding::Utf16)
+    }
+
+    fn config(&self) -> Arc<Config> {
+        self.config.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Serves LSP on `input`/`output` until `exit` or end of input. Returns whether `shutdown` was
+/// received first, which decides the process exit code (0 if so, 1 if not).
+pub async fn serve<I, O>(input: I, output: O, options: ServerOptions) -> bool
+where
+    I: AsyncRead + Unpin,
+    O: AsyncWrite,
+{
+    let shutdown = Arc::new(AtomicBool::new(false));
+    let backend_shutdown = shutdown.clone();
+    let (service, socket) = LspService::build(move |client| Backend::new(client, options, backend_shutdown))
+        .custom_method(spark_protocol::methods::INLINE_COMPLETION, Backend::inline_completion)
+        .custom_method(spark_protocol::methods::SET_TRACE, Backend::set_trace)
+        .finish();
+    Server::new(input, output, socket)
+        .concurrency_level(CONCURRENCY_LEVEL)
+        .serve(service)
+        .await;
+    shutdown.load(Ordering::SeqCst)
+}

@@ -1,0 +1,113 @@
+//! The `LanguageServer` implementation: lifecycle and text synchronisation, each a few lines
+//! that delegate to the documents store, the settings handling or the suggestion handlers.
+
+use std::sync::atomic::Ordering;
+
+use tower_lsp_server::LanguageServer;
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::{
+    CodeAction, CodeActionParams, CodeActionResponse, CompletionParams, CompletionResponse,
+    DidChangeConfigurationParams, DidChangeTextDocumentParams, DidCloseTextDocumentParams,
+    DidOpenTextDocumentParams, ExecuteCommandParams, InitializeParams, InitializeResult,
+    InitializedParams, LSPAny, ServerInfo, SetTraceParams,
+};
+
+use super::{Backend, capabilities, convert};
+use crate::documents::{ChangeError, PositionEncoding};
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let offered = params
+            .capabilities
+            .general
+            .as_ref()
+            .and_then(|general| general.position_encodings.as_ref());
+        let encoding = PositionEncoding::negotiate(offered.into_iter().flatten().map(|kind| kind.as_str()));
+        let _ = self.encoding.set(encoding);
+        let pulls = params
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|workspace| workspace.configuration)
+            .unwrap_or(false);
+        self.pulls_configuration.store(pulls, Ordering::Relaxed);
+        let client = params.client_info.as_ref().map(|info| info.name.as_str()).unwrap_or("unknown");
+        tracing::info!(client, encoding = encoding.name(), "initialize");
+        self.load_initial_settings(&params);
+        Ok(InitializeResult {
+            capabilities: capabilities::server_capabilities(encoding),
+            server_info: Some(ServerInfo {
+                name: "spark-lsp".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+            }),
+            ..InitializeResult::default()
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        self.report_settings_issues().await;
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        tracing::info!("shutdown");
+        self.shutdown.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let doc = params.text_document;
+        tracing::debug!(uri = doc.uri.as_str(), version = doc.version, bytes = doc.text.len(), "didOpen");
+        self.documents.open(doc.uri.as_str(), &doc.language_id, doc.version, &doc.text);
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let uri = params.text_document.uri;
+        let version = params.text_document.version;
+        let changes: Vec<_> = params.content_changes.into_iter().map(convert::text_change).collect();
+        match self.documents.change(uri.as_str(), version, &changes, self.encoding()) {
+            Ok(outcome) if outcome.clamped > 0 => {
+                tracing::warn!(uri = uri.as_str(), version, clamped = outcome.clamped, "didChange had out-of-range positions; clamped");
+            }
+            Ok(_) => tracing::trace!(uri = uri.as_str(), version, "didChange"),
+            Err(err @ ChangeError::UnknownDocument) | Err(err @ ChangeError::StaleVersion { .. }) => {
+                tracing::warn!(uri = uri.as_str(), version, "didChange rejected: {err}");
+            }
+        }
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let uri = params.text_document.uri;
+        if !self.documents.close(uri.as_str()) {
+            tracing::warn!(uri = uri.as_str(), "didClose for a document that is not open");
+        }
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        self.settings_changed(params.settings).await;
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        Ok(self.completion_items(params).await)
+    }
+
+    async fn code_action(&self, _: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        // Model-backed actions are listed here once the refactor work lands; listing is free.
+        Ok(None)
+    }
+
+    async fn code_action_resolve(&self, action: CodeAction) -> Result<CodeAction> {
+        Ok(action)
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        tracing::warn!(command = params.command, "unknown command");
+        Err(Error::invalid_params(format!("unknown command {}", params.command)))
+    }
+}
+
+impl Backend {
+    /// `$/setTrace`: recorded in the log; the server's own log filter is `SPARK_LSP_LOG`.
+    pub(super) async fn set_trace(&self, params: SetTraceParams) {
+        tracing::info!(value = ?params.value, "$/setTrace");
+    }
+}

@@ -1,0 +1,114 @@
+//! Configuration from `initializationOptions`, `spark-lsp.toml` and
+//! `workspace/didChangeConfiguration` (pushed, or pulled with `workspace/configuration`).
+//!
+//! Every source goes through [`ConfigSources::resolve`], which never fails: bad keys are named
+//! to the user once through `window/showMessage` and replaced by their defaults.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use serde_json::Value;
+use tower_lsp_server::ls_types::{ConfigurationItem, InitializeParams, MessageType};
+
+use super::Backend;
+use crate::config::{self, ConfigIssue, ConfigSources, Severity};
+use crate::documents::Limits;
+
+impl Backend {
+    /// Reads `initializationOptions` and the config file during `initialize`; issues are
+    /// reported after `initialized`.
+    pub(super) fn load_initial_settings(&self, params: &InitializeParams) {
+        let root = workspace_root(params);
+        let (file, mut issues) = ConfigSources::load_file(root.as_deref());
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        sources.file = file;
+        sources.init_options = params.initialization_options.clone().filter(|v| !v.is_null());
+        issues.extend(self.apply(&sources));
+        *self.pending_issues.lock().unwrap_or_else(|e| e.into_inner()) = issues;
+    }
+
+    pub(super) async fn report_settings_issues(&self) {
+        let issues = std::mem::take(&mut *self.pending_issues.lock().unwrap_or_else(|e| e.into_inner()));
+        self.show_issues(issues).await;
+    }
+
+    /// A `workspace/didChangeConfiguration`. Clients either push the settings (VS Code wraps
+    /// them in a `spark` section; Helix sends them bare) or send nothing and expect the server
+    /// to pull the `spark` section.
+    pub(super) async fn settings_changed(&self, settings: Value) {
+        if let Some(section) = config::settings_section(&settings) {
+            let issues = self.replace_settings(section.clone());
+            self.show_issues(issues).await;
+            return;
+        }
+        if !self.pulls_configuration.load(Ordering::Relaxed) {
+            return;
+        }
+        // The pull waits on the client, so it runs in its own task: a client that never
+        // answers must not hold a handler slot.
+        let backend = self.clone();
+        tokio::spawn(async move {
+            let items = vec![ConfigurationItem { scope_uri: None, section: Some("spark".into()) }];
+            let pulled = match backend.client.configuration(items).await {
+                Ok(mut values) if !values.is_empty() => values.swap_remove(0),
+                Ok(_) => return,
+                Err(err) => {
+                    tracing::warn!("workspace/configuration failed: {err}");
+                    return;
+                }
+            };
+            if pulled.is_object() {
+                let issues = backend.replace_settings(pulled);
+                backend.show_issues(issues).await;
+            }
+        });
+    }
+
+    fn replace_settings(&self, settings: Value) -> Vec<ConfigIssue> {
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        sources.settings = Some(settings);
+        self.apply(&sources)
+    }
+
+    /// Resolves the sources and puts the result into effect.
+    fn apply(&self, sources: &ConfigSources) -> Vec<ConfigIssue> {
+        let (config, issues) = sources.resolve();
+        self.documents.set_limits(Limits {
+            max_file_bytes: config.documents.max_file_bytes,
+            max_trees: config.syntax.max_trees,
+        });
+        if let (Some(level), Some(set_filter)) = (&config.log.level, &self.options.set_log_filter) {
+            if let Err(err) = set_filter(level) {
+                tracing::warn!("log.level {level:?} not applied: {err}");
+            }
+        }
+        tracing::info!(provider = ?config.provider.kind, model = config.provider.model, "configuration applied");
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+        issues
+    }
+
+    async fn show_issues(&self, issues: Vec<ConfigIssue>) {
+        for issue in issues {
+            let message = issue.to_string_for_user();
+            let typ = match issue.severity {
+                Severity::Error => MessageType::ERROR,
+                Severity::Warning => MessageType::WARNING,
+            };
+            tracing::warn!("{message}");
+            self.client.show_message(typ, message).await;
+        }
+    }
+}
+
+/// The first workspace folder, else the deprecated `rootUri`, else `rootPath`.
+fn workspace_root(params: &InitializeParams) -> Option<PathBuf> {
+    let folder = params.workspace_folders.as_ref().and_then(|f| f.first()).map(|f| &f.uri);
+    #[allow(deprecated)]
+    let uri = folder.or(params.root_uri.as_ref());
+    if let Some(path) = uri.and_then(|uri| uri.to_file_path()) {
+        return Some(path.into_owned());
+    }
+    #[allow(deprecated)]
+    params.root_path.as_ref().map(PathBuf::from)
+}

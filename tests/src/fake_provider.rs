@@ -1,0 +1,73 @@
+//! An in-process provider for tests that need the model to behave in one exact way: answer a
+//! fixed text and record what it was asked, or stall until the request is dropped.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use spark_lsp::providers::{ModelInput, ModelRequest, Provider, TextStream};
+
+/// Answers `answer`, except that a request whose prompt contains `stall_marker` never answers.
+/// Records every request and counts the streams the server still holds, so tests can check
+/// that superseded and cancelled requests really let go of the model.
+#[derive(Default)]
+pub struct FakeProvider {
+    pub answer: String,
+    pub stall_marker: Option<String>,
+    pub requests: Mutex<Vec<ModelRequest>>,
+    pub live: Arc<AtomicUsize>,
+}
+
+impl FakeProvider {
+    pub fn answering(answer: &str) -> Arc<Self> {
+        Arc::new(Self { answer: answer.into(), ..Self::default() })
+    }
+
+    pub fn stalling_on(marker: &str, answer: &str) -> Arc<Self> {
+        Arc::new(Self { answer: answer.into(), stall_marker: Some(marker.into()), ..Self::default() })
+    }
+
+    /// The prefix and suffix of the last fill-in-the-middle request.
+    pub fn last_fim(&self) -> Option<(String, String)> {
+        let requests = self.requests.lock().ok()?;
+        match &requests.last()?.input {
+            ModelInput::Fim { prefix, suffix } => Some((prefix.clone(), suffix.clone())),
+            ModelInput::Text(_) => None,
+        }
+    }
+
+    /// Streams the server has not dropped yet.
+    pub fn live_streams(&self) -> usize {
+        self.live.load(Ordering::SeqCst)
+    }
+}
+
+impl Provider for FakeProvider {
+    fn name(&self) -> &str {
+        "fake"
+    }
+
+    fn stream(&self, request: ModelRequest) -> TextStream {
+        let prompt = match &request.input {
+            ModelInput::Fim { prefix, suffix } => format!("{prefix}{suffix}"),
+            ModelInput::Text(text) => text.clone(),
+        };
+        let stall = self.stall_marker.as_ref().is_some_and(|marker| prompt.contains(marker.as_str()));
+        if let Ok(mut requests) = self.requests.lock() {
+            requests.push(request);
+        }
+        let (tx, stream) = TextStream::channel();
+        let answer = self.answer.clone();
+        let live = self.live.clone();
+        live.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(async move {
+            if stall {
+                // Holds the sink until the server drops its stream.
+                tx.closed().await;
+            } else {
+                let _ = tx.send(Ok(answer)).await;
+            }
+            live.fetch_sub(1, Ordering::SeqCst);
+        });
+        stream
+    }
+}
