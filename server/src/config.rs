@@ -1,0 +1,183 @@
+//! The server's configuration: one schema, read from up to four layers and merged.
+//!
+//! Layers, lowest to highest precedence: the defaults below, a `spark-lsp.toml` file, the LSP
+//! `initializationOptions`, then `workspace/didChangeConfiguration` settings. JSON objects are
+//! deep-merged and the later layer wins per leaf. See `docs/configuration.md` for every key.
+//!
+//! **Architecture Invariant:** this module knows nothing about LSP. It takes and returns plain
+//! `serde_json::Value`s and structs, so the `lsp/` layer decides when to (re)load and how to tell
+//! the user about the issues it reports.
+//!
+//! **Architecture Invariant:** resolving never fails. A bad key is reported as a [`ConfigIssue`]
+//! naming its dotted path and falls back to its default; every other key still applies.
+//!
+//! The schema holds no secrets, only the *name* of the environment variable (or the command) that
+//! yields the API key. Header values may carry credentials, so [`Headers`] redacts them in `Debug`.
+
+mod issue;
+mod resolve;
+mod sources;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use issue::{ConfigIssue, Severity};
+pub use sources::{ConfigSources, settings_section, user_config_dir};
+
+/// The file name looked up in the workspace root and in the user's config directory.
+pub const CONFIG_FILE_NAME: &str = "spark-lsp.toml";
+
+/// The whole resolved configuration; every field has a usable default.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Config {
+    pub provider: ProviderConfig,
+    pub documents: DocumentsConfig,
+    pub syntax: SyntaxConfig,
+    pub secrets: SecretsConfig,
+    pub log: LogConfig,
+}
+
+/// Which model endpoint to talk to and how.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ProviderConfig {
+    pub kind: ProviderKind,
+    /// Only meaningful for [`ProviderKind::OpenaiResponses`].
+    pub transport: Transport,
+    pub base_url: String,
+    pub model: String,
+    /// The name of the environment variable holding the API key (never the key itself).
+    pub api_key_env: String,
+    /// A command (argv) whose trimmed stdout is the API key; wins over `api_key_env`.
+    pub api_key_command: Option<Vec<String>>,
+    /// Extra HTTP headers sent with every request.
+    pub headers: Headers,
+    /// The fill-in-the-middle dialect; resolved to `llama-cpp` when `kind` is `fim` and unset.
+    pub fim_api: Option<FimApi>,
+    pub timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+    pub ca_cert_file: Option<PathBuf>,
+    pub max_output_tokens: u32,
+    pub temperature: Option<f32>,
+}
+
+impl Default for ProviderConfig {
+    fn default() -> Self {
+        Self {
+            kind: ProviderKind::default(),
+            transport: Transport::default(),
+            base_url: "https://api.openai.com/v1".to_owned(),
+            model: "gpt-5.3-codex-spark".to_owned(),
+            api_key_env: "OPENAI_API_KEY".to_owned(),
+            api_key_command: None,
+            headers: Headers::default(),
+            fim_api: None,
+            timeout_ms: 10_000,
+            connect_timeout_ms: 3_000,
+            ca_cert_file: None,
+            max_output_tokens: 256,
+            temperature: None,
+        }
+    }
+}
+
+/// The wire protocol spoken to the model; one provider implementation each.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProviderKind {
+    #[default]
+    OpenaiResponses,
+    OpenaiChat,
+    Fim,
+    Anthropic,
+    Local,
+}
+
+/// How the OpenAI Responses API is reached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    #[default]
+    Websocket,
+    Http,
+}
+
+/// The request shape of a fill-in-the-middle completion endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FimApi {
+    #[default]
+    LlamaCpp,
+    Ollama,
+    Codestral,
+    Deepseek,
+}
+
+/// Extra request headers. `Debug` prints the names only: values may be credentials.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Headers(pub BTreeMap<String, String>);
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|name| (name, "<redacted>")))
+            .finish()
+    }
+}
+
+/// Limits on the documents the server tracks.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DocumentsConfig {
+    /// Documents larger than this are tracked but inactive (no syntax tree, no requests).
+    pub max_file_bytes: usize,
+}
+
+impl Default for DocumentsConfig {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Limits on syntax trees.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SyntaxConfig {
+    /// How many documents keep a syntax tree in memory; at least 1.
+    pub max_trees: usize,
+}
+
+impl Default for SyntaxConfig {
+    fn default() -> Self {
+        Self { max_trees: 32 }
+    }
+}
+
+/// Files whose contents are never sent to a model.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SecretsConfig {
+    /// File globs added to the built-in list of secret files.
+    pub extra_globs: Vec<String>,
+}
+
+/// Where and how much the server logs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LogConfig {
+    /// A `tracing` filter such as `debug` or `spark_lsp=trace`.
+    pub level: Option<String>,
+    /// A log file; stderr when unset.
+    pub file: Option<PathBuf>,
+}
