@@ -17,12 +17,20 @@ fn main() {
     let large = take_lines(&corpus, 10_000);
     let small = take_lines(&corpus[corpus.len() / 2..], 500);
     println!("keystroke path: one single-character didChange + incremental reparse");
-    println!("{:<22} {:>10} {:>10} {:>10}", "case", "median µs", "p99 µs", "max µs");
+    println!(
+        "{:<22} {:>10} {:>10} {:>10}",
+        "case", "median µs", "p99 µs", "max µs"
+    );
     for (name, text) in [("10k lines", &large), ("500 lines", &small)] {
         for encoding in [PositionEncoding::Utf16, PositionEncoding::Utf8] {
             let samples = keystrokes(text, encoding, 2_000);
             let label = format!("{name} {}", encoding.name());
-            println!("{label:<22} {:>10.1} {:>10.1} {:>10.1}", pct(&samples, 0.5), pct(&samples, 0.99), pct(&samples, 1.0));
+            println!(
+                "{label:<22} {:>10.1} {:>10.1} {:>10.1}",
+                pct(&samples, 0.5),
+                pct(&samples, 0.99),
+                pct(&samples, 1.0)
+            );
         }
     }
     memory(&corpus);
@@ -49,10 +57,15 @@ fn keystrokes(text: &str, encoding: PositionEncoding, count: usize) -> Vec<f64> 
         } else {
             ((at, LineCol::new(line, 5)), "")
         };
-        let change = [TextChange { range: Some(range), text: insert.into() }];
+        let change = [TextChange {
+            range: Some(range),
+            text: insert.into(),
+        }];
         let version = i32::try_from(i).unwrap() + 2;
         let started = Instant::now();
-        store.change("file:///bench.rs", version, &change, encoding).unwrap();
+        store
+            .change("file:///bench.rs", version, &change, encoding)
+            .unwrap();
         samples.push(started.elapsed().as_secs_f64() * 1e6);
     }
     assert!(store.snapshot("file:///bench.rs").unwrap().tree.is_some());
@@ -95,7 +108,11 @@ fn pct(samples: &[f64], q: f64) -> f64 {
 
 fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: usize = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     pages * 4096
 }
 
@@ -107,9 +124,11 @@ fn take_lines(text: &str, lines: usize) -> String {
 
 /// Real Rust source from the crates in cargo's registry, concatenated up to `lines` lines.
 fn rust_corpus(lines: usize) -> String {
-    let home = std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo")
-    });
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo")
+        });
     let mut files = Vec::new();
     collect_rs(&home.join("registry/src"), &mut files, 4);
     files.sort();
@@ -122,15 +141,27 @@ fn rust_corpus(lines: usize) -> String {
             corpus.push_str(&text);
         }
     }
-    assert!(corpus.lines().count() >= lines, "not enough Rust source under {}", home.display());
+    assert!(
+        corpus.lines().count() >= lines,
+        "not enough Rust source under {}",
+        home.display()
+    );
     corpus
 }
 
 fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
-        let is_crate_src = path.components().any(|c| c.as_os_str().to_str().is_some_and(|s| s.starts_with("ropey-") || s.starts_with("dashmap-") || s.starts_with("tree-sitter-0")));
+        let is_crate_src = path.components().any(|c| {
+            c.as_os_str().to_str().is_some_and(|s| {
+                s.starts_with("ropey-")
+                    || s.starts_with("dashmap-")
+                    || s.starts_with("tree-sitter-0")
+            })
+        });
         if path.is_dir() && depth > 0 {
             collect_rs(&path, out, depth - 1);
         } else if is_crate_src && path.extension().is_some_and(|e| e == "rs") {

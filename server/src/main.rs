@@ -42,7 +42,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String>
         match arg.as_str() {
             "-h" | "--help" => return Ok(Command::Print(HELP.into())),
             "-V" | "--version" => {
-                return Ok(Command::Print(format!("spark-lsp {}\n", env!("CARGO_PKG_VERSION"))));
+                return Ok(Command::Print(format!(
+                    "spark-lsp {}\n",
+                    env!("CARGO_PKG_VERSION")
+                )));
             }
             "--stdio" => {}
             "--log-file" => {
@@ -76,42 +79,64 @@ fn main() -> ExitCode {
     let set_log_filter = match init_logging(log_file.as_ref()) {
         Ok(set) => set,
         Err(err) => {
-            let _ = writeln!(std::io::stderr(), "spark-lsp: cannot open the log file: {err}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "spark-lsp: cannot open the log file: {err}"
+            );
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             tracing::error!("cannot start the async runtime: {err}");
             return ExitCode::FAILURE;
         }
     };
-    let options = ServerOptions { set_log_filter: Some(set_log_filter), ..ServerOptions::default() };
+    let options = ServerOptions {
+        set_log_filter: Some(set_log_filter),
+        ..ServerOptions::default()
+    };
     let clean = runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout(), options));
     // The specification: exit code 0 if `shutdown` came before `exit`, else 1.
     tracing::info!(clean, "exiting");
-    if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 type SetFilter = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 
 /// Logs to stderr or a file, never stdout. Returns the hook that applies `log.level`.
 fn init_logging(log_file: Option<&PathBuf>) -> std::io::Result<SetFilter> {
-    let from_env = std::env::var("SPARK_LSP_LOG").ok().filter(|v| !v.trim().is_empty());
+    let from_env = std::env::var("SPARK_LSP_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
     let filter = EnvFilter::try_new(from_env.as_deref().unwrap_or("info"))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
     let writer = match log_file {
         Some(path) => {
-            let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
             tracing_subscriber::fmt::writer::BoxMakeWriter::new(Mutex::new(file))
         }
         None => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
     };
     tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(false))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(writer)
+                .with_ansi(false),
+        )
         .init();
     let env_wins = from_env.is_some();
     Ok(Box::new(move |level: &str| {

@@ -19,11 +19,18 @@ pub struct FakeProvider {
 
 impl FakeProvider {
     pub fn answering(answer: &str) -> Arc<Self> {
-        Arc::new(Self { answer: answer.into(), ..Self::default() })
+        Arc::new(Self {
+            answer: answer.into(),
+            ..Self::default()
+        })
     }
 
     pub fn stalling_on(marker: &str, answer: &str) -> Arc<Self> {
-        Arc::new(Self { answer: answer.into(), stall_marker: Some(marker.into()), ..Self::default() })
+        Arc::new(Self {
+            answer: answer.into(),
+            stall_marker: Some(marker.into()),
+            ..Self::default()
+        })
     }
 
     /// The prefix and suffix of the last fill-in-the-middle request.
@@ -51,7 +58,10 @@ impl Provider for FakeProvider {
             ModelInput::Fim { prefix, suffix } => format!("{prefix}{suffix}"),
             ModelInput::Text(text) => text.clone(),
         };
-        let stall = self.stall_marker.as_ref().is_some_and(|marker| prompt.contains(marker.as_str()));
+        let stall = self
+            .stall_marker
+            .as_ref()
+            .is_some_and(|marker| prompt.contains(marker.as_str()));
         if let Ok(mut requests) = self.requests.lock() {
             requests.push(request);
         }

@@ -44,7 +44,15 @@ fn build_binary() -> Result<PathBuf> {
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = std::process::Command::new(cargo)
-        .args(["build", "--quiet", "-p", "spark-lsp", "--bin", "spark-lsp", "--message-format=json"])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "spark-lsp",
+            "--bin",
+            "spark-lsp",
+            "--message-format=json",
+        ])
         .stderr(Stdio::inherit())
         .output()
         .context("running cargo build for spark-lsp")?;
@@ -79,10 +87,17 @@ impl LspClient {
     }
 
     /// A client over any byte pipe (the in-process server uses a duplex).
-    pub fn over(reader: impl AsyncRead + Unpin + Send + 'static, writer: impl AsyncWrite + Unpin + Send + 'static) -> Self {
+    pub fn over(
+        reader: impl AsyncRead + Unpin + Send + 'static,
+        writer: impl AsyncWrite + Unpin + Send + 'static,
+    ) -> Self {
         let (tx, incoming) = mpsc::unbounded_channel();
         let framing_errors = Arc::new(Mutex::new(Vec::new()));
-        tokio::spawn(read_frames(BufReader::new(reader), tx, framing_errors.clone()));
+        tokio::spawn(read_frames(
+            BufReader::new(reader),
+            tx,
+            framing_errors.clone(),
+        ));
         Self {
             writer: Box::new(writer),
             incoming,
@@ -105,21 +120,25 @@ impl LspClient {
 
     pub async fn send(&mut self, message: &Value) -> Result<()> {
         let body = serde_json::to_vec(message)?;
-        self.writer.write_all(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes()).await?;
+        self.writer
+            .write_all(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes())
+            .await?;
         self.writer.write_all(&body).await?;
         self.writer.flush().await?;
         Ok(())
     }
 
     pub async fn notify(&mut self, method: &str, params: Value) -> Result<()> {
-        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params})).await
+        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}))
+            .await
     }
 
     /// Sends a request and returns its id without waiting.
     pub async fn start_request(&mut self, method: &str, params: Value) -> Result<i64> {
         self.next_id += 1;
         let id = self.next_id;
-        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).await?;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await?;
         Ok(id)
     }
 
@@ -149,7 +168,10 @@ impl LspClient {
             .await
             .context("timed out waiting for the server")?
             .context("the server closed its output")?;
-        if message.get("method").is_some() && message.get("id").is_some() && self.answer_server_requests {
+        if message.get("method").is_some()
+            && message.get("id").is_some()
+            && self.answer_server_requests
+        {
             let reply = json!({"jsonrpc": "2.0", "id": message["id"], "result": null});
             self.send(&reply).await?;
         }
@@ -158,7 +180,11 @@ impl LspClient {
 
     /// Waits for a notification with `method`, returning its params.
     pub async fn notification(&mut self, method: &str) -> Result<Value> {
-        if let Some(pos) = self.received.iter().position(|m| m["method"] == method && m.get("id").is_none()) {
+        if let Some(pos) = self
+            .received
+            .iter()
+            .position(|m| m["method"] == method && m.get("id").is_none())
+        {
             return Ok(self.received.remove(pos)["params"].take());
         }
         loop {
@@ -171,7 +197,11 @@ impl LspClient {
     }
 
     /// `initialize` + `initialized` with the given client capabilities and options.
-    pub async fn initialize(&mut self, capabilities: Value, initialization_options: Value) -> Result<Value> {
+    pub async fn initialize(
+        &mut self,
+        capabilities: Value,
+        initialization_options: Value,
+    ) -> Result<Value> {
         let params = json!({
             "processId": null,
             "rootUri": null,
@@ -183,9 +213,16 @@ impl LspClient {
         Ok(response)
     }
 
-    pub async fn open(&mut self, uri: &str, language_id: &str, version: i32, text: &str) -> Result<()> {
+    pub async fn open(
+        &mut self,
+        uri: &str,
+        language_id: &str,
+        version: i32,
+        text: &str,
+    ) -> Result<()> {
         let doc = json!({"uri": uri, "languageId": language_id, "version": version, "text": text});
-        self.notify("textDocument/didOpen", json!({"textDocument": doc})).await
+        self.notify("textDocument/didOpen", json!({"textDocument": doc}))
+            .await
     }
 
     /// `shutdown` then `exit`; returns the process's exit code when it is a child process.
@@ -202,13 +239,17 @@ impl LspClient {
     pub async fn finish(mut self) -> Result<Option<i32>> {
         let code = match self.child.take() {
             Some(mut child) => {
-                let status = tokio::time::timeout(MESSAGE_TIMEOUT, child.wait()).await.context("server did not exit")??;
+                let status = tokio::time::timeout(MESSAGE_TIMEOUT, child.wait())
+                    .await
+                    .context("server did not exit")??;
                 status.code()
             }
             None => None,
         };
         // Drain what is left so framing errors at the very end are seen too.
-        while let Ok(Some(message)) = tokio::time::timeout(Duration::from_millis(200), self.incoming.recv()).await {
+        while let Ok(Some(message)) =
+            tokio::time::timeout(Duration::from_millis(200), self.incoming.recv()).await
+        {
             self.received.push(message);
         }
         self.assert_clean_framing()?;
@@ -216,7 +257,10 @@ impl LspClient {
     }
 
     pub fn assert_clean_framing(&self) -> Result<()> {
-        let errors = self.framing_errors.lock().map_err(|_| anyhow!("poisoned"))?;
+        let errors = self
+            .framing_errors
+            .lock()
+            .map_err(|_| anyhow!("poisoned"))?;
         if !errors.is_empty() {
             bail!("stdout held non-JSON-RPC output: {errors:?}");
         }
@@ -281,7 +325,12 @@ async fn read_frames<R: AsyncRead + Unpin>(
                     return;
                 }
             }
-            _ => return record(format!("frame is not JSON-RPC: {}", String::from_utf8_lossy(&body))),
+            _ => {
+                return record(format!(
+                    "frame is not JSON-RPC: {}",
+                    String::from_utf8_lossy(&body)
+                ));
+            }
         }
     }
 }

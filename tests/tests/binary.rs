@@ -18,7 +18,9 @@ fn vscode_like_capabilities() -> Value {
 #[tokio::test]
 async fn initialize_is_pinned_and_a_session_leaves_stdout_clean() -> anyhow::Result<()> {
     let mut client = LspClient::spawn(&[], TRACE).await?;
-    let response = client.initialize(vscode_like_capabilities(), Value::Null).await?;
+    let response = client
+        .initialize(vscode_like_capabilities(), Value::Null)
+        .await?;
     let mut result = response["result"].clone();
     assert_eq!(result["serverInfo"]["version"], env!("CARGO_PKG_VERSION"));
     result["serverInfo"]["version"] = json!("<version>");
@@ -52,7 +54,9 @@ async fn initialize_is_pinned_and_a_session_leaves_stdout_clean() -> anyhow::Res
         }"#]]
     .assert_eq(&serde_json::to_string_pretty(&result)?);
 
-    client.open("file:///w/a.rs", "rust", 1, "fn main() {}\n").await?;
+    client
+        .open("file:///w/a.rs", "rust", 1, "fn main() {}\n")
+        .await?;
     let change = json!({
         "textDocument": {"uri": "file:///w/a.rs", "version": 2},
         "contentChanges": [{"range": {"start": {"line": 0, "character": 11}, "end": {"line": 0, "character": 11}}, "text": " let é = 1; "}],
@@ -60,13 +64,21 @@ async fn initialize_is_pinned_and_a_session_leaves_stdout_clean() -> anyhow::Res
     client.notify("textDocument/didChange", change).await?;
     // No provider is configured: an empty answer, not an error.
     let completion = client
-        .request("textDocument/inlineCompletion", json!({
-            "textDocument": {"uri": "file:///w/a.rs"}, "position": {"line": 0, "character": 12},
-            "context": {"triggerKind": 2},
-        }))
+        .request(
+            "textDocument/inlineCompletion",
+            json!({
+                "textDocument": {"uri": "file:///w/a.rs"}, "position": {"line": 0, "character": 12},
+                "context": {"triggerKind": 2},
+            }),
+        )
         .await?;
     assert_eq!(completion["result"], Value::Null, "{completion}");
-    client.notify("textDocument/didClose", json!({"textDocument": {"uri": "file:///w/a.rs"}})).await?;
+    client
+        .notify(
+            "textDocument/didClose",
+            json!({"textDocument": {"uri": "file:///w/a.rs"}}),
+        )
+        .await?;
     let code = client.shutdown_and_exit().await?;
     assert_eq!(code, Some(0));
     Ok(())
@@ -75,7 +87,9 @@ async fn initialize_is_pinned_and_a_session_leaves_stdout_clean() -> anyhow::Res
 #[tokio::test]
 async fn logs_go_to_stderr_at_trace() -> anyhow::Result<()> {
     let mut client = LspClient::spawn(&[], TRACE).await?;
-    client.initialize(vscode_like_capabilities(), Value::Null).await?;
+    client
+        .initialize(vscode_like_capabilities(), Value::Null)
+        .await?;
     client.request("shutdown", Value::Null).await?;
     client.notify("exit", Value::Null).await?;
     let stderr = client.take_stderr().await.unwrap_or_default();
@@ -87,7 +101,9 @@ async fn logs_go_to_stderr_at_trace() -> anyhow::Result<()> {
 #[tokio::test]
 async fn exit_without_shutdown_exits_with_1() -> anyhow::Result<()> {
     let mut client = LspClient::spawn(&[], &[]).await?;
-    client.initialize(vscode_like_capabilities(), Value::Null).await?;
+    client
+        .initialize(vscode_like_capabilities(), Value::Null)
+        .await?;
     client.notify("exit", Value::Null).await?;
     assert_eq!(client.finish().await?, Some(1));
     Ok(())
@@ -100,7 +116,9 @@ async fn log_file_receives_the_logs() -> anyhow::Result<()> {
     let log = dir.join("server.log");
     let log_arg = log.to_string_lossy().into_owned();
     let mut client = LspClient::spawn(&["--log-file", &log_arg], TRACE).await?;
-    client.initialize(vscode_like_capabilities(), Value::Null).await?;
+    client
+        .initialize(vscode_like_capabilities(), Value::Null)
+        .await?;
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
     let text = std::fs::read_to_string(&log)?;
     assert!(text.contains("initialize"), "log file: {text}");
@@ -113,7 +131,10 @@ async fn version_and_help_print_and_exit() -> anyhow::Result<()> {
     let bin = spark_tests::lsp_client::server_binary()?;
     let version = std::process::Command::new(&bin).arg("--version").output()?;
     assert!(version.status.success());
-    assert_eq!(String::from_utf8(version.stdout)?, format!("spark-lsp {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8(version.stdout)?,
+        format!("spark-lsp {}\n", env!("CARGO_PKG_VERSION"))
+    );
     let help = std::process::Command::new(&bin).arg("--help").output()?;
     assert!(String::from_utf8(help.stdout)?.contains("--log-file PATH"));
     let bad = std::process::Command::new(&bin).arg("--bogus").output()?;
@@ -138,7 +159,10 @@ async fn recorded_editor_sessions_replay_cleanly() -> anyhow::Result<()> {
                 assert_eq!(negotiated, "utf-8", "{name} offers utf-8 first");
             } else if is_request {
                 let response = client.response(message["id"].as_i64().unwrap_or(0)).await?;
-                assert!(response.get("error").is_none(), "{name}: {message} → {response}");
+                assert!(
+                    response.get("error").is_none(),
+                    "{name}: {message} → {response}"
+                );
             }
             if message["method"] == "exit" {
                 exit_code = Some(());

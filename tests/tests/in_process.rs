@@ -11,8 +11,16 @@ use spark_tests::fake_provider::FakeProvider;
 use spark_tests::lsp_client::LspClient;
 
 async fn started(provider: Arc<FakeProvider>, encodings: &[&str]) -> anyhow::Result<LspClient> {
-    let mut client = LspClient::in_process(ServerOptions { provider: Some(provider), ..ServerOptions::default() });
-    client.initialize(json!({"general": {"positionEncodings": encodings}}), Value::Null).await?;
+    let mut client = LspClient::in_process(ServerOptions {
+        provider: Some(provider),
+        ..ServerOptions::default()
+    });
+    client
+        .initialize(
+            json!({"general": {"positionEncodings": encodings}}),
+            Value::Null,
+        )
+        .await?;
     Ok(client)
 }
 
@@ -23,16 +31,25 @@ fn inline_params(uri: &str, line: u32, character: u32) -> Value {
 fn change(uri: &str, version: i32, range: Option<[u32; 4]>, text: &str) -> Value {
     let mut event = json!({"text": text});
     if let Some([l0, c0, l1, c1]) = range {
-        event["range"] = json!({"start": {"line": l0, "character": c0}, "end": {"line": l1, "character": c1}});
+        event["range"] =
+            json!({"start": {"line": l0, "character": c0}, "end": {"line": l1, "character": c1}});
     }
     json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [event]})
 }
 
 /// Asks for a completion at the end of the document and returns the text the model was shown.
-async fn model_view(client: &mut LspClient, provider: &FakeProvider, uri: &str) -> anyhow::Result<String> {
-    let response = client.request("textDocument/inlineCompletion", inline_params(uri, 999, 0)).await?;
+async fn model_view(
+    client: &mut LspClient,
+    provider: &FakeProvider,
+    uri: &str,
+) -> anyhow::Result<String> {
+    let response = client
+        .request("textDocument/inlineCompletion", inline_params(uri, 999, 0))
+        .await?;
     anyhow::ensure!(response.get("error").is_none(), "{response}");
-    let (prefix, suffix) = provider.last_fim().ok_or_else(|| anyhow::anyhow!("no model request"))?;
+    let (prefix, suffix) = provider
+        .last_fim()
+        .ok_or_else(|| anyhow::anyhow!("no model request"))?;
     Ok(prefix + &suffix)
 }
 
@@ -55,39 +72,79 @@ async fn stalled_requests_never_delay_changes_cancels_or_other_requests() -> any
     for uri in &stalled_uris {
         client.open(uri, "python", 1, "# stall\nx = ").await?;
     }
-    client.open("file:///w/live.py", "python", 1, "y = 1\n").await?;
+    client
+        .open("file:///w/live.py", "python", 1, "y = 1\n")
+        .await?;
     // Four requests stall on the model: as many as tower-lsp-server's default concurrency.
     let mut stalled = Vec::new();
     for uri in &stalled_uris {
-        stalled.push(client.start_request("textDocument/inlineCompletion", inline_params(uri, 1, 4)).await?);
+        stalled.push(
+            client
+                .start_request("textDocument/inlineCompletion", inline_params(uri, 1, 4))
+                .await?,
+        );
     }
-    assert!(eventually(|| provider.live_streams() == 4).await, "four model calls in flight");
+    assert!(
+        eventually(|| provider.live_streams() == 4).await,
+        "four model calls in flight"
+    );
 
     // A didChange and a new request are processed at once regardless.
-    client.notify("textDocument/didChange", change("file:///w/live.py", 2, Some([1, 0, 1, 0]), "z = 2\n")).await?;
-    let response = client.request("textDocument/inlineCompletion", inline_params("file:///w/live.py", 2, 0)).await?;
+    client
+        .notify(
+            "textDocument/didChange",
+            change("file:///w/live.py", 2, Some([1, 0, 1, 0]), "z = 2\n"),
+        )
+        .await?;
+    let response = client
+        .request(
+            "textDocument/inlineCompletion",
+            inline_params("file:///w/live.py", 2, 0),
+        )
+        .await?;
     assert_eq!(response["result"][0]["insertText"], "ok", "{response}");
-    assert_eq!(provider.last_fim().map(|(p, s)| p + &s), Some("y = 1\nz = 2\n".into()));
+    assert_eq!(
+        provider.last_fim().map(|(p, s)| p + &s),
+        Some("y = 1\nz = 2\n".into())
+    );
 
     // The new request took a slot: the oldest stalled request was superseded and answered empty.
     let oldest = client.response(stalled[0]).await?;
     assert_eq!(oldest["result"], Value::Null, "{oldest}");
 
     // $/cancelRequest answers the request as cancelled and drops its model call.
-    client.notify("$/cancelRequest", json!({"id": stalled[1]})).await?;
+    client
+        .notify("$/cancelRequest", json!({"id": stalled[1]}))
+        .await?;
     let cancelled = client.response(stalled[1]).await?;
     assert_eq!(cancelled["error"]["code"], -32800, "{cancelled}");
 
     // A newer request for the same document supersedes the older one (Helix never cancels).
-    let newer = client.start_request("textDocument/inlineCompletion", inline_params(&stalled_uris[2], 1, 3)).await?;
+    let newer = client
+        .start_request(
+            "textDocument/inlineCompletion",
+            inline_params(&stalled_uris[2], 1, 3),
+        )
+        .await?;
     let superseded = client.response(stalled[2]).await?;
     assert_eq!(superseded["result"], Value::Null, "{superseded}");
 
     // Only the two requests still pending hold a model stream.
-    assert!(eventually(|| provider.live_streams() == 2).await, "live: {}", provider.live_streams());
-    client.notify("$/cancelRequest", json!({"id": newer})).await?;
-    client.notify("$/cancelRequest", json!({"id": stalled[3]})).await?;
-    assert!(eventually(|| provider.live_streams() == 0).await, "every stream released");
+    assert!(
+        eventually(|| provider.live_streams() == 2).await,
+        "live: {}",
+        provider.live_streams()
+    );
+    client
+        .notify("$/cancelRequest", json!({"id": newer}))
+        .await?;
+    client
+        .notify("$/cancelRequest", json!({"id": stalled[3]}))
+        .await?;
+    assert!(
+        eventually(|| provider.live_streams() == 0).await,
+        "every stream released"
+    );
     client.assert_clean_framing()?;
     Ok(())
 }
@@ -100,33 +157,93 @@ async fn bad_input_is_answered_or_logged_and_the_server_keeps_serving() -> anyho
     client.open(uri, "typescript", 1, "let a = '😀';\n").await?;
 
     // Malformed params: a notification is dropped, a request gets an error.
-    client.notify("textDocument/didChange", json!({"textDocument": 5})).await?;
-    let bad = client.request("textDocument/inlineCompletion", json!({"position": "nowhere"})).await?;
+    client
+        .notify("textDocument/didChange", json!({"textDocument": 5}))
+        .await?;
+    let bad = client
+        .request(
+            "textDocument/inlineCompletion",
+            json!({"position": "nowhere"}),
+        )
+        .await?;
     assert_eq!(bad["error"]["code"], -32602, "{bad}");
-    let bad = client.request("textDocument/completion", json!([1, 2])).await?;
+    let bad = client
+        .request("textDocument/completion", json!([1, 2]))
+        .await?;
     assert!(bad.get("error").is_some(), "{bad}");
     // Unknown documents: ignored changes, empty answers.
-    client.notify("textDocument/didChange", change("file:///w/nope.ts", 2, None, "x")).await?;
-    let unknown = client.request("textDocument/inlineCompletion", inline_params("file:///w/nope.ts", 0, 0)).await?;
+    client
+        .notify(
+            "textDocument/didChange",
+            change("file:///w/nope.ts", 2, None, "x"),
+        )
+        .await?;
+    let unknown = client
+        .request(
+            "textDocument/inlineCompletion",
+            inline_params("file:///w/nope.ts", 0, 0),
+        )
+        .await?;
     assert_eq!(unknown["result"], Value::Null);
-    client.notify("textDocument/didClose", json!({"textDocument": {"uri": "file:///w/nope.ts"}})).await?;
+    client
+        .notify(
+            "textDocument/didClose",
+            json!({"textDocument": {"uri": "file:///w/nope.ts"}}),
+        )
+        .await?;
     // A position past the end is clamped to the end.
-    client.notify("textDocument/didChange", change(uri, 2, Some([40, 3, 41, 0]), "// end")).await?;
+    client
+        .notify(
+            "textDocument/didChange",
+            change(uri, 2, Some([40, 3, 41, 0]), "// end"),
+        )
+        .await?;
     // A column past the line end is clamped to the line end; one inside the emoji snaps back.
-    client.notify("textDocument/didChange", change(uri, 3, Some([0, 99, 0, 99]), " ")).await?;
-    client.notify("textDocument/didChange", change(uri, 4, Some([0, 10, 0, 10]), "!")).await?;
+    client
+        .notify(
+            "textDocument/didChange",
+            change(uri, 3, Some([0, 99, 0, 99]), " "),
+        )
+        .await?;
+    client
+        .notify(
+            "textDocument/didChange",
+            change(uri, 4, Some([0, 10, 0, 10]), "!"),
+        )
+        .await?;
     // A version going backwards is rejected.
-    client.notify("textDocument/didChange", change(uri, 2, Some([0, 0, 0, 0]), "STALE")).await?;
-    assert_eq!(model_view(&mut client, &provider, uri).await?, "let a = '!😀'; \n// end");
+    client
+        .notify(
+            "textDocument/didChange",
+            change(uri, 2, Some([0, 0, 0, 0]), "STALE"),
+        )
+        .await?;
+    assert_eq!(
+        model_view(&mut client, &provider, uri).await?,
+        "let a = '!😀'; \n// end"
+    );
 
     // A 3 MB minified one-line file: tracked, edited at its end, and the server keeps serving.
     let big = format!("var x=[{}];", "1,".repeat(1_500_000));
-    client.open("file:///w/big.min.js", "javascript", 1, &big).await?;
+    client
+        .open("file:///w/big.min.js", "javascript", 1, &big)
+        .await?;
     let end = u32::try_from(big.len())?;
-    client.notify("textDocument/didChange", change("file:///w/big.min.js", 2, Some([0, end, 0, end]), "\n")).await?;
+    client
+        .notify(
+            "textDocument/didChange",
+            change("file:///w/big.min.js", 2, Some([0, end, 0, end]), "\n"),
+        )
+        .await?;
     let view = model_view(&mut client, &provider, "file:///w/big.min.js").await?;
-    assert!(view.ends_with("1,1,];\n"), "the window ends at the document's end");
-    assert_eq!(model_view(&mut client, &provider, uri).await?, "let a = '!😀'; \n// end");
+    assert!(
+        view.ends_with("1,1,];\n"),
+        "the window ends at the document's end"
+    );
+    assert_eq!(
+        model_view(&mut client, &provider, uri).await?,
+        "let a = '!😀'; \n// end"
+    );
     client.assert_clean_framing()?;
     Ok(())
 }
@@ -140,7 +257,10 @@ async fn recorded_sessions_leave_the_editors_text() -> anyhow::Result<()> {
     ];
     for (name, expected) in cases {
         let provider = FakeProvider::answering("ok");
-        let mut client = LspClient::in_process(ServerOptions { provider: Some(provider.clone()), ..ServerOptions::default() });
+        let mut client = LspClient::in_process(ServerOptions {
+            provider: Some(provider.clone()),
+            ..ServerOptions::default()
+        });
         for message in spark_tests::recorded_session(name)? {
             if message["method"] == "shutdown" {
                 break;
@@ -151,7 +271,11 @@ async fn recorded_sessions_leave_the_editors_text() -> anyhow::Result<()> {
                 assert!(response.get("error").is_none(), "{name}: {response}");
             }
         }
-        assert_eq!(model_view(&mut client, &provider, "file:///project/probe.py").await?, expected, "{name}");
+        assert_eq!(
+            model_view(&mut client, &provider, "file:///project/probe.py").await?,
+            expected,
+            "{name}"
+        );
     }
     Ok(())
 }
@@ -160,7 +284,9 @@ async fn recorded_sessions_leave_the_editors_text() -> anyhow::Result<()> {
 async fn helix_gets_the_suggestion_as_an_incomplete_completion_item() -> anyhow::Result<()> {
     let provider = FakeProvider::answering("return a + b\n");
     let mut client = started(provider, &["utf-8", "utf-32", "utf-16"]).await?;
-    client.open("file:///w/p.py", "python", 0, "def add(a, b):\n    é\n").await?;
+    client
+        .open("file:///w/p.py", "python", 0, "def add(a, b):\n    é\n")
+        .await?;
     let params = json!({"textDocument": {"uri": "file:///w/p.py"}, "position": {"line": 1, "character": 6}, "context": {"triggerKind": 1}});
     let response = client.request("textDocument/completion", params).await?;
     let list = &response["result"];
@@ -168,7 +294,10 @@ async fn helix_gets_the_suggestion_as_an_incomplete_completion_item() -> anyhow:
     assert_eq!(list["items"][0]["label"], "return a + b");
     assert_eq!(list["items"][0]["textEdit"]["newText"], "return a + b\n");
     // utf-8 columns: `é` is two bytes.
-    assert_eq!(list["items"][0]["textEdit"]["range"]["start"], json!({"line": 1, "character": 6}));
+    assert_eq!(
+        list["items"][0]["textEdit"]["range"]["start"],
+        json!({"line": 1, "character": 6})
+    );
     Ok(())
 }
 
@@ -178,11 +307,28 @@ async fn invalid_settings_are_named_to_the_user_and_defaults_kept() -> anyhow::R
     let options = json!({"provider": {"kind": "carrier-pigeon", "model": "m"}});
     client.initialize(json!({}), options).await?;
     let message = client.notification("window/showMessage").await?;
-    assert!(message["message"].as_str().unwrap_or("").contains("spark.provider.kind"), "{message}");
+    assert!(
+        message["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("spark.provider.kind"),
+        "{message}"
+    );
     // Pushed settings, wrapped in a `spark` section, are validated the same way.
-    client.notify("workspace/didChangeConfiguration", json!({"settings": {"spark": {"syntax": {"maxTrees": "many"}}}})).await?;
+    client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"spark": {"syntax": {"maxTrees": "many"}}}}),
+        )
+        .await?;
     let message = client.notification("window/showMessage").await?;
-    assert!(message["message"].as_str().unwrap_or("").contains("spark.syntax.maxTrees"), "{message}");
+    assert!(
+        message["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("spark.syntax.maxTrees"),
+        "{message}"
+    );
     client.assert_clean_framing()?;
     Ok(())
 }

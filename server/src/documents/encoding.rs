@@ -105,7 +105,10 @@ pub fn to_byte(rope: &Rope, pos: LineCol, encoding: PositionEncoding) -> Resolve
             // surrogates lands on the start of the astral character.
             let char_idx = rope.utf16_cu_to_char(cu);
             let snapped_cu = rope.char_to_utf16_cu(char_idx);
-            (rope.char_to_byte(char_idx), wanted > end_cu || snapped_cu != cu)
+            (
+                rope.char_to_byte(char_idx),
+                wanted > end_cu || snapped_cu != cu,
+            )
         }
     };
     Resolved { byte, clamped }
@@ -155,7 +158,10 @@ mod tests {
     #[test]
     fn negotiation_prefers_utf8_then_utf32_then_utf16() {
         assert_eq!(PositionEncoding::negotiate(["utf-16", "utf-32"]), Utf32);
-        assert_eq!(PositionEncoding::negotiate(["utf-8", "utf-32", "utf-16"]), Utf8);
+        assert_eq!(
+            PositionEncoding::negotiate(["utf-8", "utf-32", "utf-16"]),
+            Utf8
+        );
         assert_eq!(PositionEncoding::negotiate(["utf-16"]), Utf16);
         assert_eq!(PositionEncoding::negotiate(["latin-1"]), Utf16);
         assert_eq!(PositionEncoding::negotiate([]), Utf16);
@@ -193,7 +199,10 @@ mod tests {
             for char_idx in 0..=rope.len_chars() {
                 let byte = rope.char_to_byte(char_idx);
                 // Between the \r and \n of a CRLF is not a position LSP can express.
-                if char_idx > 0 && rope.char(char_idx - 1) == '\r' && rope.get_char(char_idx) == Some('\n') {
+                if char_idx > 0
+                    && rope.char(char_idx - 1) == '\r'
+                    && rope.get_char(char_idx) == Some('\n')
+                {
                     continue;
                 }
                 let pos = to_line_col(&rope, byte, encoding);

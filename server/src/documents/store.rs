@@ -178,11 +178,14 @@ impl DocumentStore {
             }
         }
         doc.version = version;
-        doc.last_used
-            .store(self.inner.tick(), Ordering::Relaxed);
+        doc.last_used.store(self.inner.tick(), Ordering::Relaxed);
         let has_nul = saw_nul || (full_replace && doc.rope.chunks().any(|c| c.contains('\0')));
         let was_binary = doc.inactive == Some(Inactive::Binary);
-        doc.inactive = classify(doc.rope.len_bytes(), has_nul || (was_binary && !full_replace), &limits);
+        doc.inactive = classify(
+            doc.rope.len_bytes(),
+            has_nul || (was_binary && !full_replace),
+            &limits,
+        );
         if doc.inactive.is_some() {
             doc.tree.clear();
             return Ok(outcome);
@@ -304,7 +307,12 @@ impl Inner {
                 return;
             };
             let doc = &mut *doc;
-            let TreeState::Parsing { job: current, pending, .. } = &doc.tree else {
+            let TreeState::Parsing {
+                job: current,
+                pending,
+                ..
+            } = &doc.tree
+            else {
                 return;
             };
             if *current != job {
@@ -331,7 +339,11 @@ impl Inner {
     /// Drops the trees of the least recently used documents beyond `maxTrees`. Holds no
     /// document lock while it scans (a DashMap scan under a shard guard would deadlock).
     fn enforce_tree_budget(&self, keep: &str) {
-        let max_trees = self.limits.read().unwrap_or_else(|e| e.into_inner()).max_trees;
+        let max_trees = self
+            .limits
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .max_trees;
         let mut with_trees: Vec<(u64, Arc<str>)> = self
             .docs
             .iter()

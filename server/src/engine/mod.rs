@@ -41,7 +41,10 @@ impl Engine {
     }
 
     pub fn provider(&self) -> Option<Arc<dyn Provider>> {
-        self.provider.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.provider
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn scheduler(&self) -> &Scheduler {
@@ -50,14 +53,20 @@ impl Engine {
 
     /// A completion at `cursor_byte`, or `None` when there is nothing to suggest (no provider,
     /// an inactive document, a provider error, an empty answer) or the request was superseded.
-    pub async fn complete(&self, snapshot: Snapshot, cursor_byte: usize, max_output_tokens: u32) -> Option<Suggestion> {
+    pub async fn complete(
+        &self,
+        snapshot: Snapshot,
+        cursor_byte: usize,
+        max_output_tokens: u32,
+    ) -> Option<Suggestion> {
         if snapshot.inactive.is_some() {
             return None;
         }
         let provider = self.provider()?;
         // Registered before the first await, so a newer request always sees this one.
         let ticket = self.scheduler.begin(&snapshot.uri);
-        let (prefix, suffix) = context::window(&snapshot.rope, cursor_byte, PREFIX_BYTES, SUFFIX_BYTES);
+        let (prefix, suffix) =
+            context::window(&snapshot.rope, cursor_byte, PREFIX_BYTES, SUFFIX_BYTES);
         let request = ModelRequest {
             instructions: String::new(),
             input: ModelInput::Fim { prefix, suffix },

@@ -78,7 +78,11 @@ impl Scheduler {
     }
 
     pub fn in_flight(&self) -> usize {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).entries.len()
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entries
+            .len()
     }
 }
 

@@ -24,13 +24,22 @@ pub fn text_change(event: TextDocumentContentChangeEvent) -> TextChange {
 pub fn byte_of(rope: &ropey::Rope, position: Position, encoding: PositionEncoding) -> usize {
     let resolved = to_byte(rope, line_col(position), encoding);
     if resolved.clamped {
-        tracing::debug!(?position, byte = resolved.byte, "position out of range; clamped");
+        tracing::debug!(
+            ?position,
+            byte = resolved.byte,
+            "position out of range; clamped"
+        );
     }
     resolved.byte
 }
 
 /// The LSP range covering `start_byte..end_byte`.
-pub fn range_of(rope: &ropey::Rope, start_byte: usize, end_byte: usize, encoding: PositionEncoding) -> Range {
+pub fn range_of(
+    rope: &ropey::Rope,
+    start_byte: usize,
+    end_byte: usize,
+    encoding: PositionEncoding,
+) -> Range {
     Range::new(
         position(to_line_col(rope, start_byte, encoding)),
         position(to_line_col(rope, end_byte, encoding)),

@@ -14,6 +14,7 @@ mod suggest;
 
 pub use capabilities::server_capabilities;
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
@@ -64,6 +65,8 @@ pub struct State {
     sources: Mutex<ConfigSources>,
     /// Settings problems found during `initialize`, shown after `initialized`.
     pending_issues: Mutex<Vec<ConfigIssue>>,
+    /// Settings problems already shown, so each is shown once.
+    shown_issues: Mutex<HashSet<String>>,
     /// The client answers `workspace/configuration` requests.
     pulls_configuration: AtomicBool,
     shutdown: Arc<AtomicBool>,
@@ -82,22 +85,28 @@ impl Backend {
             config: RwLock::new(Arc::new(Config::default())),
             sources: Mutex::new(ConfigSources::default()),
             pending_issues: Mutex::new(Vec::new()),
+            shown_issues: Mutex::new(HashSet::new()),
             pulls_configuration: AtomicBool::new(false),
             shutdown,
             options,
         }))
     }
-
 }
 
 impl State {
     /// The negotiated position encoding (UTF-16 until `initialize` picks one).
     fn encoding(&self) -> PositionEncoding {
-        self.encoding.get().copied().unwrap_or(PositionEncoding::Utf16)
+        self.encoding
+            .get()
+            .copied()
+            .unwrap_or(PositionEncoding::Utf16)
     }
 
     fn config(&self) -> Arc<Config> {
-        self.config.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -110,10 +119,14 @@ where
 {
     let shutdown = Arc::new(AtomicBool::new(false));
     let backend_shutdown = shutdown.clone();
-    let (service, socket) = LspService::build(move |client| Backend::new(client, options, backend_shutdown))
-        .custom_method(spark_protocol::methods::INLINE_COMPLETION, Backend::inline_completion)
-        .custom_method(spark_protocol::methods::SET_TRACE, Backend::set_trace)
-        .finish();
+    let (service, socket) =
+        LspService::build(move |client| Backend::new(client, options, backend_shutdown))
+            .custom_method(
+                spark_protocol::methods::INLINE_COMPLETION,
+                Backend::inline_completion,
+            )
+            .custom_method(spark_protocol::methods::SET_TRACE, Backend::set_trace)
+            .finish();
     Server::new(input, output, socket)
         .concurrency_level(CONCURRENCY_LEVEL)
         .serve(service)

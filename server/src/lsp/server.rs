@@ -22,7 +22,8 @@ impl LanguageServer for Backend {
             .general
             .as_ref()
             .and_then(|general| general.position_encodings.as_ref());
-        let encoding = PositionEncoding::negotiate(offered.into_iter().flatten().map(|kind| kind.as_str()));
+        let encoding =
+            PositionEncoding::negotiate(offered.into_iter().flatten().map(|kind| kind.as_str()));
         let _ = self.encoding.set(encoding);
         let pulls = params
             .capabilities
@@ -31,7 +32,11 @@ impl LanguageServer for Backend {
             .and_then(|workspace| workspace.configuration)
             .unwrap_or(false);
         self.pulls_configuration.store(pulls, Ordering::Relaxed);
-        let client = params.client_info.as_ref().map(|info| info.name.as_str()).unwrap_or("unknown");
+        let client = params
+            .client_info
+            .as_ref()
+            .map(|info| info.name.as_str())
+            .unwrap_or("unknown");
         tracing::info!(client, encoding = encoding.name(), "initialize");
         self.load_initial_settings(&params);
         Ok(InitializeResult {
@@ -56,20 +61,39 @@ impl LanguageServer for Backend {
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let doc = params.text_document;
-        tracing::debug!(uri = doc.uri.as_str(), version = doc.version, bytes = doc.text.len(), "didOpen");
-        self.documents.open(doc.uri.as_str(), &doc.language_id, doc.version, &doc.text);
+        tracing::debug!(
+            uri = doc.uri.as_str(),
+            version = doc.version,
+            bytes = doc.text.len(),
+            "didOpen"
+        );
+        self.documents
+            .open(doc.uri.as_str(), &doc.language_id, doc.version, &doc.text);
     }
 
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
         let uri = params.text_document.uri;
         let version = params.text_document.version;
-        let changes: Vec<_> = params.content_changes.into_iter().map(convert::text_change).collect();
-        match self.documents.change(uri.as_str(), version, &changes, self.encoding()) {
+        let changes: Vec<_> = params
+            .content_changes
+            .into_iter()
+            .map(convert::text_change)
+            .collect();
+        match self
+            .documents
+            .change(uri.as_str(), version, &changes, self.encoding())
+        {
             Ok(outcome) if outcome.clamped > 0 => {
-                tracing::warn!(uri = uri.as_str(), version, clamped = outcome.clamped, "didChange had out-of-range positions; clamped");
+                tracing::warn!(
+                    uri = uri.as_str(),
+                    version,
+                    clamped = outcome.clamped,
+                    "didChange had out-of-range positions; clamped"
+                );
             }
             Ok(_) => tracing::trace!(uri = uri.as_str(), version, "didChange"),
-            Err(err @ ChangeError::UnknownDocument) | Err(err @ ChangeError::StaleVersion { .. }) => {
+            Err(err @ ChangeError::UnknownDocument)
+            | Err(err @ ChangeError::StaleVersion { .. }) => {
                 tracing::warn!(uri = uri.as_str(), version, "didChange rejected: {err}");
             }
         }
@@ -78,7 +102,10 @@ impl LanguageServer for Backend {
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let uri = params.text_document.uri;
         if !self.documents.close(uri.as_str()) {
-            tracing::warn!(uri = uri.as_str(), "didClose for a document that is not open");
+            tracing::warn!(
+                uri = uri.as_str(),
+                "didClose for a document that is not open"
+            );
         }
     }
 
@@ -101,7 +128,10 @@ impl LanguageServer for Backend {
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
         tracing::warn!(command = params.command, "unknown command");
-        Err(Error::invalid_params(format!("unknown command {}", params.command)))
+        Err(Error::invalid_params(format!(
+            "unknown command {}",
+            params.command
+        )))
     }
 }
 

@@ -23,13 +23,24 @@ impl Backend {
         let (file, mut issues) = ConfigSources::load_file(root.as_deref());
         let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
         sources.file = file;
-        sources.init_options = params.initialization_options.clone().filter(|v| !v.is_null());
+        sources.init_options = params
+            .initialization_options
+            .clone()
+            .filter(|v| !v.is_null());
         issues.extend(self.apply(&sources));
-        *self.pending_issues.lock().unwrap_or_else(|e| e.into_inner()) = issues;
+        *self
+            .pending_issues
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = issues;
     }
 
     pub(super) async fn report_settings_issues(&self) {
-        let issues = std::mem::take(&mut *self.pending_issues.lock().unwrap_or_else(|e| e.into_inner()));
+        let issues = std::mem::take(
+            &mut *self
+                .pending_issues
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
         self.show_issues(issues).await;
     }
 
@@ -49,7 +60,10 @@ impl Backend {
         // answers must not hold a handler slot.
         let backend = self.clone();
         tokio::spawn(async move {
-            let items = vec![ConfigurationItem { scope_uri: None, section: Some("spark".into()) }];
+            let items = vec![ConfigurationItem {
+                scope_uri: None,
+                section: Some("spark".into()),
+            }];
             let pulled = match backend.client.configuration(items).await {
                 Ok(mut values) if !values.is_empty() => values.swap_remove(0),
                 Ok(_) => return,
@@ -88,9 +102,19 @@ impl Backend {
         issues
     }
 
+    /// Tells the user about each problem once: re-resolving after a settings change finds the
+    /// unchanged bad keys of other layers again, and repeating them would be noise.
     async fn show_issues(&self, issues: Vec<ConfigIssue>) {
         for issue in issues {
             let message = issue.to_string_for_user();
+            let first_time = self
+                .shown_issues
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(message.clone());
+            if !first_time {
+                continue;
+            }
             let typ = match issue.severity {
                 Severity::Error => MessageType::ERROR,
                 Severity::Warning => MessageType::WARNING,
@@ -103,7 +127,11 @@ impl Backend {
 
 /// The first workspace folder, else the deprecated `rootUri`, else `rootPath`.
 fn workspace_root(params: &InitializeParams) -> Option<PathBuf> {
-    let folder = params.workspace_folders.as_ref().and_then(|f| f.first()).map(|f| &f.uri);
+    let folder = params
+        .workspace_folders
+        .as_ref()
+        .and_then(|f| f.first())
+        .map(|f| &f.uri);
     #[allow(deprecated)]
     let uri = folder.or(params.root_uri.as_ref());
     if let Some(path) = uri.and_then(|uri| uri.to_file_path()) {

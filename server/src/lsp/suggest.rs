@@ -22,17 +22,28 @@ impl Backend {
         let Some((suggestion, range)) = self.suggest(params.text_document_position).await else {
             return Ok(None);
         };
-        Ok(Some(InlineCompletionResponse::Array(vec![InlineCompletionItem {
-            insert_text: suggestion.text,
-            filter_text: None,
-            range: Some(range),
-            command: None,
-        }])))
+        Ok(Some(InlineCompletionResponse::Array(vec![
+            InlineCompletionItem {
+                insert_text: suggestion.text,
+                filter_text: None,
+                range: Some(range),
+                command: None,
+                insert_text_format: None,
+            },
+        ])))
     }
 
-    pub(super) async fn completion_items(&self, params: CompletionParams) -> Option<CompletionResponse> {
+    pub(super) async fn completion_items(
+        &self,
+        params: CompletionParams,
+    ) -> Option<CompletionResponse> {
         let (suggestion, range) = self.suggest(params.text_document_position).await?;
-        let first_line = suggestion.text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+        let first_line = suggestion
+            .text
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim();
         let mut label: String = first_line.chars().take(LABEL_CHARS).collect();
         if first_line.chars().count() > LABEL_CHARS || suggestion.text.trim().lines().count() > 1 {
             label.push('…');
@@ -46,11 +57,17 @@ impl Backend {
                 value: format!("```\n{}\n```", suggestion.text),
             })),
             filter_text: Some(first_line.to_owned()),
-            text_edit: Some(CompletionTextEdit::Edit(TextEdit::new(range, suggestion.text))),
+            text_edit: Some(CompletionTextEdit::Edit(TextEdit::new(
+                range,
+                suggestion.text,
+            ))),
             ..CompletionItem::default()
         };
         // Incomplete, so the editor asks again as the user types instead of filtering stale text.
-        Some(CompletionResponse::List(CompletionList { is_incomplete: true, items: vec![item] }))
+        Some(CompletionResponse::List(CompletionList {
+            is_incomplete: true,
+            items: vec![item],
+        }))
     }
 
     /// The engine's suggestion at a position, with the (empty) range it is inserted at.
@@ -60,7 +77,10 @@ impl Backend {
     ) -> Option<(Suggestion, tower_lsp_server::ls_types::Range)> {
         let uri = at.text_document.uri;
         let Some(snapshot) = self.documents.snapshot(uri.as_str()) else {
-            tracing::warn!(uri = uri.as_str(), "suggestion requested for a document that is not open");
+            tracing::warn!(
+                uri = uri.as_str(),
+                "suggestion requested for a document that is not open"
+            );
             return None;
         };
         let encoding = self.encoding();

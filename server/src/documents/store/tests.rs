@@ -92,28 +92,57 @@ proptest! {
     }
 }
 
-fn change(store: &DocumentStore, version: i32, start: (u32, u32), end: (u32, u32), text: &str) -> Result<ChangeOutcome, ChangeError> {
+fn change(
+    store: &DocumentStore,
+    version: i32,
+    start: (u32, u32),
+    end: (u32, u32),
+    text: &str,
+) -> Result<ChangeOutcome, ChangeError> {
     let range = Some((LineCol::new(start.0, start.1), LineCol::new(end.0, end.1)));
-    store.change("file:///a.py", version, &[TextChange { range, text: text.into() }], PositionEncoding::Utf16)
+    store.change(
+        "file:///a.py",
+        version,
+        &[TextChange {
+            range,
+            text: text.into(),
+        }],
+        PositionEncoding::Utf16,
+    )
 }
 
 #[test]
 fn stale_and_unknown_changes_are_rejected_without_touching_text() {
     let store = DocumentStore::default();
     store.open("file:///a.py", "python", 5, "x = 1\n");
-    assert_eq!(change(&store, 5, (0, 0), (0, 0), "y"), Err(ChangeError::StaleVersion { current: 5, got: 5 }));
-    assert_eq!(change(&store, 3, (0, 0), (0, 0), "y"), Err(ChangeError::StaleVersion { current: 5, got: 3 }));
+    assert_eq!(
+        change(&store, 5, (0, 0), (0, 0), "y"),
+        Err(ChangeError::StaleVersion { current: 5, got: 5 })
+    );
+    assert_eq!(
+        change(&store, 3, (0, 0), (0, 0), "y"),
+        Err(ChangeError::StaleVersion { current: 5, got: 3 })
+    );
     let unknown = store.change("file:///nope.py", 9, &[], PositionEncoding::Utf16);
     assert_eq!(unknown, Err(ChangeError::UnknownDocument));
-    assert_eq!(store.snapshot("file:///a.py").map(|s| s.rope.to_string()), Some("x = 1\n".into()));
+    assert_eq!(
+        store.snapshot("file:///a.py").map(|s| s.rope.to_string()),
+        Some("x = 1\n".into())
+    );
 }
 
 #[test]
 fn out_of_range_positions_are_clamped_and_counted() {
     let store = DocumentStore::default();
     store.open("file:///a.py", "python", 1, "x = 1\n");
-    assert_eq!(change(&store, 2, (0, 99), (7, 0), "!"), Ok(ChangeOutcome { clamped: 2 }));
-    assert_eq!(store.snapshot("file:///a.py").map(|s| s.rope.to_string()), Some("x = 1!".into()));
+    assert_eq!(
+        change(&store, 2, (0, 99), (7, 0), "!"),
+        Ok(ChangeOutcome { clamped: 2 })
+    );
+    assert_eq!(
+        store.snapshot("file:///a.py").map(|s| s.rope.to_string()),
+        Some("x = 1!".into())
+    );
 }
 
 #[test]
@@ -135,7 +164,10 @@ fn edits_during_the_first_parse_are_replayed_onto_its_tree() {
 
 #[test]
 fn trees_beyond_the_budget_are_evicted_least_recently_used_first() {
-    let store = DocumentStore::new(Limits { max_trees: 3, ..Limits::default() });
+    let store = DocumentStore::new(Limits {
+        max_trees: 3,
+        ..Limits::default()
+    });
     for i in 0..6 {
         store.open(&format!("file:///{i}.rs"), "rust", 1, "fn f() {}\n");
         store.wait_for_parses();
@@ -144,22 +176,38 @@ fn trees_beyond_the_budget_are_evicted_least_recently_used_first() {
     let evicted = store.snapshot("file:///0.rs").expect("open");
     assert!(evicted.tree.is_none(), "oldest document lost its tree");
     assert!(evicted.tree_or_parse().is_some(), "but parses on demand");
-    assert!(store.snapshot("file:///5.rs").and_then(|s| s.tree).is_some());
+    assert!(
+        store
+            .snapshot("file:///5.rs")
+            .and_then(|s| s.tree)
+            .is_some()
+    );
 }
 
 #[test]
 fn large_and_binary_documents_are_tracked_but_inactive() {
-    let store = DocumentStore::new(Limits { max_file_bytes: 100, ..Limits::default() });
+    let store = DocumentStore::new(Limits {
+        max_file_bytes: 100,
+        ..Limits::default()
+    });
     store.open("file:///big.js", "javascript", 1, &"x".repeat(101));
     store.open("file:///bin.c", "c", 1, "int\0main");
     store.wait_for_parses();
     let big = store.snapshot("file:///big.js").expect("tracked");
     assert_eq!(big.inactive, Some(Inactive::TooLarge { bytes: 101 }));
     assert!(big.tree_or_parse().is_none());
-    assert_eq!(store.snapshot("file:///bin.c").and_then(|s| s.inactive), Some(Inactive::Binary));
+    assert_eq!(
+        store.snapshot("file:///bin.c").and_then(|s| s.inactive),
+        Some(Inactive::Binary)
+    );
     // Shrinking below the limit makes the document active again, with a tree.
-    let shrink = TextChange { range: None, text: "let x = 1;".into() };
-    store.change("file:///big.js", 2, &[shrink], PositionEncoding::Utf8).expect("applies");
+    let shrink = TextChange {
+        range: None,
+        text: "let x = 1;".into(),
+    };
+    store
+        .change("file:///big.js", 2, &[shrink], PositionEncoding::Utf8)
+        .expect("applies");
     store.wait_for_parses();
     let small = store.snapshot("file:///big.js").expect("tracked");
     assert_eq!((small.inactive, small.tree.is_some()), (None, true));
