@@ -1,6 +1,7 @@
 //! Incremental reparsing must give the tree a fresh parse gives: a property
 //! test over random edits, and an ignored timing run for the numbers.
 
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
@@ -182,46 +183,130 @@ fn time_parse_of_a_10k_line_rust_file() {
         panic!("no tree")
     };
 
-    // Alternately insert and delete one character inside a line, at
-    // positions spread over the file by a small LCG.
+    // Alternately insert and delete one character at positions spread over
+    // the file by a small LCG: once inside identifiers (typing in a word,
+    // the tree stays valid) and once mid-line anywhere (often a transient
+    // syntax error, which costs tree-sitter error recovery).
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut edits = Vec::new();
-    let mut scopes = Vec::new();
-    for _ in 0..200 {
-        seed = seed
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        let line = (seed >> 33) as usize % line_count;
-        let line_start_byte = rope.line_to_byte(line);
-        let byte = floor_char_boundary(&text, line_start_byte + rope.line(line).len_bytes() / 2);
-        let started = Instant::now();
-        for (start_byte, old_end_byte, new_text) in [(byte, byte, "x"), (byte, byte + 1, "")] {
-            let edit = input_edit(&rope, start_byte, old_end_byte, new_text);
-            tree.edit(&edit);
-            let start_char = rope.byte_to_char(start_byte);
-            rope.remove(start_char..rope.byte_to_char(old_end_byte));
-            rope.insert(start_char, new_text);
-            let Some(new_tree) = parse(Language::Rust, &rope, Some(&tree)) else {
-                panic!("no tree")
-            };
-            tree = new_tree;
-        }
-        // Two edit+reparse rounds were timed: report one.
-        edits.push(started.elapsed() / 2);
+    let mut report = String::new();
+    for in_word in [true, false] {
+        let mut edits = Vec::new();
+        let mut parses = Vec::new();
+        let mut scopes = Vec::new();
+        while edits.len() < 200 {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let line = (seed >> 33) as usize % line_count;
+            let line_start_byte = rope.line_to_byte(line);
+            let byte =
+                floor_char_boundary(&text, line_start_byte + rope.line(line).len_bytes() / 2);
+            let is_word = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
+            if in_word
+                && !(is_word(byte.checked_sub(1).and_then(|b| rope.get_byte(b)))
+                    && is_word(rope.get_byte(byte)))
+            {
+                continue;
+            }
+            let mut parse_time = Duration::ZERO;
+            let started = Instant::now();
+            for (start_byte, old_end_byte, new_text) in [(byte, byte, "x"), (byte, byte + 1, "")] {
+                let edit = input_edit(&rope, start_byte, old_end_byte, new_text);
+                tree.edit(&edit);
+                let start_char = rope.byte_to_char(start_byte);
+                rope.remove(start_char..rope.byte_to_char(old_end_byte));
+                rope.insert(start_char, new_text);
+                let parse_started = Instant::now();
+                let Some(new_tree) = parse(Language::Rust, &rope, Some(&tree)) else {
+                    panic!("no tree")
+                };
+                parse_time += parse_started.elapsed();
+                tree = new_tree;
+            }
+            // Two edit+reparse rounds were timed: report one.
+            edits.push(started.elapsed() / 2);
+            parses.push(parse_time / 2);
 
-        let started = Instant::now();
-        let chain = enclosing_scopes(&tree, Language::Rust, &rope, byte);
-        let errors = error_count(&tree, 0..rope.len_bytes());
-        scopes.push(started.elapsed());
-        assert!(chain.len() < 64 && errors < 1_000);
+            let started = Instant::now();
+            let chain = enclosing_scopes(&tree, Language::Rust, &rope, byte);
+            let errors = error_count(&tree, 0..rope.len_bytes());
+            scopes.push(started.elapsed());
+            assert!(chain.len() < 64 && errors < 1_000);
+        }
+        let _ = write!(
+            report,
+            "\n  {}: one-char edit+reparse median {:?} (reparse alone {:?}), p90 {:?}, max {:?}; enclosing_scopes+error_count(whole file) median {:?}",
+            if in_word {
+                "inside identifiers"
+            } else {
+                "anywhere mid-line"
+            },
+            median(edits.clone()),
+            median(parses),
+            percentile(edits.clone(), 90),
+            percentile(edits, 100),
+            median(scopes),
+        );
     }
     eprintln!(
-        "{line_count} lines, {} bytes: full parse median {:?}; one-char edit+reparse median {:?}, p90 {:?}, max {:?}; enclosing_scopes+error_count(whole file) median {:?}",
+        "{line_count} lines, {} bytes: full parse median {:?}{report}",
         rope.len_bytes(),
-        median(full),
-        median(edits.clone()),
-        percentile(edits.clone(), 90),
-        percentile(edits, 100),
-        median(scopes),
+        median(full)
     );
+}
+
+/// Where reparse time goes: the same one-letter edit reparsed from a `&str`
+/// and from the rope, and a reparse with no edit at all. The last shows
+/// tree-sitter's floor: it re-shifts every reused top-level node, so even
+/// an unchanged reparse grows with the number of items in the file.
+#[test]
+#[ignore = "timing run; prints numbers"]
+#[allow(clippy::print_stderr)]
+fn time_reparse_from_rope_vs_str() {
+    let Some(unit) = registry_rust_source() else {
+        return;
+    };
+    for copies in [1usize, 3] {
+        let text = unit.repeat(copies);
+        let rope = Rope::from_str(&text);
+        let Some(tree) = parse(Language::Rust, &rope, None) else {
+            panic!("no tree")
+        };
+        let errors = error_count(&tree, 0..text.len());
+        let mut parser = tree_sitter::Parser::new();
+        parser.set_language(&Language::Rust.ts_language()).ok();
+        let mut str_times = Vec::new();
+        let mut rope_times = Vec::new();
+        let mut noedit_times = Vec::new();
+        for i in 0..100 {
+            // A byte in the middle of a word.
+            let mut byte = 1 + (i * 7919 * 13) % (text.len() - 100);
+            while !(text.as_bytes()[byte - 1].is_ascii_alphabetic()
+                && text.as_bytes()[byte].is_ascii_alphabetic())
+            {
+                byte += 1;
+            }
+            let mut new_text = text.clone();
+            new_text.insert(byte, 'x');
+            let new_rope = Rope::from_str(&new_text);
+            let mut edited = tree.clone();
+            edited.edit(&input_edit(&rope, byte, byte, "x"));
+            let t = Instant::now();
+            let a = parser.parse(&new_text, Some(&edited));
+            str_times.push(t.elapsed());
+            let t = Instant::now();
+            let b = parse(Language::Rust, &new_rope, Some(&edited));
+            rope_times.push(t.elapsed());
+            let t = Instant::now();
+            let c = parse(Language::Rust, &rope, Some(&tree));
+            noedit_times.push(t.elapsed());
+            assert!(a.is_some() && b.is_some() && c.is_some());
+        }
+        eprintln!(
+            "copies {copies}: errors {errors}, str reparse {:?}, rope reparse {:?}, no-edit reparse {:?}",
+            median(str_times),
+            median(rope_times),
+            median(noedit_times)
+        );
+    }
 }
