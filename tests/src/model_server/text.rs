@@ -209,7 +209,7 @@ mod tests {
         assert_eq!(answer.text, "let x = 1;\n");
         assert_eq!(answer.finish, Finish::Stop("}".into()));
         let capped = shape_answer("aaaa bbbb cccc", &Limits { max_tokens: Some(2), stop: vec![] });
-        assert_eq!((capped.text.as_str(), capped.finish), ("aaaa", Finish::Length));
+        assert_eq!((capped.text.as_str(), capped.finish), ("aaaa bbb", Finish::Length));
     }
 
     #[test]
