@@ -17,11 +17,15 @@ pub struct ResponseHead {
 
 impl ResponseHead {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     fn is_chunked(&self) -> bool {
-        self.header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
+        self.header("transfer-encoding")
+            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
     }
 }
 
@@ -51,7 +55,11 @@ impl Response {
 
     /// One JSON value per non-empty line (Ollama).
     pub fn ndjson(&self) -> anyhow::Result<Vec<Value>> {
-        self.body.lines().filter(|l| !l.trim().is_empty()).map(|l| Ok(serde_json::from_str(l)?)).collect()
+        self.body
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| Ok(serde_json::from_str(l)?))
+            .collect()
     }
 }
 
@@ -64,7 +72,8 @@ pub struct SseEvent {
 
 impl SseEvent {
     pub fn json(&self) -> anyhow::Result<Value> {
-        serde_json::from_str(&self.data).with_context(|| format!("event data is not JSON: {}", self.data))
+        serde_json::from_str(&self.data)
+            .with_context(|| format!("event data is not JSON: {}", self.data))
     }
 }
 
@@ -82,7 +91,10 @@ pub fn parse_sse(text: &str) -> Vec<SseEvent> {
             }
         }
         if event.is_some() || !data.is_empty() {
-            events.push(SseEvent { event, data: data.join("\n") });
+            events.push(SseEvent {
+                event,
+                data: data.join("\n"),
+            });
         }
     }
     events
@@ -105,18 +117,31 @@ impl HttpClient<TcpStream> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> HttpClient<S> {
     pub fn new(io: S, host: impl Into<String>) -> Self {
-        Self { io, buf: Vec::new(), host: host.into() }
+        Self {
+            io,
+            buf: Vec::new(),
+            host: host.into(),
+        }
     }
 
     /// Writes a request; `body` is sent as JSON with `Content-Length`.
-    pub async fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> anyhow::Result<()> {
+    pub async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> anyhow::Result<()> {
         let body = body.map(Value::to_string).unwrap_or_default();
         let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {}\r\n", self.host);
         for (name, value) in headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         if !body.is_empty() {
-            head.push_str(&format!("content-type: application/json\r\ncontent-length: {}\r\n", body.len()));
+            head.push_str(&format!(
+                "content-type: application/json\r\ncontent-length: {}\r\n",
+                body.len()
+            ));
         }
         head.push_str("\r\n");
         head.push_str(&body);
@@ -125,11 +150,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> HttpClient<S> {
     }
 
     /// `send` then read the whole response.
-    pub async fn request(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> anyhow::Result<Response> {
+    pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> anyhow::Result<Response> {
         self.send(method, path, headers, body).await?;
         let head = self.read_head().await?;
         let body = self.read_body(&head).await?;
-        Ok(Response { head, body: String::from_utf8(body)? })
+        Ok(Response {
+            head,
+            body: String::from_utf8(body)?,
+        })
     }
 
     pub async fn post_json(&mut self, path: &str, body: &Value) -> anyhow::Result<Response> {
@@ -158,7 +192,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> HttpClient<S> {
 
     pub async fn read_head(&mut self) -> anyhow::Result<ResponseHead> {
         let status_line = self.read_line().await?;
-        let status = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).context("bad status line")?;
+        let status = status_line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .context("bad status line")?;
         let mut headers = Vec::new();
         loop {
             let line = self.read_line().await?;
@@ -176,7 +214,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> HttpClient<S> {
     /// closes inside the body (a dropped stream).
     pub async fn next_chunk(&mut self) -> anyhow::Result<Option<Vec<u8>>> {
         let size_line = self.read_line().await?;
-        let size = usize::from_str_radix(size_line.split(';').next().unwrap_or_default().trim(), 16)?;
+        let size =
+            usize::from_str_radix(size_line.split(';').next().unwrap_or_default().trim(), 16)?;
         if size == 0 {
             self.read_line().await?;
             return Ok(None);

@@ -29,7 +29,11 @@ impl LatencyProxy {
         let addr = listener.local_addr()?;
         let connections = Arc::new(AtomicUsize::new(0));
         let task = tokio::spawn(accept_loop(listener, upstream, rtt, connections.clone()));
-        Ok(LatencyProxy { addr, connections, task })
+        Ok(LatencyProxy {
+            addr,
+            connections,
+            task,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -48,15 +52,24 @@ impl Drop for LatencyProxy {
     }
 }
 
-async fn accept_loop(listener: TcpListener, upstream: SocketAddr, rtt: Duration, count: Arc<AtomicUsize>) {
+async fn accept_loop(
+    listener: TcpListener,
+    upstream: SocketAddr,
+    rtt: Duration,
+    count: Arc<AtomicUsize>,
+) {
     let mut connections = JoinSet::new();
     loop {
         while connections.try_join_next().is_some() {}
-        let Ok((client, _)) = listener.accept().await else { continue };
+        let Ok((client, _)) = listener.accept().await else {
+            continue;
+        };
         count.fetch_add(1, Ordering::Relaxed);
         connections.spawn(async move {
             sleep(rtt).await;
-            let Ok(server) = TcpStream::connect(upstream).await else { return };
+            let Ok(server) = TcpStream::connect(upstream).await else {
+                return;
+            };
             let _ = (client.set_nodelay(true), server.set_nodelay(true));
             let (client_read, client_write) = client.into_split();
             let (server_read, server_write) = server.into_split();
@@ -88,7 +101,11 @@ async fn pipe(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, delay: Duration) 
         let mut buf = vec![0u8; 16 * 1024];
         loop {
             let n = from.read(&mut buf).await.unwrap_or(0);
-            if tx.send((Instant::now() + delay, buf[..n].to_vec())).is_err() || n == 0 {
+            if tx
+                .send((Instant::now() + delay, buf[..n].to_vec()))
+                .is_err()
+                || n == 0
+            {
                 return;
             }
         }

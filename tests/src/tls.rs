@@ -15,7 +15,10 @@ use crate::model_server::TlsFiles;
 /// The self-signed certificate for `localhost` and `127.0.0.1` under `tests/fixtures/tls/`.
 pub fn fixture_files() -> TlsFiles {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/tls");
-    TlsFiles { cert_pem: dir.join("cert.pem"), key_pem: dir.join("key.pem") }
+    TlsFiles {
+        cert_pem: dir.join("cert.pem"),
+        key_pem: dir.join("key.pem"),
+    }
 }
 
 fn load_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {

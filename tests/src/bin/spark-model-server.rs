@@ -28,20 +28,30 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
     let mut answers = Vec::new();
     let (mut cert, mut key) = (None, None);
     while let Some(flag) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{flag} needs a value\n{USAGE}"));
+        let mut value = || {
+            args.next()
+                .with_context(|| format!("{flag} needs a value\n{USAGE}"))
+        };
         match flag.as_str() {
             "--port" => config.bind = SocketAddr::from(([127, 0, 0, 1], value()?.parse()?)),
             "--corpus" => {
                 let path = value()?;
-                config.corpus = Some(std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?);
+                config.corpus = Some(
+                    std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?,
+                );
             }
             "--decode-tps" => config.cost.decode_tps = value()?.parse()?,
             "--prefill-tps" => config.cost.prefill_tps = value()?.parse()?,
-            "--base-latency-ms" => config.cost.base_latency = Duration::from_millis(value()?.parse()?),
+            "--base-latency-ms" => {
+                config.cost.base_latency = Duration::from_millis(value()?.parse()?)
+            }
             "--max-tokens" => config.default_max_tokens = value()?.parse()?,
             "--api-key-env" => {
                 let name = value()?;
-                config.api_key = Some(std::env::var(&name).with_context(|| format!("environment variable {name} is not set"))?);
+                config.api_key = Some(
+                    std::env::var(&name)
+                        .with_context(|| format!("environment variable {name} is not set"))?,
+                );
             }
             "--tls-cert" => cert = Some(value()?.into()),
             "--tls-key" => key = Some(value()?.into()),

@@ -4,9 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::plan::{
-    Plan, PlanCtx, SSE_DONE, SSE_MALFORMED, finish_reason, sse_data, stop_list,
-};
+use super::plan::{Plan, PlanCtx, SSE_DONE, SSE_MALFORMED, finish_reason, sse_data, stop_list};
 use super::responses::content_text;
 use super::stream::{Script, unix_now};
 use super::text::{Answer, Limits, PromptText, estimate_tokens};
@@ -49,7 +47,10 @@ enum UsageAt {
 /// `POST /v1/chat/completions`.
 pub(crate) fn chat_completions(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
     let messages = body["messages"].as_array().cloned().unwrap_or_default();
-    let counted: String = messages.iter().map(|m| content_text(&m["content"])).collect();
+    let counted: String = messages
+        .iter()
+        .map(|m| content_text(&m["content"]))
+        .collect();
     let last_user = messages
         .iter()
         .rev()
@@ -80,14 +81,29 @@ pub(crate) fn chat_completions(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
 pub(crate) fn codestral_fim(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
     let prefix = body["prompt"].as_str().unwrap_or_default();
     let suffix = body["suffix"].as_str().map(str::to_owned);
-    let limits = Limits { max_tokens: ctx.max_tokens(body, &["max_tokens"]), stop: stop_list(&body["stop"]) };
+    let limits = Limits {
+        max_tokens: ctx.max_tokens(body, &["max_tokens"]),
+        stop: stop_list(&body["stop"]),
+    };
     let answer = ctx.answer(&PromptText::fim(prefix, suffix.clone()), &limits);
-    let prompt_tokens = estimate_tokens(prefix) + estimate_tokens(suffix.as_deref().unwrap_or_default());
-    let usage = Usage { prompt: prompt_tokens, cached: 0, completion: answer.output_tokens(), prediction: (0, 0) };
+    let prompt_tokens =
+        estimate_tokens(prefix) + estimate_tokens(suffix.as_deref().unwrap_or_default());
+    let usage = Usage {
+        prompt: prompt_tokens,
+        cached: 0,
+        completion: answer.output_tokens(),
+        prediction: (0, 0),
+    };
     chunk_plan(ctx, body, answer, usage, UsageAt::FinalChunk)
 }
 
-fn chunk_plan(ctx: &PlanCtx<'_>, body: &Value, answer: Answer, usage: Usage, usage_at: UsageAt) -> Plan {
+fn chunk_plan(
+    ctx: &PlanCtx<'_>,
+    body: &Value,
+    answer: Answer,
+    usage: Usage,
+    usage_at: UsageAt,
+) -> Plan {
     let id = ctx.shared.new_id("chatcmpl-");
     let model = ctx.model(body);
     let created = unix_now();
@@ -103,7 +119,11 @@ fn chunk_plan(ctx: &PlanCtx<'_>, body: &Value, answer: Answer, usage: Usage, usa
         sse_data(&chunk)
     };
     let finish = finish_reason(&answer.finish);
-    let mut tail = vec![chunk(json!({}), finish.into(), (usage_at == UsageAt::FinalChunk).then(|| usage.json()))];
+    let mut tail = vec![chunk(
+        json!({}),
+        finish.into(),
+        (usage_at == UsageAt::FinalChunk).then(|| usage.json()),
+    )];
     if usage_at == UsageAt::ExtraChunk {
         let extra = json!({
             "id": id, "object": "chat.completion.chunk", "created": created, "model": model,
@@ -114,8 +134,16 @@ fn chunk_plan(ctx: &PlanCtx<'_>, body: &Value, answer: Answer, usage: Usage, usa
     tail.push(SSE_DONE.to_owned());
     let script = Script {
         head: Vec::new(),
-        first: vec![chunk(json!({"role": "assistant", "content": ""}), Value::Null, None)],
-        tokens: answer.pieces.iter().map(|p| chunk(json!({"content": p}), Value::Null, None)).collect(),
+        first: vec![chunk(
+            json!({"role": "assistant", "content": ""}),
+            Value::Null,
+            None,
+        )],
+        tokens: answer
+            .pieces
+            .iter()
+            .map(|p| chunk(json!({"content": p}), Value::Null, None))
+            .collect(),
         tail,
     };
     let full = json!({
@@ -145,19 +173,35 @@ fn prediction_tokens(prediction: &str, answer: &str) -> (u64, u64) {
     if prediction.is_empty() {
         return (0, 0);
     }
-    let common = prediction.bytes().zip(answer.bytes()).take_while(|(a, b)| a == b).count();
+    let common = prediction
+        .bytes()
+        .zip(answer.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
     let accepted = (common / 4) as u64;
-    (accepted, estimate_tokens(prediction).saturating_sub(accepted))
+    (
+        accepted,
+        estimate_tokens(prediction).saturating_sub(accepted),
+    )
 }
 
 /// `POST /beta/completions` (DeepSeek FIM): legacy completion chunks.
 pub(crate) fn deepseek_fim(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
     let prefix = body["prompt"].as_str().unwrap_or_default();
     let suffix = body["suffix"].as_str().map(str::to_owned);
-    let limits = Limits { max_tokens: ctx.max_tokens(body, &["max_tokens"]), stop: stop_list(&body["stop"]) };
+    let limits = Limits {
+        max_tokens: ctx.max_tokens(body, &["max_tokens"]),
+        stop: stop_list(&body["stop"]),
+    };
     let answer = ctx.answer(&PromptText::fim(prefix, suffix.clone()), &limits);
-    let prompt_tokens = estimate_tokens(prefix) + estimate_tokens(suffix.as_deref().unwrap_or_default());
-    let usage = Usage { prompt: prompt_tokens, cached: 0, completion: answer.output_tokens(), prediction: (0, 0) };
+    let prompt_tokens =
+        estimate_tokens(prefix) + estimate_tokens(suffix.as_deref().unwrap_or_default());
+    let usage = Usage {
+        prompt: prompt_tokens,
+        cached: 0,
+        completion: answer.output_tokens(),
+        prediction: (0, 0),
+    };
     let id = ctx.shared.new_id("cmpl-");
     let model = ctx.model(body);
     let created = unix_now();
@@ -175,8 +219,15 @@ pub(crate) fn deepseek_fim(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
     let script = Script {
         head: Vec::new(),
         first: Vec::new(),
-        tokens: answer.pieces.iter().map(|p| chunk(p, Value::Null, None)).collect(),
-        tail: vec![chunk("", finish.into(), Some(usage.json())), SSE_DONE.to_owned()],
+        tokens: answer
+            .pieces
+            .iter()
+            .map(|p| chunk(p, Value::Null, None))
+            .collect(),
+        tail: vec![
+            chunk("", finish.into(), Some(usage.json())),
+            SSE_DONE.to_owned(),
+        ],
     };
     let full = json!({
         "id": id, "object": "text_completion", "created": created, "model": model,

@@ -17,14 +17,22 @@ pub struct CostModel {
 
 impl Default for CostModel {
     fn default() -> Self {
-        Self { base_latency: Duration::from_millis(20), prefill_tps: 20_000.0, decode_tps: 1_000.0 }
+        Self {
+            base_latency: Duration::from_millis(20),
+            prefill_tps: 20_000.0,
+            decode_tps: 1_000.0,
+        }
     }
 }
 
 impl CostModel {
     /// No waiting at all; tests that only check behaviour use this to stay fast.
     pub fn instant() -> Self {
-        Self { base_latency: Duration::ZERO, prefill_tps: f64::INFINITY, decode_tps: f64::INFINITY }
+        Self {
+            base_latency: Duration::ZERO,
+            prefill_tps: f64::INFINITY,
+            decode_tps: f64::INFINITY,
+        }
     }
 
     /// Time from request to first token when `new_prompt_tokens` must be prefilled.
@@ -120,6 +128,10 @@ pub enum Fault {
     Stall(Duration),
     /// Close the connection abruptly after this many output tokens.
     DropAfterTokens(usize),
+    /// After this many output tokens, send the protocol's in-stream error event (Responses
+    /// SSE: flat `error`; WS: `error` with status 500; Anthropic: `error` `overloaded_error`;
+    /// chat/FIM SSE: `data: {"error":...}`; Ollama: `{"error":...}`) and end the stream.
+    StreamError { after_tokens: usize },
     /// 429 with `Retry-After` (HTTP) or a WS error with status 429 and headers.
     RateLimited { retry_after_secs: u64 },
     /// A 5xx status (HTTP) or WS error with that status.
@@ -156,6 +168,9 @@ pub struct RecordedRequest {
 
 impl RecordedRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }

@@ -33,18 +33,26 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn is_websocket_upgrade(&self) -> bool {
         self.method == "GET"
-            && self.header("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+            && self
+                .header("upgrade")
+                .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
     }
 }
 
 impl Conn {
     pub fn new(io: Box<dyn Io>) -> Self {
-        Self { io, buf: Vec::new() }
+        Self {
+            io,
+            buf: Vec::new(),
+        }
     }
 
     /// Reads one request; `Ok(None)` on a clean EOF between requests.
@@ -68,7 +76,8 @@ impl Conn {
         let mut lines = head.split("\r\n");
         let request_line = lines.next().unwrap_or_default();
         let mut parts = request_line.split(' ');
-        let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
+        let (Some(method), Some(target), Some(version)) =
+            (parts.next(), parts.next(), parts.next())
         else {
             bail!("bad request line {request_line:?}");
         };
@@ -76,7 +85,10 @@ impl Conn {
             .filter_map(|line| line.split_once(':'))
             .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
             .collect();
-        let connection = headers.iter().find(|(n, _)| n == "connection").map(|(_, v)| v.as_str());
+        let connection = headers
+            .iter()
+            .find(|(n, _)| n == "connection")
+            .map(|(_, v)| v.as_str());
         let keep_alive = match connection {
             Some(v) if v.eq_ignore_ascii_case("close") => false,
             Some(v) if v.to_ascii_lowercase().contains("keep-alive") => true,
@@ -96,7 +108,13 @@ impl Conn {
         }
         let body = self.buf.drain(..length).collect();
         let path = target.split('?').next().unwrap_or_default().to_owned();
-        Ok(Some(Request { method: method.to_owned(), path, headers, body, keep_alive }))
+        Ok(Some(Request {
+            method: method.to_owned(),
+            path,
+            headers,
+            body,
+            keep_alive,
+        }))
     }
 
     async fn fill(&mut self) -> io::Result<usize> {
@@ -117,7 +135,10 @@ impl Conn {
     ) -> io::Result<()> {
         let mut head = status_line(status);
         push_headers(&mut head, headers);
-        head.push_str(&format!("content-type: {content_type}\r\ncontent-length: {}\r\n", body.len()));
+        head.push_str(&format!(
+            "content-type: {content_type}\r\ncontent-length: {}\r\n",
+            body.len()
+        ));
         head.push_str(connection_header(keep_alive));
         head.push_str("\r\n");
         let mut bytes = head.into_bytes();
@@ -134,14 +155,17 @@ impl Conn {
         keep_alive: bool,
     ) -> io::Result<()> {
         let bytes = body.to_string().into_bytes();
-        self.write_full(status, headers, "application/json", &bytes, keep_alive).await
+        self.write_full(status, headers, "application/json", &bytes, keep_alive)
+            .await
     }
 
     /// Starts a `Transfer-Encoding: chunked` response; follow with [`Conn::write_chunk`] and
     /// [`Conn::end_chunks`].
     pub async fn start_chunked(&mut self, content_type: &str, keep_alive: bool) -> io::Result<()> {
         let mut head = status_line(200);
-        head.push_str(&format!("content-type: {content_type}\r\ncache-control: no-cache\r\n"));
+        head.push_str(&format!(
+            "content-type: {content_type}\r\ncache-control: no-cache\r\n"
+        ));
         head.push_str("transfer-encoding: chunked\r\n");
         head.push_str(connection_header(keep_alive));
         head.push_str("\r\n");
@@ -177,7 +201,11 @@ fn push_headers(head: &mut String, headers: &[(&str, String)]) {
 }
 
 fn connection_header(keep_alive: bool) -> &'static str {
-    if keep_alive { "connection: keep-alive\r\n" } else { "connection: close\r\n" }
+    if keep_alive {
+        "connection: keep-alive\r\n"
+    } else {
+        "connection: close\r\n"
+    }
 }
 
 pub fn reason(status: u16) -> &'static str {

@@ -53,11 +53,18 @@ impl ModelServer {
             Some(files) => Some(TlsAcceptor::from(crate::tls::server_config(files)?)),
             None => None,
         };
-        let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("binding {}", config.bind))?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(config));
         let task = tokio::spawn(accept_loop(listener, acceptor.clone(), shared.clone()));
-        Ok(ModelServer { addr, tls: acceptor.is_some(), shared, task })
+        Ok(ModelServer {
+            addr,
+            tls: acceptor.is_some(),
+            shared,
+            task,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -108,7 +115,10 @@ impl ModelServer {
     }
 
     pub fn requests_for(&self, endpoint: Endpoint) -> Vec<RecordedRequest> {
-        self.requests().into_iter().filter(|r| r.endpoint == endpoint).collect()
+        self.requests()
+            .into_iter()
+            .filter(|r| r.endpoint == endpoint)
+            .collect()
     }
 
     /// TCP connections accepted so far.

@@ -15,7 +15,18 @@ pub(crate) fn llama_infill(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
     let suffix = body["input_suffix"].as_str().unwrap_or_default();
     let extra: String = body["input_extra"]
         .as_array()
-        .map(|chunks| chunks.iter().map(|c| format!("{}\n{}", c["filename"].as_str().unwrap_or_default(), c["text"].as_str().unwrap_or_default())).collect())
+        .map(|chunks| {
+            chunks
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{}\n{}",
+                        c["filename"].as_str().unwrap_or_default(),
+                        c["text"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default();
     // The order llama.cpp lays the prompt out in, so the connection's prefix cache behaves
     // like its KV cache: extra context first, the middle last.
@@ -27,12 +38,22 @@ pub(crate) fn llama_infill(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
         0
     };
     let n_predict = body["n_predict"].as_i64();
-    let limits = Limits { max_tokens: ctx.max_tokens(body, &["n_predict"]), stop: stop_list(&body["stop"]) };
+    let limits = Limits {
+        max_tokens: ctx.max_tokens(body, &["n_predict"]),
+        stop: stop_list(&body["stop"]),
+    };
     let answer = if n_predict == Some(0) {
         // Cache warm-up: no scripted answer is consumed.
-        Answer { pieces: Vec::new(), text: String::new(), finish: Finish::Length }
+        Answer {
+            pieces: Vec::new(),
+            text: String::new(),
+            finish: Finish::Length,
+        }
     } else {
-        ctx.answer(&PromptText::fim(format!("{input_prefix}{typed}"), Some(suffix.to_owned())), &limits)
+        ctx.answer(
+            &PromptText::fim(format!("{input_prefix}{typed}"), Some(suffix.to_owned())),
+            &limits,
+        )
     };
     let new_tokens = prompt_tokens - cached;
     let cost = ctx.shared.config.cost;
@@ -63,7 +84,11 @@ pub(crate) fn llama_infill(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
         tokens: answer
             .pieces
             .iter()
-            .map(|p| sse_data(&json!({"content": p, "stop": false, "id_slot": 0, "index": 0, "tokens": []})))
+            .map(|p| {
+                sse_data(
+                    &json!({"content": p, "stop": false, "id_slot": 0, "index": 0, "tokens": []}),
+                )
+            })
             .collect(),
         tail: vec![sse_data(&last(""))],
     };
@@ -88,14 +113,22 @@ pub(crate) fn ollama_generate(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
     let prompt = body["prompt"].as_str().unwrap_or_default();
     let suffix = body["suffix"].as_str().map(str::to_owned);
     let options = &body["options"];
-    let limits = Limits { max_tokens: ctx.max_tokens(options, &["num_predict"]), stop: stop_list(&options["stop"]) };
+    let limits = Limits {
+        max_tokens: ctx.max_tokens(options, &["num_predict"]),
+        stop: stop_list(&options["stop"]),
+    };
     let answer = ctx.answer(&PromptText::fim(prompt, suffix.clone()), &limits);
-    let prompt_tokens = estimate_tokens(prompt) + estimate_tokens(suffix.as_deref().unwrap_or_default());
+    let prompt_tokens =
+        estimate_tokens(prompt) + estimate_tokens(suffix.as_deref().unwrap_or_default());
     let cost = ctx.shared.config.cost;
     let prompt_ns = cost.time_to_first_token(prompt_tokens).as_nanos() as u64;
     let eval_ns = cost.token_offset(answer.pieces.len()).as_nanos() as u64;
     let model = ctx.model(body);
-    let done_reason = if answer.finish == Finish::Length { "length" } else { "stop" };
+    let done_reason = if answer.finish == Finish::Length {
+        "length"
+    } else {
+        "stop"
+    };
     let last = |response: &str| {
         json!({
             "model": model, "created_at": rfc3339_now(), "response": response, "done": true,
@@ -132,14 +165,20 @@ pub(crate) fn ollama_generate(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
 pub(crate) fn anthropic_messages(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
     let messages = body["messages"].as_array().cloned().unwrap_or_default();
     let system = content_text(&body["system"]);
-    let counted: String = messages.iter().map(|m| content_text(&m["content"])).collect();
+    let counted: String = messages
+        .iter()
+        .map(|m| content_text(&m["content"]))
+        .collect();
     let last_user = messages
         .iter()
         .rev()
         .find(|m| m["role"] == "user")
         .map(|m| content_text(&m["content"]))
         .unwrap_or_default();
-    let limits = Limits { max_tokens: ctx.max_tokens(body, &["max_tokens"]), stop: stop_list(&body["stop_sequences"]) };
+    let limits = Limits {
+        max_tokens: ctx.max_tokens(body, &["max_tokens"]),
+        stop: stop_list(&body["stop_sequences"]),
+    };
     let answer = ctx.answer(&PromptText::from_chat(&last_user), &limits);
     let input_tokens = estimate_tokens(&system) + estimate_tokens(&counted);
     let (stop_reason, stop_sequence) = match &answer.finish {
@@ -149,9 +188,7 @@ pub(crate) fn anthropic_messages(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
     };
     let id = ctx.shared.new_id("msg_");
     let model = ctx.model(body);
-    let usage = |output: u64| {
-        json!({"input_tokens": input_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": output})
-    };
+    let usage = |output: u64| json!({"input_tokens": input_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": output});
     let message = |content: Value, stop_reason: Value, stop_sequence: Value, output: u64| {
         json!({
             "id": id, "type": "message", "role": "assistant", "model": model, "content": content,
@@ -180,7 +217,12 @@ pub(crate) fn anthropic_messages(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
             named(json!({"type": "message_stop"})),
         ],
     };
-    let full = message(json!([{"type": "text", "text": answer.text}]), stop_reason.into(), stop_sequence.clone(), answer.output_tokens());
+    let full = message(
+        json!([{"type": "text", "text": answer.text}]),
+        stop_reason.into(),
+        stop_sequence.clone(),
+        answer.output_tokens(),
+    );
     Plan {
         stream: body["stream"].as_bool().unwrap_or(false),
         new_prompt_tokens: input_tokens,
@@ -192,4 +234,3 @@ pub(crate) fn anthropic_messages(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
         store_as: None,
     }
 }
-

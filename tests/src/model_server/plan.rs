@@ -42,7 +42,10 @@ impl PlanCtx<'_> {
     }
 
     pub fn model(&self, body: &Value) -> String {
-        body["model"].as_str().unwrap_or(&self.shared.config.model).to_owned()
+        body["model"]
+            .as_str()
+            .unwrap_or(&self.shared.config.model)
+            .to_owned()
     }
 
     pub fn max_tokens(&self, body: &Value, keys: &[&str]) -> Option<usize> {
@@ -57,7 +60,11 @@ impl PlanCtx<'_> {
     /// Bytes of `prompt` shared with the previous prompt on this connection, as tokens; then
     /// remembers `prompt`.
     pub fn cached_prefix_tokens(&mut self, prompt: &str) -> u64 {
-        let common = prompt.bytes().zip(self.last_prompt.bytes()).take_while(|(a, b)| a == b).count();
+        let common = prompt
+            .bytes()
+            .zip(self.last_prompt.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
         *self.last_prompt = prompt.to_owned();
         (common / 4) as u64
     }
@@ -81,7 +88,11 @@ impl HttpError {
             Endpoint::OllamaGenerate => json!({"error": error.message}),
             _ => error.http_body(),
         };
-        Self { status: error.status, headers: error.headers.clone(), body }
+        Self {
+            status: error.status,
+            headers: error.headers.clone(),
+            body,
+        }
     }
 }
 
@@ -114,7 +125,10 @@ pub(crate) const SSE_MALFORMED: &str = "data: {\"choices\": [{\"delta\": \n\n";
 pub(crate) fn stop_list(value: &Value) -> Vec<String> {
     match value {
         Value::String(s) => vec![s.clone()],
-        Value::Array(items) => items.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect(),
         _ => Vec::new(),
     }
 }

@@ -64,7 +64,10 @@ impl ResponsesRequest {
 
     /// The Responses API has no stop sequences; only the output cap applies.
     pub fn limits(&self, default_max: usize) -> Limits {
-        Limits { max_tokens: Some(self.max_output_tokens.unwrap_or(default_max)), stop: Vec::new() }
+        Limits {
+            max_tokens: Some(self.max_output_tokens.unwrap_or(default_max)),
+            stop: Vec::new(),
+        }
     }
 }
 
@@ -134,7 +137,9 @@ impl ResponseMeta {
         };
         let Some(answer) = answer else {
             let done = self.object("completed", vec![], Some((self.input_tokens, 0)));
-            script.tail.push(json!({"type": "response.completed", "response": done}));
+            script
+                .tail
+                .push(json!({"type": "response.completed", "response": done}));
             return number(script);
         };
         let ids = json!({"item_id": self.item_id, "output_index": 0, "content_index": 0});
@@ -150,7 +155,9 @@ impl ResponseMeta {
             .pieces
             .iter()
             .map(|piece| {
-                with_ids(json!({"type": "response.output_text.delta", "delta": piece, "logprobs": []}))
+                with_ids(
+                    json!({"type": "response.output_text.delta", "delta": piece, "logprobs": []}),
+                )
             })
             .collect();
         let (status, kind) = match answer.finish {
@@ -160,8 +167,12 @@ impl ResponseMeta {
         let item = self.item(status, vec![Self::part(&answer.text)]);
         let usage = Some((self.input_tokens, answer.output_tokens()));
         script.tail = vec![
-            with_ids(json!({"type": "response.output_text.done", "text": answer.text, "logprobs": []})),
-            with_ids(json!({"type": "response.content_part.done", "part": Self::part(&answer.text)})),
+            with_ids(
+                json!({"type": "response.output_text.done", "text": answer.text, "logprobs": []}),
+            ),
+            with_ids(
+                json!({"type": "response.content_part.done", "part": Self::part(&answer.text)}),
+            ),
             json!({"type": "response.output_item.done", "output_index": 0, "item": item.clone()}),
             json!({"type": kind, "response": self.object(status, vec![item], usage)}),
         ];
@@ -170,9 +181,17 @@ impl ResponseMeta {
 
     /// The non-streaming reply: the final response object.
     pub fn full(&self, answer: &Answer) -> Value {
-        let status = if answer.finish == Finish::Length { "incomplete" } else { "completed" };
+        let status = if answer.finish == Finish::Length {
+            "incomplete"
+        } else {
+            "completed"
+        };
         let item = self.item(status, vec![Self::part(&answer.text)]);
-        self.object(status, vec![item], Some((self.input_tokens, answer.output_tokens())))
+        self.object(
+            status,
+            vec![item],
+            Some((self.input_tokens, answer.output_tokens())),
+        )
     }
 }
 
@@ -207,9 +226,20 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    pub fn invalid(code: &'static str, message: impl Into<String>, param: Option<&'static str>) -> Self {
+    pub fn invalid(
+        code: &'static str,
+        message: impl Into<String>,
+        param: Option<&'static str>,
+    ) -> Self {
         let message = message.into();
-        Self { status: 400, kind: "invalid_request_error", code, message, param, headers: Vec::new() }
+        Self {
+            status: 400,
+            kind: "invalid_request_error",
+            code,
+            message,
+            param,
+            headers: Vec::new(),
+        }
     }
 
     pub fn rate_limited(retry_after_secs: u64) -> Self {
@@ -225,11 +255,21 @@ impl ApiError {
 
     pub fn server(status: u16) -> Self {
         let message = format!("the server had an error (injected {status})");
-        Self { status, kind: "server_error", code: "server_error", message, param: None, headers: Vec::new() }
+        Self {
+            status,
+            kind: "server_error",
+            code: "server_error",
+            message,
+            param: None,
+            headers: Vec::new(),
+        }
     }
 
     fn headers_json(&self) -> Value {
-        self.headers.iter().map(|(k, v)| ((*k).to_owned(), Value::from(v.clone()))).collect()
+        self.headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::from(v.clone())))
+            .collect()
     }
 
     /// `{"type":"error","status":N,"error":{type,code,message,param,headers?},"headers"?}`.
@@ -263,7 +303,11 @@ pub(crate) fn responses_http(ctx: &mut PlanCtx<'_>, body: &Value) -> Result<Plan
     if let Some(previous) = &request.previous_response_id {
         let Some(context_tokens) = ctx.shared.stored_response(previous) else {
             let message = format!("previous response with id '{previous}' not found");
-            let error = ApiError::invalid("previous_response_not_found", message, Some("previous_response_id"));
+            let error = ApiError::invalid(
+                "previous_response_not_found",
+                message,
+                Some("previous_response_id"),
+            );
             return Err(HttpError::new(ctx.endpoint, &error));
         };
         cached = context_tokens;
@@ -278,7 +322,10 @@ pub(crate) fn responses_http(ctx: &mut PlanCtx<'_>, body: &Value) -> Result<Plan
         cached_tokens: cached,
         request,
     };
-    let store_as = meta.request.store.then(|| (meta.id.clone(), meta.input_tokens + answer.output_tokens()));
+    let store_as = meta
+        .request
+        .store
+        .then(|| (meta.id.clone(), meta.input_tokens + answer.output_tokens()));
     Ok(Plan {
         stream: meta.request.stream,
         new_prompt_tokens: new_tokens,

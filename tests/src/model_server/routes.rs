@@ -11,7 +11,7 @@ use tokio::time::{sleep, sleep_until};
 
 use super::config::{Endpoint, Fault, RecordedRequest};
 use super::http::{Conn, Io, Request};
-use super::plan::{HttpError, Plan, PlanCtx};
+use super::plan::{HttpError, Plan, PlanCtx, sse_data, sse_named};
 use super::responses::{ApiError, responses_http};
 use super::state::Shared;
 use super::stream::{FrameSink, Played, Schedule, StreamFaults, play};
@@ -43,8 +43,11 @@ async fn serve(shared: Arc<Shared>, conn_id: u64, mut conn: Conn) -> anyhow::Res
     while let Some(request) = conn.read_request().await? {
         let received_at = Instant::now();
         let endpoint = route(&request);
-        let body: Option<Value> =
-            if request.body.is_empty() { Some(Value::Null) } else { serde_json::from_slice(&request.body).ok() };
+        let body: Option<Value> = if request.body.is_empty() {
+            Some(Value::Null)
+        } else {
+            serde_json::from_slice(&request.body).ok()
+        };
         shared.record(RecordedRequest {
             endpoint,
             connection_id: conn_id,
@@ -71,20 +74,36 @@ async fn serve(shared: Arc<Shared>, conn_id: u64, mut conn: Conn) -> anyhow::Res
             };
             write_error(&mut conn, &HttpError::new(endpoint, &error), keep_alive).await?;
         } else if endpoint == Endpoint::WebSocketHandshake {
-            if shared.take_fault(endpoint, |f| *f == Fault::UpgradeRequired).is_some() {
-                let error = ApiError { status: 426, ..ApiError::invalid("upgrade_required", "websocket mode is not available; use HTTP", None) };
+            if shared
+                .take_fault(endpoint, |f| *f == Fault::UpgradeRequired)
+                .is_some()
+            {
+                let error = ApiError {
+                    status: 426,
+                    ..ApiError::invalid(
+                        "upgrade_required",
+                        "websocket mode is not available; use HTTP",
+                        None,
+                    )
+                };
                 write_error(&mut conn, &HttpError::new(endpoint, &error), keep_alive).await?;
             } else {
                 return ws::serve(shared, conn_id, conn, request).await;
             }
         } else {
             let Some(body) = body else {
-                let error = ApiError::invalid("invalid_json", "request body is not valid JSON", None);
+                let error =
+                    ApiError::invalid("invalid_json", "request body is not valid JSON", None);
                 write_error(&mut conn, &HttpError::new(endpoint, &error), keep_alive).await?;
                 continue;
             };
-            let mut ctx = PlanCtx { shared: &shared, endpoint, last_prompt: &mut last_prompt };
-            if respond(&mut conn, &mut ctx, &request, &body, received_at).await? == Played::Dropped {
+            let mut ctx = PlanCtx {
+                shared: &shared,
+                endpoint,
+                last_prompt: &mut last_prompt,
+            };
+            if respond(&mut conn, &mut ctx, &request, &body, received_at).await? == Played::Dropped
+            {
                 return Ok(());
             }
         }
@@ -96,7 +115,9 @@ async fn serve(shared: Arc<Shared>, conn_id: u64, mut conn: Conn) -> anyhow::Res
 }
 
 fn authorized(shared: &Shared, endpoint: Endpoint, request: &Request) -> bool {
-    let Some(key) = &shared.config.api_key else { return true };
+    let Some(key) = &shared.config.api_key else {
+        return true;
+    };
     match endpoint {
         Endpoint::AnthropicMessages => request.header("x-api-key") == Some(key.as_str()),
         // Ollama has no keys; helper routes are open.
@@ -106,7 +127,8 @@ fn authorized(shared: &Shared, endpoint: Endpoint, request: &Request) -> bool {
 }
 
 async fn write_error(conn: &mut Conn, error: &HttpError, keep_alive: bool) -> io::Result<()> {
-    conn.write_json(error.status, &error.headers, &error.body, keep_alive).await
+    conn.write_json(error.status, &error.headers, &error.body, keep_alive)
+        .await
 }
 
 async fn respond(
@@ -123,7 +145,9 @@ async fn respond(
             sleep(*delay).await;
             None
         }
-        Some(Fault::RateLimited { retry_after_secs }) => Some(ApiError::rate_limited(*retry_after_secs)),
+        Some(Fault::RateLimited { retry_after_secs }) => {
+            Some(ApiError::rate_limited(*retry_after_secs))
+        }
         Some(Fault::ServerError(status)) => Some(ApiError::server(*status)),
         _ => None,
     };
@@ -140,7 +164,9 @@ async fn respond(
         Endpoint::OllamaGenerate => Ok(native::ollama_generate(ctx, body)),
         Endpoint::AnthropicMessages => Ok(native::anthropic_messages(ctx, body)),
         Endpoint::WebSocketHandshake | Endpoint::ResponsesWebSocket | Endpoint::Other => {
-            return helper_route(conn, ctx, request).await.map(|()| Played::Complete);
+            return helper_route(conn, ctx, request)
+                .await
+                .map(|()| Played::Complete);
         }
     };
     let plan = match plan {
@@ -150,9 +176,15 @@ async fn respond(
             return Ok(Played::Complete);
         }
     };
-    let faults = StreamFaults::from_fault(fault.as_ref());
+    let mut faults = StreamFaults::from_fault(fault.as_ref());
+    if let Some(Fault::StreamError { after_tokens }) = fault {
+        let script = &plan.script;
+        let at = after_tokens.min(script.tokens.len());
+        let sequence_number = (script.head.len() + script.first.len() + at) as u64;
+        faults.error_after = Some((at, stream_error_frame(ctx.endpoint, sequence_number)));
+    }
     let schedule = Schedule::new(ctx.shared.config.cost, received_at, plan.new_prompt_tokens);
-    let played = play_plan(conn, &plan, schedule, &faults, keep_alive).await?;
+    let played = play_plan(conn, ctx.endpoint, &plan, schedule, &faults, keep_alive).await?;
     if played == Played::Complete
         && let Some((id, context_tokens)) = &plan.store_as
     {
@@ -173,6 +205,7 @@ impl FrameSink for ChunkSink<'_> {
 
 async fn play_plan(
     conn: &mut Conn,
+    endpoint: Endpoint,
     plan: &Plan,
     schedule: Schedule,
     faults: &StreamFaults,
@@ -181,19 +214,32 @@ async fn play_plan(
     if plan.stream {
         conn.start_chunked(plan.content_type, keep_alive).await?;
         let script = plan.script.clone();
-        let played = play(&mut ChunkSink { conn }, script, schedule, faults, plan.malformed).await?;
-        if played == Played::Complete {
+        let played = play(
+            &mut ChunkSink { conn },
+            script,
+            schedule,
+            faults,
+            plan.malformed,
+        )
+        .await?;
+        if played != Played::Dropped {
             conn.end_chunks().await?;
         }
         return Ok(played);
     }
     sleep_until(schedule.done_at(plan.output_tokens).into()).await;
+    if faults.error_after.is_some() {
+        let error = HttpError::new(endpoint, &ApiError::server(500));
+        write_error(conn, &error, keep_alive).await?;
+        return Ok(Played::Errored);
+    }
     if faults.drop_after.is_some() {
         return Ok(Played::Dropped);
     }
     if faults.malformed {
         let body = plan.malformed.as_bytes();
-        conn.write_full(200, &[], "application/json", body, keep_alive).await?;
+        conn.write_full(200, &[], "application/json", body, keep_alive)
+            .await?;
         return Ok(Played::Complete);
     }
     conn.write_json(200, &[], &plan.full, keep_alive).await?;
@@ -209,11 +255,31 @@ async fn helper_route(conn: &mut Conn, ctx: &PlanCtx<'_>, request: &Request) -> 
             let body = json!({"object": "list", "data": [{"id": model, "object": "model", "created": 0, "owned_by": "spark"}]});
             conn.write_json(200, &[], &body, keep_alive).await
         }
-        ("GET", "/health") => conn.write_json(200, &[], &json!({"status": "ok"}), keep_alive).await,
+        ("GET", "/health") => {
+            conn.write_json(200, &[], &json!({"status": "ok"}), keep_alive)
+                .await
+        }
         (method, path) => {
             let message = format!("no route for {method} {path}");
-            let error = ApiError { status: 404, ..ApiError::invalid("not_found", message, None) };
+            let error = ApiError {
+                status: 404,
+                ..ApiError::invalid("not_found", message, None)
+            };
             write_error(conn, &HttpError::new(Endpoint::Other, &error), keep_alive).await
         }
+    }
+}
+
+/// The in-stream error event of `endpoint`'s protocol.
+fn stream_error_frame(endpoint: Endpoint, sequence_number: u64) -> String {
+    let error = ApiError::server(500);
+    match endpoint {
+        Endpoint::ResponsesHttp => sse_named(&error.sse_event(sequence_number)),
+        Endpoint::AnthropicMessages => sse_named(&json!({
+            "type": "error",
+            "error": {"type": "overloaded_error", "message": "overloaded (injected)"},
+        })),
+        Endpoint::OllamaGenerate => format!("{}\n", json!({"error": error.message})),
+        _ => sse_data(&error.http_body()),
     }
 }

@@ -64,25 +64,35 @@ impl Shared {
     }
 
     pub fn push_answer(&self, endpoint: Option<Endpoint>, text: String) {
-        lock(&self.answers).push_back(Scripted { endpoint, item: text });
+        lock(&self.answers).push_back(Scripted {
+            endpoint,
+            item: text,
+        });
     }
 
     /// The next scripted answer meant for `endpoint` (or for any endpoint).
     pub fn take_answer(&self, endpoint: Endpoint) -> Option<String> {
         let mut answers = lock(&self.answers);
-        let index = answers.iter().position(|a| a.endpoint.is_none_or(|e| e == endpoint))?;
+        let index = answers
+            .iter()
+            .position(|a| a.endpoint.is_none_or(|e| e == endpoint))?;
         answers.remove(index).map(|a| a.item)
     }
 
     pub fn push_fault(&self, endpoint: Option<Endpoint>, fault: Fault) {
-        lock(&self.faults).push_back(Scripted { endpoint, item: fault });
+        lock(&self.faults).push_back(Scripted {
+            endpoint,
+            item: fault,
+        });
     }
 
     /// The next queued fault that `accept` admits for a request to `endpoint`.
     pub fn take_fault(&self, endpoint: Endpoint, accept: impl Fn(&Fault) -> bool) -> Option<Fault> {
         let mut faults = lock(&self.faults);
         let index = faults.iter().position(|f| {
-            let endpoint_ok = f.endpoint.is_none_or(|e| endpoint_matches(e, endpoint, &f.item));
+            let endpoint_ok = f
+                .endpoint
+                .is_none_or(|e| endpoint_matches(e, endpoint, &f.item));
             endpoint_ok && accept(&f.item)
         })?;
         faults.remove(index).map(|f| f.item)

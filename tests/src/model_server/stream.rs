@@ -47,13 +47,21 @@ pub(crate) struct StreamFaults {
     pub drop_after: Option<usize>,
     /// Send one frame with invalid JSON just before token 0.
     pub malformed: bool,
+    /// After this many token frames, send this error frame and end the stream cleanly.
+    pub error_after: Option<(usize, String)>,
 }
 
 impl StreamFaults {
     pub fn from_fault(fault: Option<&Fault>) -> Self {
         match fault {
-            Some(Fault::DropAfterTokens(n)) => Self { drop_after: Some(*n), malformed: false },
-            Some(Fault::Malformed) => Self { drop_after: None, malformed: true },
+            Some(Fault::DropAfterTokens(n)) => Self {
+                drop_after: Some(*n),
+                ..Self::default()
+            },
+            Some(Fault::Malformed) => Self {
+                malformed: true,
+                ..Self::default()
+            },
             _ => Self::default(),
         }
     }
@@ -62,6 +70,8 @@ impl StreamFaults {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Played {
     Complete,
+    /// A mid-stream error event was sent; the stream ended without completing.
+    Errored,
     /// A drop fault fired; the caller must close the connection without finishing.
     Dropped,
 }
@@ -75,7 +85,10 @@ pub(crate) struct Schedule {
 
 impl Schedule {
     pub fn new(cost: CostModel, received_at: Instant, new_prompt_tokens: u64) -> Self {
-        Self { first_token_at: received_at + cost.time_to_first_token(new_prompt_tokens), cost }
+        Self {
+            first_token_at: received_at + cost.time_to_first_token(new_prompt_tokens),
+            cost,
+        }
     }
 
     pub fn token_at(&self, index: usize) -> Instant {
@@ -105,20 +118,41 @@ pub(crate) async fn play<S: FrameSink>(
     if faults.malformed {
         sink.send(malformed_frame.to_owned()).await?;
     }
+    let token_count = script.tokens.len();
     for (index, frame) in script.tokens.into_iter().enumerate() {
-        if faults.drop_after == Some(index) {
-            return Ok(Played::Dropped);
+        if let Some(played) = interrupt(sink, faults, index).await? {
+            return Ok(played);
         }
         sleep_until(schedule.token_at(index).into()).await;
         sink.send(frame).await?;
     }
-    if faults.drop_after.is_some() {
-        return Ok(Played::Dropped);
+    // Faults set past the last token still fire, before the closing frames.
+    if let Some(played) = interrupt(sink, faults, token_count).await? {
+        return Ok(played);
     }
     for frame in script.tail {
         sink.send(frame).await?;
     }
     Ok(Played::Complete)
+}
+
+/// Fires a drop or error fault due at token `index`; at the end of the tokens, also one due
+/// later (so a fault never lets the response complete).
+async fn interrupt<S: FrameSink>(
+    sink: &mut S,
+    faults: &StreamFaults,
+    index: usize,
+) -> io::Result<Option<Played>> {
+    if faults.drop_after.is_some_and(|after| after <= index) {
+        return Ok(Some(Played::Dropped));
+    }
+    if let Some((after, frame)) = &faults.error_after
+        && *after <= index
+    {
+        sink.send(frame.clone()).await?;
+        return Ok(Some(Played::Errored));
+    }
+    Ok(None)
 }
 
 /// Seconds since the Unix epoch, for `created` fields.

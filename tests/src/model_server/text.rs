@@ -93,7 +93,11 @@ pub(crate) fn shape_answer(raw: &str, limits: &Limits) -> Answer {
         pieces.truncate(max);
         finish = Finish::Length;
     }
-    Answer { text: pieces.concat(), pieces, finish }
+    Answer {
+        text: pieces.concat(),
+        pieces,
+        finish,
+    }
 }
 
 /// What corpus mode needs from a prompt.
@@ -110,15 +114,22 @@ impl PromptText {
     /// there is no marker), the suffix what follows the marker.
     pub fn from_chat(last_user_text: &str) -> Self {
         match last_user_text.split_once(CURSOR_MARKER) {
-            Some((prefix, suffix)) => {
-                Self { prefix: prefix.to_owned(), suffix: Some(suffix.to_owned()) }
-            }
-            None => Self { prefix: last_user_text.to_owned(), suffix: None },
+            Some((prefix, suffix)) => Self {
+                prefix: prefix.to_owned(),
+                suffix: Some(suffix.to_owned()),
+            },
+            None => Self {
+                prefix: last_user_text.to_owned(),
+                suffix: None,
+            },
         }
     }
 
     pub fn fim(prefix: impl Into<String>, suffix: Option<String>) -> Self {
-        Self { prefix: prefix.into(), suffix }
+        Self {
+            prefix: prefix.into(),
+            suffix,
+        }
     }
 }
 
@@ -143,7 +154,11 @@ pub(crate) fn choose_answer(
 /// The corpus text after the longest tail of `prefix` (at most [`MAX_TAIL_BYTES`]) found in
 /// `corpus`; empty when no tail occurs. An empty prefix continues from the corpus start. A FIM
 /// answer ends where the start of `suffix` reappears, as a real model stops at the suffix.
-pub(crate) fn corpus_continuation<'c>(corpus: &'c str, prefix: &str, suffix: Option<&str>) -> &'c str {
+pub(crate) fn corpus_continuation<'c>(
+    corpus: &'c str,
+    prefix: &str,
+    suffix: Option<&str>,
+) -> &'c str {
     let start = match longest_tail_end(corpus, prefix) {
         Some(start) => start,
         None if prefix.is_empty() => 0,
@@ -198,25 +213,46 @@ mod tests {
 
     #[test]
     fn splits_words_with_leading_space() {
-        assert_eq!(split_tokens("hello world\n  x"), ["hell", "o", " wor", "ld", "\n", "  x"]);
+        assert_eq!(
+            split_tokens("hello world\n  x"),
+            ["hell", "o", " wor", "ld", "\n", "  x"]
+        );
         assert_eq!(split_tokens("héllo").concat(), "héllo");
     }
 
     #[test]
     fn stop_then_cap() {
-        let limits = Limits { max_tokens: Some(100), stop: vec!["\n\n".into(), "}".into()] };
+        let limits = Limits {
+            max_tokens: Some(100),
+            stop: vec!["\n\n".into(), "}".into()],
+        };
         let answer = shape_answer("let x = 1;\n}\n\nmore", &limits);
         assert_eq!(answer.text, "let x = 1;\n");
         assert_eq!(answer.finish, Finish::Stop("}".into()));
-        let capped = shape_answer("aaaa bbbb cccc", &Limits { max_tokens: Some(2), stop: vec![] });
-        assert_eq!((capped.text.as_str(), capped.finish), ("aaaa bbb", Finish::Length));
+        let capped = shape_answer(
+            "aaaa bbbb cccc",
+            &Limits {
+                max_tokens: Some(2),
+                stop: vec![],
+            },
+        );
+        assert_eq!(
+            (capped.text.as_str(), capped.finish),
+            ("aaaa bbb", Finish::Length)
+        );
     }
 
     #[test]
     fn corpus_continues_longest_tail() {
         let corpus = "fn a() {\n    one();\n}\nfn b() {\n    two();\n}\n";
-        assert_eq!(corpus_continuation(corpus, "xyz fn b() {\n", None), "    two();\n}\n");
-        assert_eq!(corpus_continuation(corpus, "fn b() {\n", Some("\n}\n")), "    two();");
+        assert_eq!(
+            corpus_continuation(corpus, "xyz fn b() {\n", None),
+            "    two();\n}\n"
+        );
+        assert_eq!(
+            corpus_continuation(corpus, "fn b() {\n", Some("\n}\n")),
+            "    two();"
+        );
         assert_eq!(corpus_continuation(corpus, "qqq", None), "");
         assert_eq!(corpus_continuation(corpus, "", None), corpus);
     }

@@ -67,7 +67,12 @@ struct Lanes {
 
 /// Completes the upgrade (the caller has checked auth and handshake faults) and serves the
 /// socket until it closes.
-pub(crate) async fn serve(shared: Arc<Shared>, conn_id: u64, mut conn: Conn, request: Request) -> anyhow::Result<()> {
+pub(crate) async fn serve(
+    shared: Arc<Shared>,
+    conn_id: u64,
+    mut conn: Conn,
+    request: Request,
+) -> anyhow::Result<()> {
     let Some(key) = request.header("sec-websocket-key") else {
         let error = ApiError::invalid("invalid_request", "missing sec-websocket-key", None);
         conn.write_json(400, &[], &error.http_body(), false).await?;
@@ -79,7 +84,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, conn_id: u64, mut conn: Conn, req
     );
     tokio::io::AsyncWriteExt::write_all(&mut conn.io, head.as_bytes()).await?;
     tokio::io::AsyncWriteExt::flush(&mut conn.io).await?;
-    shared.ws_connections.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    shared
+        .ws_connections
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let ws = WebSocketStream::from_partially_read(conn.io, conn.buf, Role::Server, None).await;
     let (sink, mut stream) = ws.split();
     let (out, out_rx) = mpsc::unbounded_channel();
@@ -91,7 +98,13 @@ pub(crate) async fn serve(shared: Arc<Shared>, conn_id: u64, mut conn: Conn, req
         cache: Mutex::default(),
         in_flight: Semaphore::new(MAX_IN_FLIGHT),
     });
-    let mut session = Session { lanes, conn_id, headers: request.headers, senders: HashMap::new(), named: HashSet::new() };
+    let mut session = Session {
+        lanes,
+        conn_id,
+        headers: request.headers,
+        senders: HashMap::new(),
+        named: HashSet::new(),
+    };
     let deadline = sleep(shared.config.ws_lifetime);
     tokio::pin!(deadline);
     loop {
@@ -122,7 +135,10 @@ pub(crate) async fn serve(shared: Arc<Shared>, conn_id: u64, mut conn: Conn, req
     Ok(())
 }
 
-async fn write_loop(mut sink: SplitSink<WebSocketStream<Box<dyn Io>>, Message>, mut rx: mpsc::UnboundedReceiver<Out>) {
+async fn write_loop(
+    mut sink: SplitSink<WebSocketStream<Box<dyn Io>>, Message>,
+    mut rx: mpsc::UnboundedReceiver<Out>,
+) {
     while let Some(out) = rx.recv().await {
         let result = match out {
             Out::Text(text) => sink.send(Message::text(text)).await,
@@ -152,7 +168,10 @@ impl Session {
     fn on_text(&mut self, text: &str, tasks: &mut JoinSet<()>) {
         let shared = &self.lanes.shared;
         let Ok(body) = serde_json::from_str::<Value>(text) else {
-            self.reply(None, &ApiError::invalid("invalid_json", "frame is not valid JSON", None));
+            self.reply(
+                None,
+                &ApiError::invalid("invalid_json", "frame is not valid JSON", None),
+            );
             return;
         };
         let stream_id = match &body["stream_id"] {
@@ -171,14 +190,20 @@ impl Session {
         });
         if body["type"] != "response.create" {
             let message = format!("unsupported event type {}", body["type"]);
-            self.reply(stream_id.unwrap_or_else(|bad| bad), &ApiError::invalid("invalid_request", message, Some("type")));
+            self.reply(
+                stream_id.unwrap_or_else(|bad| bad),
+                &ApiError::invalid("invalid_request", message, Some("type")),
+            );
             return;
         }
         let lane = match stream_id {
             Ok(lane) => lane,
             Err(bad) => {
                 let message = "stream_id must be 1-256 characters of [A-Za-z0-9_.-]";
-                self.reply(bad, &ApiError::invalid("invalid_stream_id", message, Some("stream_id")));
+                self.reply(
+                    bad,
+                    &ApiError::invalid("invalid_stream_id", message, Some("stream_id")),
+                );
                 return;
             }
         };
@@ -187,7 +212,14 @@ impl Session {
         {
             if self.named.len() >= MAX_NAMED_LANES {
                 let message = "this connection already used 32 stream ids; open a new connection";
-                self.reply(lane.clone(), &ApiError::invalid("websocket_stream_limit_reached", message, Some("stream_id")));
+                self.reply(
+                    lane.clone(),
+                    &ApiError::invalid(
+                        "websocket_stream_limit_reached",
+                        message,
+                        Some("stream_id"),
+                    ),
+                );
                 return;
             }
             self.named.insert(name.clone());
@@ -202,13 +234,18 @@ impl Session {
     }
 
     fn reply(&self, lane: LaneKey, error: &ApiError) {
-        let _ = self.lanes.out.send(Out::Text(tag(error.ws_event(), &lane).to_string()));
+        let _ = self
+            .lanes
+            .out
+            .send(Out::Text(tag(error.ws_event(), &lane).to_string()));
     }
 }
 
 fn valid_stream_id(id: &str) -> bool {
     (1..=256).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 /// Adds `stream_id` to an event iff the request named a lane.
@@ -221,7 +258,9 @@ fn tag(mut event: Value, lane: &LaneKey) -> Value {
 
 async fn lane_worker(lanes: Arc<Lanes>, lane: LaneKey, mut jobs: mpsc::UnboundedReceiver<Job>) {
     while let Some(job) = jobs.recv().await {
-        let Ok(_permit) = lanes.in_flight.acquire().await else { return };
+        let Ok(_permit) = lanes.in_flight.acquire().await else {
+            return;
+        };
         if run(&lanes, &lane, job).await.is_err() {
             return;
         }
@@ -234,7 +273,9 @@ struct LaneSink<'a> {
 
 impl FrameSink for LaneSink<'_> {
     async fn send(&mut self, frame: String) -> io::Result<()> {
-        self.out.send(Out::Text(frame)).map_err(|_| io::Error::other("websocket writer is gone"))
+        self.out
+            .send(Out::Text(frame))
+            .map_err(|_| io::Error::other("websocket writer is gone"))
     }
 }
 
@@ -249,23 +290,36 @@ async fn run(lanes: &Lanes, lane: &LaneKey, job: Job) -> io::Result<()> {
     let mut hydrated = 0;
     let mut same_lane_parent = false;
     if let Some(previous) = &request.previous_response_id {
-        let hit = lock(&lanes.cache).iter().find(|(_, e)| &e.id == previous).map(|(l, e)| (l == lane, e.context_tokens));
+        let hit = lock(&lanes.cache)
+            .iter()
+            .find(|(_, e)| &e.id == previous)
+            .map(|(l, e)| (l == lane, e.context_tokens));
         match (hit, shared.stored_response(previous)) {
             (Some((same, tokens)), _) => (same_lane_parent, cached) = (same, tokens),
             (None, Some(tokens)) => hydrated = tokens,
             (None, None) => {
                 let message = format!("previous response with id '{previous}' not found");
-                let error = ApiError::invalid("previous_response_not_found", message, Some("previous_response_id"));
+                let error = ApiError::invalid(
+                    "previous_response_not_found",
+                    message,
+                    Some("previous_response_id"),
+                );
                 return send_error(lanes, lane, &error);
             }
         }
     }
     let error = match &job.fault {
-        Some(Fault::RateLimited { retry_after_secs }) => Some(ApiError::rate_limited(*retry_after_secs)),
+        Some(Fault::RateLimited { retry_after_secs }) => {
+            Some(ApiError::rate_limited(*retry_after_secs))
+        }
         Some(Fault::ServerError(status)) => Some(ApiError::server(*status)),
         Some(Fault::ConnectionLimitReached) => {
             let message = "websocket connection reached its 60 minute limit; open a new connection";
-            send_error(lanes, &None, &ApiError::invalid("websocket_connection_limit_reached", message, None))?;
+            send_error(
+                lanes,
+                &None,
+                &ApiError::invalid("websocket_connection_limit_reached", message, None),
+            )?;
             let _ = lanes.out.send(Out::Close);
             return Err(io::Error::other("connection closing"));
         }
@@ -289,17 +343,49 @@ async fn run(lanes: &Lanes, lane: &LaneKey, job: Job) -> io::Result<()> {
     let schedule = Schedule::new(shared.config.cost, Instant::now(), new_prompt_tokens);
     let answer = meta.request.generate.then(|| {
         let limits = meta.request.limits(shared.config.default_max_tokens);
-        choose_answer(shared, Endpoint::ResponsesWebSocket, &meta.request.prompt, &limits)
+        choose_answer(
+            shared,
+            Endpoint::ResponsesWebSocket,
+            &meta.request.prompt,
+            &limits,
+        )
     });
-    let script = meta.script(answer.as_ref()).map(|event| tag(event, lane).to_string());
-    let faults = StreamFaults::from_fault(job.fault.as_ref());
-    let played = play(&mut LaneSink { out: &lanes.out }, script, schedule, &faults, MALFORMED_FRAME).await?;
+    let script = meta
+        .script(answer.as_ref())
+        .map(|event| tag(event, lane).to_string());
+    let mut faults = StreamFaults::from_fault(job.fault.as_ref());
+    if let Some(Fault::StreamError { after_tokens }) = job.fault {
+        let at = after_tokens.min(script.tokens.len());
+        let mut event = ApiError::server(500).ws_event();
+        event["sequence_number"] = Value::from(script.head.len() + script.first.len() + at);
+        faults.error_after = Some((at, tag(event, lane).to_string()));
+    }
+    let played = play(
+        &mut LaneSink { out: &lanes.out },
+        script,
+        schedule,
+        &faults,
+        MALFORMED_FRAME,
+    )
+    .await?;
     if played == Played::Dropped {
         let _ = lanes.out.send(Out::Abort);
         return Err(io::Error::other("connection dropped by fault"));
     }
+    if played == Played::Errored {
+        if same_lane_parent {
+            lock(&lanes.cache).remove(lane);
+        }
+        return Ok(());
+    }
     let context_tokens = meta.input_tokens + answer.map_or(0, |a| a.output_tokens());
-    lock(&lanes.cache).insert(lane.clone(), CacheEntry { id: meta.id.clone(), context_tokens });
+    lock(&lanes.cache).insert(
+        lane.clone(),
+        CacheEntry {
+            id: meta.id.clone(),
+            context_tokens,
+        },
+    );
     if meta.request.store {
         shared.store_response(&meta.id, context_tokens);
     }
@@ -308,5 +394,8 @@ async fn run(lanes: &Lanes, lane: &LaneKey, job: Job) -> io::Result<()> {
 
 fn send_error(lanes: &Lanes, lane: &LaneKey, error: &ApiError) -> io::Result<()> {
     let frame = tag(error.ws_event(), lane).to_string();
-    lanes.out.send(Out::Text(frame)).map_err(|_| io::Error::other("websocket writer is gone"))
+    lanes
+        .out
+        .send(Out::Text(frame))
+        .map_err(|_| io::Error::other("websocket writer is gone"))
 }

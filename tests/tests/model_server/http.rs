@@ -1,4 +1,4 @@
-//! HTTP endpoints: exact stream shapes per protocol, corpus mode, stop sequences, keep-alive,
+//! OpenAI-style HTTP endpoints: chat and Responses stream shapes, stop sequences, keep-alive,
 //! auth, recording and the HTTP faults.
 
 use serde_json::{Value, json};
@@ -23,18 +23,31 @@ async fn chat_completions_stream_shape() {
     server.push_answer(ANSWER);
     let mut client = HttpClient::connect(server.addr()).await.unwrap();
     let body = chat_body(json!({"stream_options": {"include_usage": true}}));
-    let response = client.post_json("/v1/chat/completions", &body).await.unwrap();
+    let response = client
+        .post_json("/v1/chat/completions", &body)
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.header("content-type"), Some("text/event-stream"));
     assert_eq!(response.header("transfer-encoding"), Some("chunked"));
     let events = response.sse();
     assert_eq!(events.last().unwrap().data, "[DONE]");
-    let chunks: Vec<Value> = events[..events.len() - 1].iter().map(|e| e.json().unwrap()).collect();
-    assert!(chunks.iter().all(|c| c["object"] == "chat.completion.chunk" && c["id"] == chunks[0]["id"]));
+    let chunks: Vec<Value> = events[..events.len() - 1]
+        .iter()
+        .map(|e| e.json().unwrap())
+        .collect();
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c["object"] == "chat.completion.chunk" && c["id"] == chunks[0]["id"])
+    );
     assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
     let n = split_tokens(ANSWER).len();
     assert_eq!(chunks.len(), 1 + n + 2, "role, tokens, finish, usage");
-    let text: String = chunks[1..=n].iter().map(|c| c["choices"][0]["delta"]["content"].as_str().unwrap()).collect();
+    let text: String = chunks[1..=n]
+        .iter()
+        .map(|c| c["choices"][0]["delta"]["content"].as_str().unwrap())
+        .collect();
     assert_eq!(text, ANSWER);
     assert_eq!(chunks[n + 1]["choices"][0]["finish_reason"], "stop");
     assert_eq!(chunks[n + 1]["usage"], Value::Null);
@@ -49,16 +62,32 @@ async fn chat_stop_sequences_and_token_cap() {
     server.push_answer("let x = 1;\nlet y = 2;\n");
     server.push_answer("aaaa bbbb cccc dddd");
     let mut client = HttpClient::connect(server.addr()).await.unwrap();
-    let stopped = client.post_json("/v1/chat/completions", &chat_body(json!({"stream": false, "stop": ["\n"]}))).await.unwrap();
+    let stopped = client
+        .post_json(
+            "/v1/chat/completions",
+            &chat_body(json!({"stream": false, "stop": ["\n"]})),
+        )
+        .await
+        .unwrap();
     let stopped = stopped.json().unwrap();
     assert_eq!(stopped["object"], "chat.completion");
     assert_eq!(stopped["choices"][0]["message"]["content"], "let x = 1;");
     assert_eq!(stopped["choices"][0]["finish_reason"], "stop");
-    let capped = client.post_json("/v1/chat/completions", &chat_body(json!({"max_completion_tokens": 2}))).await.unwrap();
+    let capped = client
+        .post_json(
+            "/v1/chat/completions",
+            &chat_body(json!({"max_completion_tokens": 2})),
+        )
+        .await
+        .unwrap();
     let chunks = capped.sse();
     let finish = chunks[chunks.len() - 2].json().unwrap();
     assert_eq!(finish["choices"][0]["finish_reason"], "length");
-    assert_eq!(chunks.len(), 1 + 2 + 1 + 1, "role, two tokens, finish, [DONE]");
+    assert_eq!(
+        chunks.len(),
+        1 + 2 + 1 + 1,
+        "role, two tokens, finish, [DONE]"
+    );
 }
 
 #[tokio::test]
@@ -71,11 +100,18 @@ async fn responses_sse_shape_and_store() {
     let events = response.sse();
     let values: Vec<Value> = events.iter().map(|e| e.json().unwrap()).collect();
     for (index, (event, value)) in events.iter().zip(&values).enumerate() {
-        assert_eq!(event.event.as_deref(), value["type"].as_str(), "event name equals data.type");
+        assert_eq!(
+            event.event.as_deref(),
+            value["type"].as_str(),
+            "event name equals data.type"
+        );
         assert_eq!(value["sequence_number"], index);
     }
     let types: Vec<&str> = values.iter().map(|v| v["type"].as_str().unwrap()).collect();
-    assert_eq!(types, crate::support::response_sequence(split_tokens(ANSWER).len()));
+    assert_eq!(
+        types,
+        crate::support::response_sequence(split_tokens(ANSWER).len())
+    );
     assert_eq!(crate::support::delta_text(&values), ANSWER);
     let completed = &values.last().unwrap()["response"];
     assert_eq!(completed["status"], "completed");
@@ -84,9 +120,20 @@ async fn responses_sse_shape_and_store() {
     // A stored response can be continued over HTTP; an unknown one cannot.
     let id = completed["id"].as_str().unwrap();
     let next = json!({"model": "m", "input": "more", "previous_response_id": id});
-    let next = client.post_json("/v1/responses", &next).await.unwrap().json().unwrap();
-    assert!(next["usage"]["input_tokens_details"]["cached_tokens"].as_u64().unwrap() > 0);
-    let missing = json!({"model": "m", "input": "x", "previous_response_id": "resp_nope", "store": false});
+    let next = client
+        .post_json("/v1/responses", &next)
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(
+        next["usage"]["input_tokens_details"]["cached_tokens"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let missing =
+        json!({"model": "m", "input": "x", "previous_response_id": "resp_nope", "store": false});
     let missing = client.post_json("/v1/responses", &missing).await.unwrap();
     assert_eq!(missing.status(), 400);
     let error = missing.json().unwrap();
@@ -94,125 +141,41 @@ async fn responses_sse_shape_and_store() {
     assert_eq!(error["error"]["param"], "previous_response_id");
 }
 
-const CORPUS: &str = "fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\nfn sub(a: i32, b: i32) -> i32 {\n    a - b\n}\n";
-
-#[tokio::test]
-async fn llama_infill_corpus_mode_and_cache() {
-    let server = start().await;
-    server.set_corpus(Some(CORPUS.to_owned()));
-    let mut client = HttpClient::connect(server.addr()).await.unwrap();
-    let body = json!({"input_prefix": "// mine\nfn sub(a: i32, b: i32) -> i32 {\n", "input_suffix": "\n}\n", "prompt": "    ", "stream": true, "n_predict": 64});
-    let events = client.post_json("/infill", &body).await.unwrap().sse();
-    let values: Vec<Value> = events.iter().map(|e| e.json().unwrap()).collect();
-    let (last, tokens) = values.split_last().unwrap();
-    assert!(tokens.iter().all(|v| v["stop"] == false));
-    let text: String = tokens.iter().map(|v| v["content"].as_str().unwrap()).collect();
-    assert_eq!(text, "a - b", "continues the corpus and stops where the suffix begins");
-    assert_eq!((last["stop"].clone(), last["stop_type"].clone()), (json!(true), json!("eos")));
-    assert!(last["timings"]["predicted_n"].as_u64() == Some(tokens.len() as u64));
-    // Warm-up: n_predict 0 answers nothing; the same prompt again is then mostly cached.
-    let warm = json!({"input_prefix": "fn add(", "input_suffix": "", "n_predict": 0});
-    let warm = client.post_json("/infill", &warm).await.unwrap().json().unwrap();
-    assert_eq!((warm["content"].clone(), warm["stop_type"].clone()), (json!(""), json!("limit")));
-    let again = json!({"input_prefix": "fn add(", "input_suffix": "", "stop": [")"]});
-    let again = client.post_json("/infill", &again).await.unwrap().json().unwrap();
-    assert_eq!(again["content"], "a: i32, b: i32");
-    assert_eq!((again["stop_type"].clone(), again["stopping_word"].clone()), (json!("word"), json!(")")));
-    assert!(again["tokens_cached"].as_u64().unwrap() > 0);
-    assert_eq!(server.connections_accepted(), 1, "keep-alive: one connection for three requests");
-}
-
-#[tokio::test]
-async fn ollama_generate_ndjson() {
-    let server = start().await;
-    server.push_answer_for(Endpoint::OllamaGenerate, "x + 1");
-    let mut client = HttpClient::connect(server.addr()).await.unwrap();
-    let body = json!({"model": "codellama:code", "prompt": "fn f(x: u8) -> u8 {", "suffix": "}", "options": {"num_predict": 16}});
-    let response = client.post_json("/api/generate", &body).await.unwrap();
-    assert_eq!(response.header("content-type"), Some("application/x-ndjson"));
-    let lines = response.ndjson().unwrap();
-    let (last, tokens) = lines.split_last().unwrap();
-    assert!(tokens.iter().all(|l| l["done"] == false && l["model"] == "codellama:code"));
-    assert_eq!(tokens.iter().map(|l| l["response"].as_str().unwrap()).collect::<String>(), "x + 1");
-    assert_eq!((last["done"].clone(), last["done_reason"].clone()), (json!(true), json!("stop")));
-    assert_eq!(last["eval_count"], tokens.len());
-    assert!(last["created_at"].as_str().unwrap().ends_with('Z'));
-}
-
-#[tokio::test]
-async fn codestral_and_deepseek_fim() {
-    let server = start().await;
-    server.push_answer_for(Endpoint::CodestralFim, "left + right");
-    server.push_answer_for(Endpoint::DeepSeekFim, "left - right");
-    let mut client = HttpClient::connect(server.addr()).await.unwrap();
-    let body = json!({"model": "codestral-latest", "prompt": "fn f() {", "suffix": "}", "stream": true, "max_tokens": 32});
-    let events = client.post_json("/v1/fim/completions", &body).await.unwrap().sse();
-    assert_eq!(events.last().unwrap().data, "[DONE]");
-    let chunks: Vec<Value> = events[..events.len() - 1].iter().map(|e| e.json().unwrap()).collect();
-    let text: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
-    assert_eq!(text, "left + right");
-    assert_eq!(chunks.last().unwrap()["choices"][0]["finish_reason"], "stop");
-    assert!(chunks.last().unwrap()["usage"]["completion_tokens"].as_u64().is_some());
-    let events = client.post_json("/beta/completions", &body).await.unwrap().sse();
-    assert_eq!(events.last().unwrap().data, "[DONE]");
-    let chunks: Vec<Value> = events[..events.len() - 1].iter().map(|e| e.json().unwrap()).collect();
-    assert!(chunks.iter().all(|c| c["object"] == "text_completion"));
-    let text: String = chunks.iter().map(|c| c["choices"][0]["text"].as_str().unwrap()).collect();
-    assert_eq!(text, "left - right");
-    let recorded = server.requests_for(Endpoint::CodestralFim);
-    assert_eq!(recorded[0].body["suffix"], "}");
-}
-
-#[tokio::test]
-async fn anthropic_messages_stream_and_auth() {
-    let config = ModelServerConfig { api_key: Some("sk-ant".into()), ..fast_config() };
-    let server = ModelServer::start(config).await.unwrap();
-    server.set_corpus(Some(CORPUS.to_owned()));
-    let mut client = HttpClient::connect(server.addr()).await.unwrap();
-    let body = json!({"model": "claude", "max_tokens": 64, "stream": true, "stop_sequences": ["\n}"],
-        "messages": [{"role": "user", "content": [{"type": "text", "text": "fn add(a: i32, b: i32) -> i32 {<|cursor|>"}]}]});
-    let denied = client.request("POST", "/v1/messages", &[("authorization", "Bearer sk-ant")], Some(&body)).await.unwrap();
-    assert_eq!(denied.status(), 401);
-    assert_eq!(denied.json().unwrap()["error"]["type"], "authentication_error");
-    let headers = [("x-api-key", "sk-ant"), ("anthropic-version", "2023-06-01")];
-    let events = client.request("POST", "/v1/messages", &headers, Some(&body)).await.unwrap().sse();
-    let names: Vec<&str> = events.iter().map(|e| e.event.as_deref().unwrap()).collect();
-    let n = names.iter().filter(|n| **n == "content_block_delta").count();
-    let mut expected = vec!["message_start", "ping", "content_block_start"];
-    expected.extend(std::iter::repeat_n("content_block_delta", n));
-    expected.extend(["content_block_stop", "message_delta", "message_stop"]);
-    assert_eq!(names, expected);
-    let values: Vec<Value> = events.iter().map(|e| e.json().unwrap()).collect();
-    let text: String = values.iter().filter_map(|v| v["delta"]["text"].as_str()).collect();
-    assert_eq!(text, "\n    a + b");
-    let delta = &values[values.len() - 2];
-    assert_eq!(delta["delta"]["stop_reason"], "stop_sequence");
-    assert_eq!(delta["delta"]["stop_sequence"], "\n}");
-    assert_eq!(delta["usage"]["output_tokens"], n);
-    let recorded = server.requests_for(Endpoint::AnthropicMessages);
-    assert_eq!(recorded[0].header("authorization"), Some("Bearer sk-ant"), "recorded as sent");
-    assert_eq!(recorded[1].header("x-api-key"), Some("sk-ant"));
-    assert_eq!(recorded[1].header("authorization"), None);
-}
-
 #[tokio::test]
 async fn bearer_auth_and_recording() {
-    let config = ModelServerConfig { api_key: Some("sk-test".into()), ..fast_config() };
+    let config = ModelServerConfig {
+        api_key: Some("sk-test".into()),
+        ..fast_config()
+    };
     let server = ModelServer::start(config).await.unwrap();
     let mut client = HttpClient::connect(server.addr()).await.unwrap();
     let body = chat_body(json!({"stream": false}));
-    let denied = client.request("POST", "/v1/chat/completions", &[], Some(&body)).await.unwrap();
+    let denied = client
+        .request("POST", "/v1/chat/completions", &[], Some(&body))
+        .await
+        .unwrap();
     assert_eq!(denied.status(), 401);
     assert_eq!(denied.json().unwrap()["error"]["code"], "invalid_api_key");
     let headers = [("Authorization", "Bearer sk-test"), ("X-Custom", "Yes")];
-    let ok = client.request("POST", "/v1/chat/completions", &headers, Some(&body)).await.unwrap();
+    let ok = client
+        .request("POST", "/v1/chat/completions", &headers, Some(&body))
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
     let recorded = server.requests();
     assert_eq!(recorded.len(), 2);
     assert_eq!(recorded[1].endpoint, Endpoint::ChatCompletions);
     assert_eq!(recorded[1].connection_id, recorded[0].connection_id);
-    assert!(recorded[1].headers.contains(&("authorization".into(), "Bearer sk-test".into())));
-    assert!(recorded[1].headers.contains(&("x-custom".into(), "Yes".into())));
+    assert!(
+        recorded[1]
+            .headers
+            .contains(&("authorization".into(), "Bearer sk-test".into()))
+    );
+    assert!(
+        recorded[1]
+            .headers
+            .contains(&("x-custom".into(), "Yes".into()))
+    );
     assert_eq!(recorded[1].body, body);
     assert!(recorded[1].received_at >= recorded[0].received_at);
 }
@@ -222,22 +185,57 @@ async fn http_faults() {
     let server = start().await;
     let mut client = HttpClient::connect(server.addr()).await.unwrap();
     let body = chat_body(json!({}));
-    server.push_fault(Fault::RateLimited { retry_after_secs: 7 });
-    let limited = client.post_json("/v1/chat/completions", &body).await.unwrap();
-    assert_eq!((limited.status(), limited.header("retry-after")), (429, Some("7")));
+    server.push_fault(Fault::RateLimited {
+        retry_after_secs: 7,
+    });
+    let limited = client
+        .post_json("/v1/chat/completions", &body)
+        .await
+        .unwrap();
+    assert_eq!(
+        (limited.status(), limited.header("retry-after")),
+        (429, Some("7"))
+    );
     assert_eq!(limited.json().unwrap()["error"]["type"], "rate_limit_error");
     server.push_fault_for(Endpoint::ChatCompletions, Fault::ServerError(503));
-    assert_eq!(client.post_json("/v1/chat/completions", &body).await.unwrap().status(), 503);
+    assert_eq!(
+        client
+            .post_json("/v1/chat/completions", &body)
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
     server.push_answer("one two three four");
     server.push_fault(Fault::Malformed);
-    let malformed = client.post_json("/v1/chat/completions", &body).await.unwrap().sse();
-    assert_eq!(malformed.iter().filter(|e| e.data != "[DONE]" && e.json().is_err()).count(), 1);
+    let malformed = client
+        .post_json("/v1/chat/completions", &body)
+        .await
+        .unwrap()
+        .sse();
+    assert_eq!(
+        malformed
+            .iter()
+            .filter(|e| e.data != "[DONE]" && e.json().is_err())
+            .count(),
+        1
+    );
     server.push_fault(Fault::Stall(std::time::Duration::from_millis(20)));
-    assert_eq!(client.post_json("/v1/chat/completions", &body).await.unwrap().status(), 200);
+    assert_eq!(
+        client
+            .post_json("/v1/chat/completions", &body)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     // Drop after two tokens: the chunked body ends without its last chunk.
     server.push_answer("one two three four");
     server.push_fault(Fault::DropAfterTokens(2));
-    client.send("POST", "/v1/chat/completions", &[], Some(&body)).await.unwrap();
+    client
+        .send("POST", "/v1/chat/completions", &[], Some(&body))
+        .await
+        .unwrap();
     let head = client.read_head().await.unwrap();
     assert_eq!(head.status, 200);
     let mut received = Vec::new();
@@ -254,7 +252,14 @@ async fn http_faults() {
     // A slow first request on a new connection still gets its answer.
     server.push_fault(Fault::SlowHandshake(std::time::Duration::from_millis(20)));
     let mut fresh = HttpClient::connect(server.addr()).await.unwrap();
-    assert_eq!(fresh.post_json("/v1/chat/completions", &body).await.unwrap().status(), 200);
+    assert_eq!(
+        fresh
+            .post_json("/v1/chat/completions", &body)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     assert_eq!(server.connections_accepted(), 2);
 }
 
@@ -262,8 +267,22 @@ async fn http_faults() {
 async fn helper_routes() {
     let server = start().await;
     let mut client = HttpClient::connect(server.addr()).await.unwrap();
-    let models = client.request("GET", "/v1/models", &[], None).await.unwrap().json().unwrap();
+    let models = client
+        .request("GET", "/v1/models", &[], None)
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
     assert_eq!(models["data"][0]["id"], "spark-reference");
-    assert_eq!(client.request("GET", "/nope", &[], None).await.unwrap().status(), 404);
-    assert!(server.http_base().ends_with("/v1") && server.http_base().starts_with("http://127.0.0.1:"));
+    assert_eq!(
+        client
+            .request("GET", "/nope", &[], None)
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert!(
+        server.http_base().ends_with("/v1") && server.http_base().starts_with("http://127.0.0.1:")
+    );
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod http;
+mod providers;
 mod proxy;
 mod support;
 mod ws;

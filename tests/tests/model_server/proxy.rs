@@ -22,13 +22,21 @@ async fn http_and_websocket_round_trip_through_proxy() {
     let answer = "fn through_the_proxy() -> bool { true }\n".repeat(20);
     server.push_answer(answer.clone());
     let mut client = HttpClient::connect(proxy.addr()).await.unwrap();
-    let body = json!({"stream": true, "max_tokens": 1000, "messages": [{"role": "user", "content": "x"}]});
-    let response = client.post_json("/v1/chat/completions", &body).await.unwrap();
+    let body =
+        json!({"stream": true, "max_tokens": 1000, "messages": [{"role": "user", "content": "x"}]});
+    let response = client
+        .post_json("/v1/chat/completions", &body)
+        .await
+        .unwrap();
     let text: String = response
         .sse()
         .iter()
         .filter(|e| e.data != "[DONE]")
-        .filter_map(|e| e.json().unwrap()["choices"][0]["delta"]["content"].as_str().map(str::to_owned))
+        .filter_map(|e| {
+            e.json().unwrap()["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_owned)
+        })
         .collect();
     assert_eq!(text, answer);
     let tcp = TcpStream::connect(proxy.addr()).await.unwrap();
@@ -44,7 +52,10 @@ async fn http_and_websocket_round_trip_through_proxy() {
 #[tokio::test]
 async fn tls_through_proxy() {
     let files = tls::fixture_files();
-    let config = ModelServerConfig { tls: Some(files.clone()), ..fast_config() };
+    let config = ModelServerConfig {
+        tls: Some(files.clone()),
+        ..fast_config()
+    };
     let server = ModelServer::start(config).await.unwrap();
     assert!(server.http_base().starts_with("https://"));
     let proxy = LatencyProxy::start(server.addr(), RTT).await.unwrap();
@@ -56,12 +67,28 @@ async fn tls_through_proxy() {
         let mut client = HttpClient::new(stream, host);
         server.push_answer("secure answer");
         let body = json!({"messages": [{"role": "user", "content": "x"}]});
-        let reply = client.post_json("/v1/chat/completions", &body).await.unwrap().json().unwrap();
+        let reply = client
+            .post_json("/v1/chat/completions", &body)
+            .await
+            .unwrap()
+            .json()
+            .unwrap();
         assert_eq!(reply["choices"][0]["message"]["content"], "secure answer");
     }
     let tcp = TcpStream::connect(proxy.addr()).await.unwrap();
-    let stream = connector.connect(ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
-    let mut ws = ws_handshake(&server.ws_url().replace(&server.addr().to_string(), "localhost"), stream, &[]).await.unwrap();
+    let stream = connector
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    let mut ws = ws_handshake(
+        &server
+            .ws_url()
+            .replace(&server.addr().to_string(), "localhost"),
+        stream,
+        &[],
+    )
+    .await
+    .unwrap();
     server.push_answer("wss works");
     ws_send(&mut ws, create("x")).await;
     assert_eq!(delta_text(&ws_collect(&mut ws, 1).await), "wss works");

@@ -16,7 +16,10 @@ pub const GUARD: Duration = Duration::from_secs(10);
 
 /// No latency at all: behaviour tests stay fast.
 pub fn fast_config() -> ModelServerConfig {
-    ModelServerConfig { cost: CostModel::instant(), ..ModelServerConfig::default() }
+    ModelServerConfig {
+        cost: CostModel::instant(),
+        ..ModelServerConfig::default()
+    }
 }
 
 pub async fn start() -> ModelServer {
@@ -26,7 +29,10 @@ pub async fn start() -> ModelServer {
 pub type Ws<S = TcpStream> = WebSocketStream<S>;
 
 /// Opens a WebSocket to the server's Responses endpoint with extra upgrade headers.
-pub async fn ws_connect(server: &ModelServer, headers: &[(&str, &str)]) -> Result<Ws, tungstenite::Error> {
+pub async fn ws_connect(
+    server: &ModelServer,
+    headers: &[(&str, &str)],
+) -> Result<Ws, tungstenite::Error> {
     let tcp = TcpStream::connect(server.addr()).await.unwrap();
     ws_handshake(&server.ws_url(), tcp, headers).await
 }
@@ -52,7 +58,10 @@ pub async fn ws_send<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, value: V
 /// The next frame: `Some(text)` for a text frame, `None` for close, EOF or a socket error.
 pub async fn ws_next_text<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>) -> Option<String> {
     loop {
-        match tokio::time::timeout(GUARD, ws.next()).await.expect("no frame in time") {
+        match tokio::time::timeout(GUARD, ws.next())
+            .await
+            .expect("no frame in time")
+        {
             Some(Ok(Message::Text(text))) => return Some(text.to_string()),
             Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
             Some(Ok(_)) => {}
@@ -73,7 +82,10 @@ pub fn is_terminal(event: &Value) -> bool {
 }
 
 /// Events until `count` responses have ended (any lane).
-pub async fn ws_collect<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, count: usize) -> Vec<Value> {
+pub async fn ws_collect<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut Ws<S>,
+    count: usize,
+) -> Vec<Value> {
     let mut events = Vec::new();
     let mut ended = 0;
     while ended < count {
@@ -96,7 +108,10 @@ pub fn with(mut base: Value, extra: Value) -> Value {
 }
 
 pub fn types(events: &[Value]) -> Vec<&str> {
-    events.iter().map(|e| e["type"].as_str().unwrap_or("?")).collect()
+    events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or("?"))
+        .collect()
 }
 
 /// Concatenated `response.output_text.delta` text.

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use spark_tests::model_server::{CostModel, Endpoint, Fault, ModelServer, ModelServerConfig, split_tokens};
+use spark_tests::model_server::{
+    CostModel, Endpoint, Fault, ModelServer, ModelServerConfig, split_tokens,
+};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::support::*;
@@ -18,28 +20,51 @@ async fn default_lane_event_sequence() {
     let mut ws = ws_connect(&server, &[]).await.unwrap();
     ws_send(&mut ws, create("sum")).await;
     let events = ws_collect(&mut ws, 1).await;
-    assert_eq!(types(&events), response_sequence(split_tokens(answer).len()));
+    assert_eq!(
+        types(&events),
+        response_sequence(split_tokens(answer).len())
+    );
     for (index, event) in events.iter().enumerate() {
         assert_eq!(event["sequence_number"], index);
-        assert!(event.get("stream_id").is_none(), "default lane events carry no stream_id");
+        assert!(
+            event.get("stream_id").is_none(),
+            "default lane events carry no stream_id"
+        );
     }
     assert_eq!(delta_text(&events), answer);
     let delta = &events[4];
     assert_eq!(delta["item_id"], events[2]["item"]["id"]);
-    assert_eq!((delta["output_index"].clone(), delta["content_index"].clone()), (json!(0), json!(0)));
+    assert_eq!(
+        (
+            delta["output_index"].clone(),
+            delta["content_index"].clone()
+        ),
+        (json!(0), json!(0))
+    );
     let done = &events.last().unwrap()["response"];
     assert_eq!(done["status"], "completed");
     assert_eq!(done["usage"]["output_tokens"], split_tokens(answer).len());
     assert_eq!(done["usage"]["input_tokens_details"]["cached_tokens"], 0);
     let recorded = server.requests_for(Endpoint::ResponsesWebSocket);
-    assert_eq!((recorded.len(), recorded[0].body["input"].clone()), (1, json!("sum")));
+    assert_eq!(
+        (recorded.len(), recorded[0].body["input"].clone()),
+        (1, json!("sum"))
+    );
 }
 
 #[tokio::test]
 async fn lanes_interleave_and_tag_events() {
     // A real decode rate, so both lanes are mid-stream at once.
-    let cost = CostModel { decode_tps: 500.0, ..CostModel::instant() };
-    let server = ModelServer::start(ModelServerConfig { cost, ..fast_config() }).await.unwrap();
+    let cost = CostModel {
+        decode_tps: 500.0,
+        ..CostModel::instant()
+    };
+    let server = ModelServer::start(ModelServerConfig {
+        cost,
+        ..fast_config()
+    })
+    .await
+    .unwrap();
     let long = "word ".repeat(60);
     server.push_answer(long.clone());
     server.push_answer(long.clone());
@@ -47,15 +72,34 @@ async fn lanes_interleave_and_tag_events() {
     ws_send(&mut ws, with(create("a"), json!({"stream_id": "slot-1"}))).await;
     ws_send(&mut ws, with(create("b"), json!({"stream_id": "slot.2_x"}))).await;
     let events = ws_collect(&mut ws, 2).await;
-    let lanes: Vec<&str> = events.iter().map(|e| e["stream_id"].as_str().unwrap()).collect();
+    let lanes: Vec<&str> = events
+        .iter()
+        .map(|e| e["stream_id"].as_str().unwrap())
+        .collect();
     let first_done = events.iter().position(is_terminal).unwrap();
-    assert!(lanes[..first_done].contains(&"slot-1") && lanes[..first_done].contains(&"slot.2_x"), "interleaved");
+    assert!(
+        lanes[..first_done].contains(&"slot-1") && lanes[..first_done].contains(&"slot.2_x"),
+        "interleaved"
+    );
     for lane in ["slot-1", "slot.2_x"] {
-        let own: Vec<Value> = events.iter().filter(|e| e["stream_id"] == lane).cloned().collect();
+        let own: Vec<Value> = events
+            .iter()
+            .filter(|e| e["stream_id"] == lane)
+            .cloned()
+            .collect();
         assert_eq!(types(&own).last(), Some(&"response.completed"));
-        assert!(own.windows(2).all(|w| w[0]["sequence_number"].as_u64() < w[1]["sequence_number"].as_u64()));
+        assert!(
+            own.windows(2)
+                .all(|w| w[0]["sequence_number"].as_u64() < w[1]["sequence_number"].as_u64())
+        );
     }
-    assert_eq!((server.connections_accepted(), server.websocket_connections()), (1, 1));
+    assert_eq!(
+        (
+            server.connections_accepted(),
+            server.websocket_connections()
+        ),
+        (1, 1)
+    );
 }
 
 #[tokio::test]
@@ -75,7 +119,12 @@ async fn same_lane_is_fifo() {
 
 fn usage(event: &Value) -> (u64, u64) {
     let usage = &event["response"]["usage"];
-    (usage["input_tokens"].as_u64().unwrap(), usage["input_tokens_details"]["cached_tokens"].as_u64().unwrap())
+    (
+        usage["input_tokens"].as_u64().unwrap(),
+        usage["input_tokens_details"]["cached_tokens"]
+            .as_u64()
+            .unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -88,14 +137,25 @@ async fn previous_response_continuation_and_eviction() {
     let done = first.last().unwrap();
     let parent = done["response"]["id"].as_str().unwrap().to_owned();
     let context = done["response"]["usage"]["total_tokens"].as_u64().unwrap();
-    ws_send(&mut ws, with(create("more"), json!({"previous_response_id": parent}))).await;
+    ws_send(
+        &mut ws,
+        with(create("more"), json!({"previous_response_id": parent})),
+    )
+    .await;
     let second = ws_collect(&mut ws, 1).await;
     let (input, cached) = usage(second.last().unwrap());
     assert_eq!(cached, context, "the whole parent context is cached");
     assert_eq!(input, context + 1);
-    let child = second.last().unwrap()["response"]["id"].as_str().unwrap().to_owned();
+    let child = second.last().unwrap()["response"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // The lane keeps only its latest response.
-    ws_send(&mut ws, with(create("x"), json!({"previous_response_id": parent}))).await;
+    ws_send(
+        &mut ws,
+        with(create("x"), json!({"previous_response_id": parent})),
+    )
+    .await;
     let error = ws_next(&mut ws).await;
     assert_eq!(error["type"], "error");
     assert_eq!(error["status"], 400);
@@ -103,14 +163,38 @@ async fn previous_response_continuation_and_eviction() {
     assert_eq!(error["error"]["param"], "previous_response_id");
     // A failed cross-lane fork keeps the parent; a failed same-lane continuation evicts it.
     server.push_fault(Fault::ServerError(500));
-    ws_send(&mut ws, with(create("fork"), json!({"previous_response_id": child, "stream_id": "f"}))).await;
+    ws_send(
+        &mut ws,
+        with(
+            create("fork"),
+            json!({"previous_response_id": child, "stream_id": "f"}),
+        ),
+    )
+    .await;
     let failed_fork = ws_next(&mut ws).await;
-    assert_eq!((failed_fork["status"].clone(), failed_fork["stream_id"].clone()), (json!(500), json!("f")));
+    assert_eq!(
+        (
+            failed_fork["status"].clone(),
+            failed_fork["stream_id"].clone()
+        ),
+        (json!(500), json!("f"))
+    );
     server.push_fault(Fault::ServerError(500));
-    ws_send(&mut ws, with(create("y"), json!({"previous_response_id": child}))).await;
+    ws_send(
+        &mut ws,
+        with(create("y"), json!({"previous_response_id": child})),
+    )
+    .await;
     assert_eq!(ws_next(&mut ws).await["status"], 500);
-    ws_send(&mut ws, with(create("z"), json!({"previous_response_id": child}))).await;
-    assert_eq!(ws_next(&mut ws).await["error"]["code"], "previous_response_not_found");
+    ws_send(
+        &mut ws,
+        with(create("z"), json!({"previous_response_id": child})),
+    )
+    .await;
+    assert_eq!(
+        ws_next(&mut ws).await["error"]["code"],
+        "previous_response_not_found"
+    );
 }
 
 #[tokio::test]
@@ -118,14 +202,41 @@ async fn generate_false_warms_the_lane() {
     let server = start().await;
     server.push_answer("unused by the warm-up");
     let mut ws = ws_connect(&server, &[]).await.unwrap();
-    ws_send(&mut ws, with(create(&"context ".repeat(50)), json!({"generate": false, "stream_id": "w"}))).await;
+    ws_send(
+        &mut ws,
+        with(
+            create(&"context ".repeat(50)),
+            json!({"generate": false, "stream_id": "w"}),
+        ),
+    )
+    .await;
     let warm = ws_collect(&mut ws, 1).await;
-    assert_eq!(types(&warm), ["response.created", "response.in_progress", "response.completed"]);
+    assert_eq!(
+        types(&warm),
+        [
+            "response.created",
+            "response.in_progress",
+            "response.completed"
+        ]
+    );
     let done = &warm[2]["response"];
-    assert_eq!((done["output"].clone(), done["usage"]["output_tokens"].clone()), (json!([]), json!(0)));
+    assert_eq!(
+        (
+            done["output"].clone(),
+            done["usage"]["output_tokens"].clone()
+        ),
+        (json!([]), json!(0))
+    );
     let warmed = done["usage"]["input_tokens"].as_u64().unwrap();
     let id = done["id"].as_str().unwrap();
-    ws_send(&mut ws, with(create("go"), json!({"previous_response_id": id, "stream_id": "w"}))).await;
+    ws_send(
+        &mut ws,
+        with(
+            create("go"),
+            json!({"previous_response_id": id, "stream_id": "w"}),
+        ),
+    )
+    .await;
     let real = ws_collect(&mut ws, 1).await;
     assert_eq!(delta_text(&real), "unused by the warm-up");
     assert_eq!(usage(real.last().unwrap()).1, warmed);
@@ -135,13 +246,28 @@ async fn generate_false_warms_the_lane() {
 async fn stream_id_validation_and_limit() {
     let server = start().await;
     let mut ws = ws_connect(&server, &[]).await.unwrap();
-    for bad in [json!(""), json!("bad id!"), json!("x".repeat(257)), json!(7)] {
+    for bad in [
+        json!(""),
+        json!("bad id!"),
+        json!("x".repeat(257)),
+        json!(7),
+    ] {
         ws_send(&mut ws, with(create("x"), json!({"stream_id": bad}))).await;
         let error = ws_next(&mut ws).await;
-        assert_eq!((error["status"].clone(), error["error"]["code"].clone()), (json!(400), json!("invalid_stream_id")));
+        assert_eq!(
+            (error["status"].clone(), error["error"]["code"].clone()),
+            (json!(400), json!("invalid_stream_id"))
+        );
     }
     for lane in 0..32 {
-        ws_send(&mut ws, with(create("x"), json!({"stream_id": format!("lane{lane}"), "generate": false}))).await;
+        ws_send(
+            &mut ws,
+            with(
+                create("x"),
+                json!({"stream_id": format!("lane{lane}"), "generate": false}),
+            ),
+        )
+        .await;
     }
     ws_collect(&mut ws, 32).await;
     ws_send(&mut ws, with(create("x"), json!({"stream_id": "lane33"}))).await;
@@ -149,18 +275,33 @@ async fn stream_id_validation_and_limit() {
     assert_eq!(error["error"]["code"], "websocket_stream_limit_reached");
     assert_eq!(error["stream_id"], "lane33");
     // Existing lanes and the default lane still work.
-    ws_send(&mut ws, with(create("x"), json!({"stream_id": "lane3", "generate": false}))).await;
-    assert_eq!(ws_collect(&mut ws, 1).await.last().unwrap()["type"], "response.completed");
+    ws_send(
+        &mut ws,
+        with(
+            create("x"),
+            json!({"stream_id": "lane3", "generate": false}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        ws_collect(&mut ws, 1).await.last().unwrap()["type"],
+        "response.completed"
+    );
 }
 
 #[tokio::test]
 async fn error_faults_keep_the_socket() {
     let server = start().await;
     let mut ws = ws_connect(&server, &[]).await.unwrap();
-    server.push_fault(Fault::RateLimited { retry_after_secs: 3 });
+    server.push_fault(Fault::RateLimited {
+        retry_after_secs: 3,
+    });
     ws_send(&mut ws, with(create("x"), json!({"stream_id": "r"}))).await;
     let limited = ws_next(&mut ws).await;
-    assert_eq!((limited["status"].clone(), limited["stream_id"].clone()), (json!(429), json!("r")));
+    assert_eq!(
+        (limited["status"].clone(), limited["stream_id"].clone()),
+        (json!(429), json!("r"))
+    );
     assert_eq!(limited["error"]["headers"]["retry-after"], "3");
     assert_eq!(limited["headers"]["retry-after"], "3");
     server.push_answer("ab cd");
@@ -178,7 +319,10 @@ async fn error_faults_keep_the_socket() {
     assert_eq!(malformed, 1);
     server.push_fault(Fault::Stall(Duration::from_millis(20)));
     ws_send(&mut ws, create("x")).await;
-    assert_eq!(ws_collect(&mut ws, 1).await.last().unwrap()["type"], "response.completed");
+    assert_eq!(
+        ws_collect(&mut ws, 1).await.last().unwrap()["type"],
+        "response.completed"
+    );
 }
 
 #[tokio::test]
@@ -199,13 +343,19 @@ async fn drop_and_limit_faults_end_the_socket() {
     server.push_fault(Fault::ConnectionLimitReached);
     ws_send(&mut ws, create("x")).await;
     let error = ws_next(&mut ws).await;
-    assert_eq!((error["status"].clone(), error["error"]["code"].clone()), (json!(400), json!("websocket_connection_limit_reached")));
+    assert_eq!(
+        (error["status"].clone(), error["error"]["code"].clone()),
+        (json!(400), json!("websocket_connection_limit_reached"))
+    );
     assert_eq!(ws_next_text(&mut ws).await, None, "then the server closes");
 }
 
 #[tokio::test]
 async fn lifetime_limit_closes() {
-    let config = ModelServerConfig { ws_lifetime: Duration::from_millis(100), ..fast_config() };
+    let config = ModelServerConfig {
+        ws_lifetime: Duration::from_millis(100),
+        ..fast_config()
+    };
     let server = ModelServer::start(config).await.unwrap();
     let mut ws = ws_connect(&server, &[]).await.unwrap();
     let error = ws_next(&mut ws).await;
@@ -215,7 +365,10 @@ async fn lifetime_limit_closes() {
 
 #[tokio::test]
 async fn handshake_faults_auth_and_ping() {
-    let config = ModelServerConfig { api_key: Some("sk-ws".into()), ..fast_config() };
+    let config = ModelServerConfig {
+        api_key: Some("sk-ws".into()),
+        ..fast_config()
+    };
     let server = ModelServer::start(config).await.unwrap();
     let status = |result: Result<Ws, tungstenite::Error>| match result {
         Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
@@ -225,13 +378,40 @@ async fn handshake_faults_auth_and_ping() {
     let auth = [("authorization", "Bearer sk-ws")];
     server.push_fault(Fault::UpgradeRequired);
     assert_eq!(status(ws_connect(&server, &auth).await), 426);
-    server.push_fault_for(Endpoint::ResponsesWebSocket, Fault::SlowHandshake(Duration::from_millis(20)));
+    server.push_fault_for(
+        Endpoint::ResponsesWebSocket,
+        Fault::SlowHandshake(Duration::from_millis(20)),
+    );
     let mut ws = ws_connect(&server, &auth).await.unwrap();
     ws.send(Message::Ping(b"hi".to_vec().into())).await.unwrap();
-    let pong = tokio::time::timeout(GUARD, ws.next()).await.unwrap().unwrap().unwrap();
+    let pong = tokio::time::timeout(GUARD, ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert_eq!(pong, Message::Pong(b"hi".to_vec().into()));
     let upgrades = server.requests_for(Endpoint::WebSocketHandshake);
     assert_eq!(upgrades.len(), 3);
     assert_eq!(upgrades[2].header("authorization"), Some("Bearer sk-ws"));
     assert_eq!(server.websocket_connections(), 1);
+}
+
+#[tokio::test]
+async fn mid_stream_error_ends_the_response_only() {
+    let server = start().await;
+    let mut ws = ws_connect(&server, &[]).await.unwrap();
+    server.push_answer("one two three");
+    server.push_fault(Fault::StreamError { after_tokens: 2 });
+    ws_send(&mut ws, with(create("x"), json!({"stream_id": "e"}))).await;
+    let events = ws_collect(&mut ws, 1).await;
+    let error = events.last().unwrap();
+    assert_eq!(
+        (error["type"].clone(), error["status"].clone()),
+        (json!("error"), json!(500))
+    );
+    assert_eq!(error["stream_id"], "e");
+    assert_eq!(delta_text(&events), "one two");
+    server.push_answer("still here");
+    ws_send(&mut ws, create("y")).await;
+    assert_eq!(delta_text(&ws_collect(&mut ws, 1).await), "still here");
 }
