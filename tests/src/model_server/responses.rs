@@ -242,6 +242,12 @@ impl ApiError {
         }
     }
 
+    /// The end of a WebSocket connection's lifetime (60 minutes on the real API).
+    pub fn connection_limit_reached() -> Self {
+        let message = "websocket connection reached its 60 minute limit; open a new connection";
+        Self::invalid("websocket_connection_limit_reached", message, None)
+    }
+
     pub fn rate_limited(retry_after_secs: u64) -> Self {
         Self {
             status: 429,

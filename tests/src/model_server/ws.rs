@@ -125,8 +125,8 @@ pub(crate) async fn serve(
                 }
             }
             () = &mut deadline => {
-                let error = ApiError::invalid("websocket_connection_limit_reached", "websocket connection reached its 60 minute limit; open a new connection", None);
-                let _ = out.send(Out::Text(error.ws_event().to_string()));
+                let event = ApiError::connection_limit_reached().ws_event();
+                let _ = out.send(Out::Text(event.to_string()));
                 let _ = out.send(Out::Close);
                 deadline.as_mut().reset(tokio::time::Instant::now() + shared.config.ws_lifetime);
             }
@@ -314,12 +314,7 @@ async fn run(lanes: &Lanes, lane: &LaneKey, job: Job) -> io::Result<()> {
         }
         Some(Fault::ServerError(status)) => Some(ApiError::server(*status)),
         Some(Fault::ConnectionLimitReached) => {
-            let message = "websocket connection reached its 60 minute limit; open a new connection";
-            send_error(
-                lanes,
-                &None,
-                &ApiError::invalid("websocket_connection_limit_reached", message, None),
-            )?;
+            send_error(lanes, &None, &ApiError::connection_limit_reached())?;
             let _ = lanes.out.send(Out::Close);
             return Err(io::Error::other("connection closing"));
         }

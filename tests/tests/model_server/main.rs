@@ -9,3 +9,4 @@ mod providers;
 mod proxy;
 mod support;
 mod ws;
+mod ws_faults;
