@@ -101,6 +101,14 @@ impl Conn {
         if length > MAX_BODY_BYTES {
             bail!("request body too large");
         }
+        // curl sends `Expect: 100-continue` for larger bodies and waits for this line.
+        let expects_continue = headers
+            .iter()
+            .any(|(n, v)| n == "expect" && v.eq_ignore_ascii_case("100-continue"));
+        if expects_continue && self.buf.len() < length {
+            self.io.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+            self.io.flush().await?;
+        }
         while self.buf.len() < length {
             if self.fill().await? == 0 {
                 bail!("connection closed inside a request body");

@@ -93,3 +93,49 @@ async fn tls_through_proxy() {
     ws_send(&mut ws, create("x")).await;
     assert_eq!(delta_text(&ws_collect(&mut ws, 1).await), "wss works");
 }
+
+/// The `spark-model-server` binary prints its URL first on stdout and serves scripted answers.
+#[tokio::test]
+async fn binary_prints_url_and_serves() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_spark-model-server"))
+        .args([
+            "--base-latency-ms",
+            "0",
+            "--answer",
+            "from the binary",
+            "--decode-tps",
+            "100000",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    tokio::time::timeout(GUARD, BufReader::new(stdout).read_line(&mut line))
+        .await
+        .unwrap()
+        .unwrap();
+    let base = line.trim();
+    assert!(
+        base.starts_with("http://127.0.0.1:") && base.ends_with("/v1"),
+        "{base}"
+    );
+    let addr = base
+        .trim_start_matches("http://")
+        .trim_end_matches("/v1")
+        .parse()
+        .unwrap();
+    let mut client = HttpClient::connect(addr).await.unwrap();
+    let body = json!({"messages": [{"role": "user", "content": "x"}]});
+    let reply = client
+        .post_json("/v1/chat/completions", &body)
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(reply["choices"][0]["message"]["content"], "from the binary");
+    child.kill().await.unwrap();
+}

@@ -284,3 +284,44 @@ async fn stream_id_validation_and_limit() {
         "response.completed"
     );
 }
+
+#[tokio::test]
+async fn at_most_sixteen_responses_in_flight() {
+    let cost = CostModel {
+        decode_tps: 1000.0,
+        ..CostModel::instant()
+    };
+    let server = ModelServer::start(ModelServerConfig {
+        cost,
+        ..fast_config()
+    })
+    .await
+    .unwrap();
+    let mut ws = ws_connect(&server, &[]).await.unwrap();
+    for lane in 0..20 {
+        server.push_answer("tok ".repeat(10));
+        ws_send(
+            &mut ws,
+            with(create("x"), json!({"stream_id": format!("l{lane}")})),
+        )
+        .await;
+    }
+    let events = ws_collect(&mut ws, 20).await;
+    let (mut running, mut most) = (0i32, 0);
+    for event in &events {
+        match event["type"].as_str().unwrap() {
+            "response.created" => running += 1,
+            "response.completed" => running -= 1,
+            other => assert!(!other.starts_with("error"), "{event}"),
+        }
+        most = most.max(running);
+    }
+    assert!(most <= 16, "{most} responses overlapped");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["type"] == "response.completed")
+            .count(),
+        20
+    );
+}
