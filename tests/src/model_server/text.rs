@@ -9,6 +9,9 @@ pub const CURSOR_MARKER: &str = "<|cursor|>";
 
 /// How many bytes of the prefix's tail corpus mode tries to find in the corpus.
 const MAX_TAIL_BYTES: usize = 256;
+/// Shorter tails match almost anywhere, so they count as no match (unless the whole prefix
+/// is shorter).
+const MIN_TAIL_BYTES: usize = 8;
 /// Corpus answers are cut here before splitting, so a huge corpus costs nothing extra.
 const MAX_CONTINUATION_BYTES: usize = 64 * 1024;
 /// How much of a FIM suffix is looked for to end a corpus answer where the suffix begins.
@@ -151,7 +154,8 @@ pub(crate) fn choose_answer(
     shape_answer(&shared.config.default_answer, limits)
 }
 
-/// The corpus text after the longest tail of `prefix` (at most [`MAX_TAIL_BYTES`]) found in
+/// The corpus text after the longest tail of `prefix` (at most [`MAX_TAIL_BYTES`], at least
+/// [`MIN_TAIL_BYTES`] or the whole prefix) found in
 /// `corpus`; empty when no tail occurs. An empty prefix continues from the corpus start. A FIM
 /// answer ends where the start of `suffix` reappears, as a real model stops at the suffix.
 pub(crate) fn corpus_continuation<'c>(
@@ -181,7 +185,8 @@ fn longest_tail_end(corpus: &str, prefix: &str) -> Option<usize> {
         from += 1;
     }
     let mut tail = &prefix[from..];
-    while !tail.is_empty() {
+    let min = MIN_TAIL_BYTES.min(prefix.len()).max(1);
+    while tail.len() >= min {
         if let Some(at) = corpus.find(tail) {
             return Some(at + tail.len());
         }
@@ -254,6 +259,15 @@ mod tests {
             "    two();"
         );
         assert_eq!(corpus_continuation(corpus, "qqq", None), "");
+        assert_eq!(
+            corpus_continuation(corpus, "zzzzzzzzzzzzz)", None),
+            "",
+            "too short a tail"
+        );
+        assert_eq!(
+            corpus_continuation(corpus, "b() {", None),
+            "\n    two();\n}\n"
+        );
         assert_eq!(corpus_continuation(corpus, "", None), corpus);
     }
 }
