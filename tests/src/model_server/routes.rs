@@ -139,6 +139,15 @@ async fn respond(
     received_at: Instant,
 ) -> io::Result<Played> {
     let keep_alive = request.keep_alive;
+    if matches!(
+        ctx.endpoint,
+        Endpoint::WebSocketHandshake | Endpoint::ResponsesWebSocket | Endpoint::Other
+    ) {
+        // Helper routes (`/v1/models`, `/health`) never consume faults.
+        return helper_route(conn, ctx, request)
+            .await
+            .map(|()| Played::Complete);
+    }
     let fault = ctx.shared.take_request_fault(ctx.endpoint);
     let fault_error = match &fault {
         Some(Fault::Stall(delay)) => {
@@ -163,10 +172,16 @@ async fn respond(
         Endpoint::LlamaInfill => Ok(native::llama_infill(ctx, body)),
         Endpoint::OllamaGenerate => Ok(native::ollama_generate(ctx, body)),
         Endpoint::AnthropicMessages => Ok(native::anthropic_messages(ctx, body)),
+        // Handled above; answered 404 if that ever changes.
         Endpoint::WebSocketHandshake | Endpoint::ResponsesWebSocket | Endpoint::Other => {
-            return helper_route(conn, ctx, request)
-                .await
-                .map(|()| Played::Complete);
+            let error = ApiError::invalid("not_found", "no such route", None);
+            Err(HttpError::new(
+                ctx.endpoint,
+                &ApiError {
+                    status: 404,
+                    ..error
+                },
+            ))
         }
     };
     let plan = match plan {
