@@ -1,8 +1,13 @@
-//! spark-tests: the LSP test client, fake providers and (with the provider work) the reference
-//! model server, shared by the end-to-end tests in `tests/tests/`.
+//! Test support for spark-lsp: the LSP test client, a fake in-process provider, the reference
+//! model server (every provider wire protocol on loopback), a latency proxy, a minimal HTTP/1.1
+//! client for raw-socket tests and TLS helpers. The end-to-end tests live in `tests/tests/`.
 
 pub mod fake_provider;
+pub mod http_client;
+pub mod latency_proxy;
 pub mod lsp_client;
+pub mod model_server;
+pub mod tls;
 
 use anyhow::Context;
 

@@ -1,0 +1,132 @@
+//! State shared by every connection of one server: scripted answers, faults, recordings,
+//! counters and the store of `store:true` responses.
+//!
+//! Locks are `std` mutexes held only for a push or a pop, never across an `.await`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use super::config::{Endpoint, Fault, ModelServerConfig, RecordedRequest};
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[derive(Debug)]
+struct Scripted<T> {
+    endpoint: Option<Endpoint>,
+    item: T,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub config: ModelServerConfig,
+    corpus: Mutex<Option<Arc<str>>>,
+    answers: Mutex<VecDeque<Scripted<String>>>,
+    faults: Mutex<VecDeque<Scripted<Fault>>>,
+    requests: Mutex<Vec<RecordedRequest>>,
+    /// Context size in tokens of every finished `store:true` response, by id.
+    stored: Mutex<HashMap<String, u64>>,
+    pub connections: AtomicUsize,
+    pub ws_connections: AtomicUsize,
+    next_id: AtomicU64,
+}
+
+impl Shared {
+    pub fn new(config: ModelServerConfig) -> Self {
+        let corpus = config.corpus.as_deref().map(Arc::from);
+        Self {
+            config,
+            corpus: Mutex::new(corpus),
+            answers: Mutex::default(),
+            faults: Mutex::default(),
+            requests: Mutex::default(),
+            stored: Mutex::default(),
+            connections: AtomicUsize::new(0),
+            ws_connections: AtomicUsize::new(0),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// A fresh id such as `resp_0000000000000007` (the prefix includes its separator), unique within this server.
+    pub fn new_id(&self, prefix: &str) -> String {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        format!("{prefix}{n:016x}")
+    }
+
+    pub fn corpus(&self) -> Option<Arc<str>> {
+        lock(&self.corpus).clone()
+    }
+
+    pub fn set_corpus(&self, text: Option<String>) {
+        *lock(&self.corpus) = text.map(Arc::from);
+    }
+
+    pub fn push_answer(&self, endpoint: Option<Endpoint>, text: String) {
+        lock(&self.answers).push_back(Scripted {
+            endpoint,
+            item: text,
+        });
+    }
+
+    /// The next scripted answer meant for `endpoint` (or for any endpoint).
+    pub fn take_answer(&self, endpoint: Endpoint) -> Option<String> {
+        let mut answers = lock(&self.answers);
+        let index = answers
+            .iter()
+            .position(|a| a.endpoint.is_none_or(|e| e == endpoint))?;
+        answers.remove(index).map(|a| a.item)
+    }
+
+    pub fn push_fault(&self, endpoint: Option<Endpoint>, fault: Fault) {
+        lock(&self.faults).push_back(Scripted {
+            endpoint,
+            item: fault,
+        });
+    }
+
+    /// The next queued fault that `accept` admits for a request to `endpoint`.
+    pub fn take_fault(&self, endpoint: Endpoint, accept: impl Fn(&Fault) -> bool) -> Option<Fault> {
+        let mut faults = lock(&self.faults);
+        let index = faults.iter().position(|f| {
+            let endpoint_ok = f
+                .endpoint
+                .is_none_or(|e| endpoint_matches(e, endpoint, &f.item));
+            endpoint_ok && accept(&f.item)
+        })?;
+        faults.remove(index).map(|f| f.item)
+    }
+
+    /// The next fault for a response (not a handshake) on `endpoint`.
+    pub fn take_request_fault(&self, endpoint: Endpoint) -> Option<Fault> {
+        self.take_fault(endpoint, |f| match f {
+            Fault::ConnectionLimitReached => endpoint == Endpoint::ResponsesWebSocket,
+            other => !other.is_handshake(),
+        })
+    }
+
+    pub fn record(&self, request: RecordedRequest) {
+        lock(&self.requests).push(request);
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.requests).clone()
+    }
+
+    pub fn store_response(&self, id: &str, context_tokens: u64) {
+        lock(&self.stored).insert(id.to_owned(), context_tokens);
+    }
+
+    pub fn stored_response(&self, id: &str) -> Option<u64> {
+        lock(&self.stored).get(id).copied()
+    }
+}
+
+/// A fault aimed at the WebSocket endpoint also applies to its upgrade request.
+fn endpoint_matches(wanted: Endpoint, actual: Endpoint, fault: &Fault) -> bool {
+    wanted == actual
+        || (fault.is_handshake()
+            && wanted == Endpoint::ResponsesWebSocket
+            && actual == Endpoint::WebSocketHandshake)
+}
