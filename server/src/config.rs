@@ -160,7 +160,7 @@ pub struct SyntaxConfig {
 
 impl Default for SyntaxConfig {
     fn default() -> Self {
-        Self { max_trees: 32 }
+        Self { max_trees: 8 }
     }
 }
 

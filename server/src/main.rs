@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 
-use spark_lsp::lsp::{ServerOptions, serve};
+use spark_lsp::lsp::{LogFilterHook, ServerOptions, serve};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -110,10 +110,8 @@ fn main() -> ExitCode {
     }
 }
 
-type SetFilter = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
-
 /// Logs to stderr or a file, never stdout. Returns the hook that applies `log.level`.
-fn init_logging(log_file: Option<&PathBuf>) -> std::io::Result<SetFilter> {
+fn init_logging(log_file: Option<&PathBuf>) -> std::io::Result<LogFilterHook> {
     let from_env = std::env::var("SPARK_LSP_LOG")
         .ok()
         .filter(|v| !v.trim().is_empty());

@@ -83,7 +83,7 @@ fn defaults() {
             "maxFileBytes": 4194304
           },
           "syntax": {
-            "maxTrees": 32
+            "maxTrees": 8
           },
           "secrets": {
             "extraGlobs": []

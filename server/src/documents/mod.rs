@@ -38,13 +38,16 @@ pub struct Snapshot {
     pub rope: Rope,
     /// The tree for exactly this text, when one is ready; see [`Snapshot::tree_or_parse`].
     pub tree: Option<Tree>,
+    /// The last tree with this text's edits described to it but not reparsed yet.
+    edited_tree: Option<Tree>,
     pub inactive: Option<Inactive>,
 }
 
 impl Snapshot {
-    /// The tree for this snapshot's text, parsing from scratch when the store had none (the
-    /// document was evicted from the tree budget or its first parse is still running). Call this
-    /// from a request task, never from the keystroke path.
+    /// The tree for this snapshot's text: the store's when it is current, else an incremental
+    /// reparse of the edited tree (typing outran the background reparse), else a parse from
+    /// scratch (the document was evicted from the tree budget or its first parse is running).
+    /// Call this from a request task, never from the keystroke path.
     pub fn tree_or_parse(&self) -> Option<Tree> {
         if self.tree.is_some() {
             return self.tree.clone();
@@ -52,7 +55,7 @@ impl Snapshot {
         if self.inactive.is_some() {
             return None;
         }
-        crate::syntax::parse(self.language?, &self.rope, None)
+        crate::syntax::parse(self.language?, &self.rope, self.edited_tree.as_ref())
     }
 }
 

@@ -10,10 +10,9 @@ use std::sync::{Arc, RwLock};
 
 use dashmap::DashMap;
 use ropey::Rope;
-use tree_sitter::Tree;
 
 use super::encoding::{LineCol, PositionEncoding, to_byte};
-use super::tree_state::{ParseQueue, TreeState};
+use super::tree_state::{ParseQueue, TreeState, parse_snapshot};
 use super::{Inactive, Snapshot, classify};
 use crate::syntax::{self, Language};
 
@@ -25,10 +24,12 @@ pub struct Limits {
 }
 
 impl Default for Limits {
+    /// The configuration's defaults, so the two never disagree.
     fn default() -> Self {
+        let config = crate::config::Config::default();
         Self {
-            max_file_bytes: 4 * 1024 * 1024,
-            max_trees: 32,
+            max_file_bytes: config.documents.max_file_bytes,
+            max_trees: config.syntax.max_trees,
         }
     }
 }
@@ -70,7 +71,7 @@ pub(super) struct Inner {
     docs: DashMap<Arc<str>, Document>,
     limits: RwLock<Limits>,
     clock: AtomicU64,
-    parser: std::sync::OnceLock<ParseQueue>,
+    parser: ParseQueue,
 }
 
 /// The server's documents. Cloning is cheap and shares the store.
@@ -87,13 +88,13 @@ impl Default for DocumentStore {
 
 impl DocumentStore {
     pub fn new(limits: Limits) -> Self {
-        let inner = Arc::new(Inner {
+        // The parser thread holds a weak reference, so dropping the store ends it.
+        let inner = Arc::new_cyclic(|store| Inner {
             docs: DashMap::new(),
             limits: RwLock::new(limits),
             clock: AtomicU64::new(0),
-            parser: std::sync::OnceLock::new(),
+            parser: ParseQueue::start(store.clone()),
         });
-        let _ = inner.parser.set(ParseQueue::start(Arc::downgrade(&inner)));
         Self { inner }
     }
 
@@ -113,7 +114,7 @@ impl DocumentStore {
         if let Some(reason) = inactive {
             tracing::info!(%uri, ?reason, "document tracked but inactive");
         }
-        let mut doc = Document {
+        let doc = Document {
             language_id: language_id.into(),
             language,
             rope: Rope::from_str(text),
@@ -122,9 +123,12 @@ impl DocumentStore {
             tree: TreeState::None,
             last_used: AtomicU64::new(self.inner.tick()),
         };
-        self.inner.activate(&uri, &mut doc);
-        if let Some(mut old) = self.inner.docs.insert(uri, doc) {
+        if let Some(mut old) = self.inner.docs.insert(uri.clone(), doc) {
             old.tree.clear();
+        }
+        // Queued only once the document is in the map, where the parser thread looks for it.
+        if let Some(mut doc) = self.inner.docs.get_mut(&uri) {
+            self.inner.activate(&uri, &mut doc);
         }
     }
 
@@ -164,6 +168,7 @@ impl DocumentStore {
         let mut outcome = ChangeOutcome::default();
         let mut full_replace = false;
         let mut saw_nul = false;
+        let mut reparse = false;
         for change in changes {
             saw_nul |= change.text.contains('\0');
             match change.range {
@@ -173,7 +178,9 @@ impl DocumentStore {
                     full_replace = true;
                 }
                 Some((start, end)) => {
-                    outcome.clamped += apply_range(doc, start, end, &change.text, encoding);
+                    let applied = apply_range(doc, start, end, &change.text, encoding);
+                    outcome.clamped += applied.clamped;
+                    reparse |= applied.reparse;
                 }
             }
         }
@@ -186,18 +193,14 @@ impl DocumentStore {
             has_nul || (was_binary && !full_replace),
             &limits,
         );
+        let uri: Arc<str> = uri.into();
         if doc.inactive.is_some() {
             doc.tree.clear();
-            return Ok(outcome);
-        }
-        if let (TreeState::Ready(tree), Some(language)) = (&doc.tree, doc.language) {
-            doc.tree = match syntax::parse(language, &doc.rope, Some(tree)) {
-                Some(tree) => TreeState::Ready(tree),
-                None => TreeState::None,
-            };
-        } else if matches!(doc.tree, TreeState::None) {
+        } else if reparse {
+            // The tree was current: queue one incremental reparse for this burst of edits.
+            self.inner.parser.queue(&uri, &mut doc.tree);
+        } else if !doc.tree.wants_edits() {
             // An evicted, new or re-activated document: being edited makes it active again.
-            let uri: Arc<str> = uri.into();
             self.inner.activate(&uri, doc);
         }
         Ok(outcome)
@@ -215,6 +218,7 @@ impl DocumentStore {
             version: doc.version,
             rope: doc.rope.clone(),
             tree: doc.tree.tree().cloned(),
+            edited_tree: doc.tree.edited_tree(),
             inactive: doc.inactive,
         })
     }
@@ -238,20 +242,25 @@ impl DocumentStore {
 
     /// Waits until every background parse has finished (tests and benchmarks).
     pub fn wait_for_parses(&self) {
-        if let Some(parser) = self.inner.parser.get() {
-            parser.wait_idle();
-        }
+        self.inner.parser.wait_idle();
     }
 }
 
-/// Applies one ranged change; returns how many of its two positions were clamped.
+struct Applied {
+    /// How many of the change's two positions were clamped.
+    clamped: usize,
+    /// The edit made a current tree stale.
+    reparse: bool,
+}
+
+/// Applies one ranged change to the rope and describes it to the tree.
 fn apply_range(
     doc: &mut Document,
     start: LineCol,
     end: LineCol,
     text: &str,
     encoding: PositionEncoding,
-) -> usize {
+) -> Applied {
     let start = to_byte(&doc.rope, start, encoding);
     let end = to_byte(&doc.rope, end, encoding);
     let clamped = usize::from(start.clamped) + usize::from(end.clamped);
@@ -262,15 +271,16 @@ fn apply_range(
         tracing::warn!(start = start.byte, end = end.byte, "reversed change range");
         (end.byte, start.byte)
     };
+    let mut reparse = false;
     if doc.tree.wants_edits() {
         let edit = syntax::input_edit(&doc.rope, start_byte, end_byte, text);
-        doc.tree.edit(&edit);
+        reparse = doc.tree.edit(&edit);
     }
     let start_char = doc.rope.byte_to_char(start_byte);
     let end_char = doc.rope.byte_to_char(end_byte);
     doc.rope.remove(start_char..end_char);
     doc.rope.insert(start_char, text);
-    clamped
+    Applied { clamped, reparse }
 }
 
 impl Inner {
@@ -278,60 +288,46 @@ impl Inner {
         self.clock.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Starts the background parse of a document that should have a tree.
+    /// Starts the first parse of a document that should have a tree.
     fn activate(&self, uri: &Arc<str>, doc: &mut Document) {
         if doc.inactive.is_some() || doc.language.is_none() {
             return;
         }
-        if let Some(parser) = self.parser.get() {
-            parser.schedule(uri, &mut doc.tree);
-        }
+        self.parser.schedule_first_parse(uri, &mut doc.tree);
     }
 
-    /// The text and language for a background job, if the job is still the current one.
-    pub(super) fn text_for_job(&self, uri: &str, job: u64) -> Option<(Rope, Language)> {
-        let doc = self.docs.get(uri)?;
-        match &doc.tree {
-            TreeState::Parsing { job: current, .. } if *current == job => {
-                Some((doc.rope.clone(), doc.language?))
-            }
-            _ => None,
-        }
-    }
-
-    /// Installs a finished background parse: replays the edits that arrived meanwhile, reparses
-    /// incrementally, then enforces the tree budget.
-    pub(super) fn install_tree(&self, uri: &str, job: u64, mut tree: Tree) {
-        {
+    /// Runs background job `id` for `uri` on the parser thread: takes the snapshot under the
+    /// document's lock, parses without it, installs the result under it again.
+    pub(super) fn run_job(&self, uri: &str, id: u64) {
+        let (language, (rope, base, cancel)) = {
             let Some(mut doc) = self.docs.get_mut(uri) else {
                 return;
             };
             let doc = &mut *doc;
-            let TreeState::Parsing {
-                job: current,
-                pending,
-                ..
-            } = &doc.tree
-            else {
+            let Some(language) = doc.language else { return };
+            let Some(job) = doc.tree.start_job(id, &doc.rope) else {
                 return;
             };
-            if *current != job {
-                return;
-            }
-            let Some(language) = doc.language else {
+            (language, job)
+        };
+        let tree = parse_snapshot(language, &rope, base.as_ref(), &cancel);
+        {
+            let Some(mut doc) = self.docs.get_mut(uri) else {
                 return;
             };
-            if !pending.is_empty() {
-                for edit in pending {
-                    tree.edit(edit);
+            let Some(tree) = tree else {
+                // Cancelled (the state was cleared) or tree-sitter gave up: no tree.
+                if !cancel.load(std::sync::atomic::Ordering::Relaxed) {
+                    tracing::warn!(%uri, "parse failed; the document stays without a tree");
+                    doc.tree.clear();
                 }
-                let Some(current) = syntax::parse(language, &doc.rope, Some(&tree)) else {
-                    doc.tree = TreeState::None;
-                    return;
-                };
-                tree = current;
+                return;
+            };
+            if doc.tree.finish_job(id, tree) {
+                let uri: Arc<str> = uri.into();
+                self.parser.queue(&uri, &mut doc.tree);
+                return;
             }
-            doc.tree = TreeState::Ready(tree);
         }
         self.enforce_tree_budget(uri);
     }

@@ -1,32 +1,56 @@
-//! The syntax-tree state of one document and the background thread that does first parses.
+//! The syntax-tree state of one document and the background thread that parses.
 //!
-//! A first parse of a large file can take tens of milliseconds, so it never runs on the keystroke
-//! path: the document enters `Parsing`, records the `InputEdit`s of every change that arrives in
-//! the meantime, and when the background parse of the older text finishes, those edits are applied
-//! to the new tree and one incremental reparse brings it up to the current text. Keystrokes on a
-//! document with a `Ready` tree edit it and reparse incrementally in place.
+//! A keystroke never parses. It describes its edit to the tree (`Tree::edit`, a few µs) and
+//! queues a background reparse; a burst of keystrokes coalesces into one incremental reparse. A
+//! first parse of a large file runs on the same thread, so it never stalls the keystroke path
+//! either. The job parses a snapshot of the text; edits that arrive while it runs are recorded and
+//! applied to its result, and if there were any, the next incremental reparse is queued.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak, mpsc};
 
+use ropey::Rope;
 use tree_sitter::{InputEdit, Tree};
 
 use super::store::Inner;
-use crate::syntax;
+use crate::syntax::{self, Language};
 
 #[derive(Debug, Default)]
 pub(super) enum TreeState {
     /// No tree in memory: never parsed, evicted from the tree budget, or inactive.
     #[default]
     None,
-    /// A background parse of an earlier text is running; `pending` turns its tree into the
-    /// current text's tree.
-    Parsing {
-        job: u64,
-        cancel: Arc<AtomicBool>,
-        pending: Vec<InputEdit>,
-    },
+    /// A background parse is queued or running.
+    Parsing(Box<Job>),
+    /// The tree of exactly the current text.
     Ready(Tree),
+}
+
+/// A queued or running background parse.
+#[derive(Debug)]
+pub(super) struct Job {
+    id: u64,
+    cancel: Arc<AtomicBool>,
+    /// What the parse starts from: the previous tree with every edit up to the job's snapshot
+    /// described to it (an incremental reparse), or nothing (a first parse).
+    base: Option<Tree>,
+    /// Edits newer than what `base` knows: before the job takes its snapshot, edits to apply to
+    /// `base`; after, edits to apply to the job's result.
+    pending: Vec<InputEdit>,
+    /// Whether the job has taken its snapshot of the text.
+    started: bool,
+}
+
+impl Job {
+    fn new(base: Option<Tree>) -> Self {
+        Self {
+            id: 0,
+            cancel: Arc::new(AtomicBool::new(false)),
+            base,
+            pending: Vec::new(),
+            started: false,
+        }
+    }
 }
 
 impl TreeState {
@@ -37,12 +61,16 @@ impl TreeState {
         }
     }
 
-    /// Records one text edit: the tree (or the tree to come) must learn about it.
-    pub(super) fn edit(&mut self, edit: &InputEdit) {
+    /// A tree that matches the current text by edits but may not be reparsed yet, so that a
+    /// request can finish the reparse itself instead of parsing from scratch.
+    pub(super) fn edited_tree(&self) -> Option<Tree> {
         match self {
-            Self::None => {}
-            Self::Parsing { pending, .. } => pending.push(*edit),
-            Self::Ready(tree) => tree.edit(edit),
+            Self::Parsing(job) if !job.started => {
+                let mut tree = job.base.clone()?;
+                job.pending.iter().for_each(|edit| tree.edit(edit));
+                Some(tree)
+            }
+            _ => None,
         }
     }
 
@@ -52,25 +80,83 @@ impl TreeState {
         !matches!(self, Self::None)
     }
 
+    /// Records one text edit. Returns true when a reparse must be queued (the tree was ready).
+    pub(super) fn edit(&mut self, edit: &InputEdit) -> bool {
+        match std::mem::take(self) {
+            Self::None => false,
+            Self::Parsing(mut job) => {
+                job.pending.push(*edit);
+                *self = Self::Parsing(job);
+                false
+            }
+            Self::Ready(mut tree) => {
+                tree.edit(edit);
+                *self = Self::Parsing(Box::new(Job::new(Some(tree))));
+                true
+            }
+        }
+    }
+
     /// Drops the tree, stopping a running parse.
     pub(super) fn clear(&mut self) {
-        if let Self::Parsing { cancel, .. } = self {
-            cancel.store(true, Ordering::Relaxed);
+        if let Self::Parsing(job) = self {
+            job.cancel.store(true, Ordering::Relaxed);
         }
         *self = Self::None;
+    }
+
+    /// The job's snapshot: the text, and the base tree with the edits so far applied. Marks the
+    /// job started, so that later edits are kept for its result.
+    pub(super) fn start_job(
+        &mut self,
+        id: u64,
+        rope: &Rope,
+    ) -> Option<(Rope, Option<Tree>, Arc<AtomicBool>)> {
+        let Self::Parsing(job) = self else {
+            return None;
+        };
+        if job.id != id || job.started {
+            return None;
+        }
+        if let Some(base) = &mut job.base {
+            job.pending.drain(..).for_each(|edit| base.edit(&edit));
+        } else {
+            job.pending.clear();
+        }
+        job.started = true;
+        Some((rope.clone(), job.base.take(), job.cancel.clone()))
+    }
+
+    /// Installs a job's result. Returns true when edits arrived during the job, so the result is
+    /// only an edited base and another reparse must be queued.
+    pub(super) fn finish_job(&mut self, id: u64, mut tree: Tree) -> bool {
+        let Self::Parsing(job) = self else {
+            return false;
+        };
+        if job.id != id || !job.started {
+            return false;
+        }
+        if job.pending.is_empty() {
+            *self = Self::Ready(tree);
+            return false;
+        }
+        job.pending.iter().for_each(|edit| tree.edit(edit));
+        job.pending.clear();
+        job.base = Some(tree);
+        job.started = false;
+        true
     }
 }
 
 pub(super) struct ParseJob {
     pub uri: Arc<str>,
-    pub job: u64,
-    pub cancel: Arc<AtomicBool>,
+    pub id: u64,
 }
 
 /// The sending side of the background parser, owned by the store.
 pub(super) struct ParseQueue {
     tx: Mutex<mpsc::Sender<ParseJob>>,
-    next_job: AtomicU64,
+    next_id: AtomicU64,
     /// Jobs sent and not yet finished, so that tests and benchmarks can wait for quiet.
     outstanding: Arc<(Mutex<usize>, Condvar)>,
 }
@@ -87,7 +173,7 @@ impl ParseQueue {
             .spawn(move || {
                 while let Ok(job) = rx.recv() {
                     if let Some(store) = store.upgrade() {
-                        run_job(&store, &job);
+                        store.run_job(&job.uri, job.id);
                     }
                     let (count, idle) = &*worker_outstanding;
                     let mut count = count.lock().unwrap_or_else(|e| e.into_inner());
@@ -100,21 +186,24 @@ impl ParseQueue {
         }
         Self {
             tx: Mutex::new(tx),
-            next_job: AtomicU64::new(1),
+            next_id: AtomicU64::new(1),
             outstanding,
         }
     }
 
-    /// Puts `state` into `Parsing` and queues the background parse.
-    pub(super) fn schedule(&self, uri: &Arc<str>, state: &mut TreeState) {
+    /// Queues a first parse: puts `state` into `Parsing` with no base tree.
+    pub(super) fn schedule_first_parse(&self, uri: &Arc<str>, state: &mut TreeState) {
         state.clear();
-        let job = self.next_job.fetch_add(1, Ordering::Relaxed);
-        let cancel = Arc::new(AtomicBool::new(false));
-        *state = TreeState::Parsing {
-            job,
-            cancel: cancel.clone(),
-            pending: Vec::new(),
+        *state = TreeState::Parsing(Box::new(Job::new(None)));
+        self.queue(uri, state);
+    }
+
+    /// Queues the job that `state` (already `Parsing`, not started) describes.
+    pub(super) fn queue(&self, uri: &Arc<str>, state: &mut TreeState) {
+        let TreeState::Parsing(job) = state else {
+            return;
         };
+        job.id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (count, _) = &*self.outstanding;
         *count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         let sent = self
@@ -123,8 +212,7 @@ impl ParseQueue {
             .unwrap_or_else(|e| e.into_inner())
             .send(ParseJob {
                 uri: uri.clone(),
-                job,
-                cancel,
+                id: job.id,
             });
         if sent.is_err() {
             tracing::error!(%uri, "background parser is gone; the document stays without a tree");
@@ -143,16 +231,21 @@ impl ParseQueue {
     }
 }
 
-fn run_job(store: &Inner, job: &ParseJob) {
-    // Take the text without holding the document's lock during the parse.
-    let Some((rope, language)) = store.text_for_job(&job.uri, job.job) else {
-        return;
-    };
+/// Parses a job's snapshot without holding any document lock.
+pub(super) fn parse_snapshot(
+    language: Language,
+    rope: &Rope,
+    base: Option<&Tree>,
+    cancel: &AtomicBool,
+) -> Option<Tree> {
     let started = std::time::Instant::now();
-    let Some(tree) = syntax::parse_with_cancel(language, &rope, None, &job.cancel) else {
-        tracing::debug!(uri = %job.uri, "background parse cancelled");
-        return;
-    };
-    tracing::debug!(uri = %job.uri, bytes = rope.len_bytes(), elapsed_us = started.elapsed().as_micros() as u64, "first parse done");
-    store.install_tree(&job.uri, job.job, tree);
+    let tree = syntax::parse_with_cancel(language, rope, base, cancel);
+    tracing::trace!(
+        bytes = rope.len_bytes(),
+        incremental = base.is_some(),
+        elapsed_us = started.elapsed().as_micros() as u64,
+        done = tree.is_some(),
+        "parse"
+    );
+    tree
 }

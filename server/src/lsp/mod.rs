@@ -34,13 +34,16 @@ const CONCURRENCY_LEVEL: usize = 256;
 /// How many completion requests may wait on the model at once before the oldest is dropped.
 const MAX_IN_FLIGHT: usize = 4;
 
+/// Applies a tracing filter string (e.g. `debug`), or says why it cannot.
+pub type LogFilterHook = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
 /// Hooks into the process that embeds the server (the binary, tests, benchmarks).
 #[derive(Default)]
 pub struct ServerOptions {
     /// A provider to use instead of the configured one.
     pub provider: Option<Arc<dyn Provider>>,
     /// Applies a new log filter from the `log.level` setting.
-    pub set_log_filter: Option<Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>>,
+    pub set_log_filter: Option<LogFilterHook>,
 }
 
 /// The handlers' receiver: a cheap handle on the shared state, so that spawned tasks can keep

@@ -57,38 +57,105 @@ fn encoding_strategy() -> impl Strategy<Value = PositionEncoding> {
     ])
 }
 
+/// One editor edit in char indexes of the model text.
+struct ModelEdit {
+    start: usize,
+    end: usize,
+    text: String,
+}
+
+/// Sends `edit` as an LSP change in `encoding` and applies it to the model.
+fn apply(
+    store: &DocumentStore,
+    model: &mut String,
+    version: i32,
+    edit: &ModelEdit,
+    encoding: PositionEncoding,
+) -> Result<ChangeOutcome, ChangeError> {
+    let range = (
+        model_position(model, edit.start, encoding),
+        model_position(model, edit.end, encoding),
+    );
+    let change = TextChange {
+        range: Some(range),
+        text: edit.text.clone(),
+    };
+    let outcome = store.change("file:///t.rs", version, &[change], encoding);
+    let byte = |i: usize| model.char_indices().nth(i).map_or(model.len(), |(b, _)| b);
+    let (start_byte, end_byte) = (byte(edit.start), byte(edit.end));
+    model.replace_range(start_byte..end_byte, &edit.text);
+    outcome
+}
+
+/// Every node in pre-order as (kind, start byte, end byte).
+fn nodes(tree: &tree_sitter::Tree) -> Vec<(String, usize, usize)> {
+    let mut out = Vec::new();
+    let mut cursor = tree.walk();
+    'walk: loop {
+        let node = cursor.node();
+        out.push((node.kind().to_owned(), node.start_byte(), node.end_byte()));
+        if cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+        }
+    }
+    out
+}
+
+const ORIGINAL: &str = "fn main() {\r\n    let é = \"😀\";\r\n}\n// 中文\rend\n";
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     /// Random edit sequences, in every encoding, over multi-byte, astral and CRLF text, leave the
-    /// store's text equal to the editor's.
+    /// store's text equal to the editor's. Undoing them all gives back the original text, and the
+    /// incrementally maintained tree, which lived through every intermediate (often broken)
+    /// text, equals a fresh parse of it. (While the text is broken the trees may differ in how
+    /// tree-sitter recovered from the error: its error recovery depends on what it reused.)
     #[test]
-    fn edits_keep_text_equal_to_the_editor(
+    fn edits_keep_text_and_tree_equal_to_the_editors(
         encoding in encoding_strategy(),
         edits in prop::collection::vec(edit_strategy(), 1..40),
     ) {
         let store = DocumentStore::default();
-        let mut model = String::from("fn main() {\r\n    let é = \"😀\";\r\n}\n// 中文\rend");
+        let mut model = String::from(ORIGINAL);
         store.open("file:///t.rs", "rust", 1, &model);
-        for (version, (a, b, text)) in (2..).zip(edits) {
+        let mut version = 1;
+        let mut undo = Vec::new();
+        for (a, b, text) in edits {
             let chars: Vec<char> = model.chars().collect();
             let pick = |f: f64| expressible(&chars, (f * chars.len() as f64) as usize);
             let (start, end) = { let (x, y) = (pick(a), pick(b)); (x.min(y), x.max(y)) };
-            let range = (model_position(&model, start, encoding), model_position(&model, end, encoding));
-            let outcome = store.change("file:///t.rs", version, &[TextChange { range: Some(range), text: text.clone() }], encoding);
-            prop_assert_eq!(outcome, Ok(ChangeOutcome { clamped: 0 }));
-            let byte = |i: usize| model.char_indices().nth(i).map_or(model.len(), |(b, _)| b);
-            let (start_byte, end_byte) = (byte(start), byte(end));
-            model.replace_range(start_byte..end_byte, &text);
-            let snapshot = store.snapshot("file:///t.rs").expect("open");
-            prop_assert_eq!(snapshot.rope.to_string(), model.clone());
+            let removed: String = chars[start..end].iter().collect();
+            let edit = ModelEdit { start, end, text };
+            version += 1;
+            prop_assert_eq!(apply(&store, &mut model, version, &edit, encoding), Ok(ChangeOutcome { clamped: 0 }));
+            prop_assert_eq!(store.snapshot("file:///t.rs").map(|s| s.rope.to_string()), Some(model.clone()));
+            undo.push(ModelEdit { start, end: start + edit.text.chars().count(), text: removed });
+            if version % 7 == 0 {
+                store.wait_for_parses(); // Some reparses happen between edits, some not.
+            }
         }
-        // The incrementally maintained tree equals a fresh parse of the final text.
+        // Undo in reverse order, as long as every position stays expressible in LSP.
+        for edit in undo.iter().rev() {
+            let chars: Vec<char> = model.chars().collect();
+            prop_assume!(expressible(&chars, edit.start) == edit.start && expressible(&chars, edit.end) == edit.end);
+            version += 1;
+            prop_assert_eq!(apply(&store, &mut model, version, edit, encoding), Ok(ChangeOutcome { clamped: 0 }));
+        }
+        prop_assert_eq!(model.as_str(), ORIGINAL);
         store.wait_for_parses();
         let snapshot = store.snapshot("file:///t.rs").expect("open");
-        let tree = snapshot.tree.expect("tree after parses finish");
+        prop_assert_eq!(snapshot.rope.to_string(), ORIGINAL);
+        let tree = snapshot.tree.expect("a current tree once parses finish");
         let fresh = crate::syntax::parse(Language::Rust, &snapshot.rope, None).expect("parse");
+        prop_assert!(!fresh.root_node().has_error());
         prop_assert_eq!(tree.root_node().to_sexp(), fresh.root_node().to_sexp());
+        prop_assert_eq!(nodes(&tree), nodes(&fresh));
     }
 }
 
