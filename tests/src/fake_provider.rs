@@ -37,8 +37,8 @@ impl FakeProvider {
     pub fn last_fim(&self) -> Option<(String, String)> {
         let requests = self.requests.lock().ok()?;
         match &requests.last()?.input {
-            ModelInput::Fim { prefix, suffix } => Some((prefix.clone(), suffix.clone())),
-            ModelInput::Text(_) => None,
+            ModelInput::Fim { prefix, suffix, .. } => Some((prefix.clone(), suffix.clone())),
+            ModelInput::Chat { .. } => None,
         }
     }
 
@@ -55,8 +55,8 @@ impl Provider for FakeProvider {
 
     fn stream(&self, request: ModelRequest) -> TextStream {
         let prompt = match &request.input {
-            ModelInput::Fim { prefix, suffix } => format!("{prefix}{suffix}"),
-            ModelInput::Text(text) => text.clone(),
+            ModelInput::Fim { prefix, suffix, .. } => format!("{prefix}{suffix}"),
+            ModelInput::Chat { context, query } => format!("{context}{query}"),
         };
         let stall = self
             .stall_marker

@@ -68,11 +68,14 @@ impl Engine {
         let (prefix, suffix) =
             context::window(&snapshot.rope, cursor_byte, PREFIX_BYTES, SUFFIX_BYTES);
         let request = ModelRequest {
-            instructions: String::new(),
-            input: ModelInput::Fim { prefix, suffix },
-            stop: Vec::new(),
+            input: ModelInput::Fim {
+                prefix,
+                suffix,
+                extra: Vec::new(),
+            },
             max_output_tokens,
-            temperature: None,
+            session: Some(snapshot.uri.to_string()),
+            ..ModelRequest::default()
         };
         let mut stream = provider.stream(request);
         let collect = async {

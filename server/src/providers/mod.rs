@@ -1,29 +1,63 @@
-//! Model providers: one trait, one file per wire protocol (added by the provider work).
+//! Model providers: one trait, one file per wire protocol.
 //!
 //! A provider turns a typed [`ModelRequest`] into a [`TextStream`] of text deltas. Dropping the
 //! stream cancels the work: the producing task sees its channel close and stops reading from
 //! the model, so an abandoned request stops consuming tokens.
+
+mod settings;
+mod tls;
+
+pub use settings::{Secret, Settings};
+pub use tls::client_config;
 
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 /// What the model is asked, independent of any wire format.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ModelRequest {
     pub instructions: String,
     pub input: ModelInput,
     pub stop: Vec<String>,
     pub max_output_tokens: u32,
     pub temperature: Option<f32>,
+    /// Text the answer is likely to contain (Predicted Outputs, where the wire supports it).
+    pub prediction: Option<String>,
+    /// A stable key for the document the request is about, so that a provider can keep warm
+    /// state per document: a WebSocket lane's cached context, a llama.cpp slot, a prompt cache
+    /// key. Never sent as-is when it could identify the user's files: providers hash it.
+    pub session: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ModelInput {
-    /// A prompt for instruction-following models, with the cursor marked in the text.
-    Text(String),
-    /// Fill-in-the-middle: the text before and after the cursor.
-    Fim { prefix: String, suffix: String },
+    /// For instruction-following models: `context` changes rarely (the document as it was
+    /// when the session was warmed, related files) and can be cached by a warm session;
+    /// `query` changes on every request (the edits since, the cursor, the task).
+    Chat { context: String, query: String },
+    /// Fill-in-the-middle: the text before and after the cursor, and other files for context.
+    Fim {
+        prefix: String,
+        suffix: String,
+        extra: Vec<ExtraFile>,
+    },
+}
+
+impl Default for ModelInput {
+    fn default() -> Self {
+        Self::Chat {
+            context: String::new(),
+            query: String::new(),
+        }
+    }
+}
+
+/// Another file given to a FIM model as context.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExtraFile {
+    pub path: String,
+    pub text: String,
 }
 
 /// Why a provider could not answer; callers branch on the case (retry, tell the user, drop).
@@ -39,6 +73,8 @@ pub enum ProviderError {
     Protocol(String),
     #[error("the provider is unavailable: {0}")]
     Unavailable(String),
+    #[error("the provider is misconfigured: {0}")]
+    Config(String),
 }
 
 /// A stream of text deltas from one model call. Dropping it cancels the call.
@@ -69,4 +105,10 @@ pub trait Provider: Send + Sync + 'static {
     fn name(&self) -> &str;
     /// Starts a call; the answer streams into the returned [`TextStream`].
     fn stream(&self, request: ModelRequest) -> TextStream;
+    /// Prepares `request`'s context without generating (a WebSocket `generate: false`, a
+    /// llama.cpp `n_predict: 0`), so that the next request for the same session starts warm.
+    /// Providers that cannot warm anything ignore it.
+    fn prewarm(&self, request: ModelRequest) {
+        let _ = request;
+    }
 }
