@@ -4,11 +4,11 @@
 //! that writes to stdout directly (for `--help` and `--version`).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use spark_lsp::lsp::{LogFilterHook, ServerOptions, serve};
+use spark_lsp::lsp::{LogControl, ServerOptions, serve};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -76,8 +76,8 @@ fn main() -> ExitCode {
         }
         Command::Serve { log_file } => log_file,
     };
-    let set_log_filter = match init_logging(log_file.as_ref()) {
-        Ok(set) => set,
+    let logging = match init_logging(log_file.as_ref()) {
+        Ok(logging) => logging,
         Err(err) => {
             let _ = writeln!(
                 std::io::stderr(),
@@ -97,7 +97,7 @@ fn main() -> ExitCode {
         }
     };
     let options = ServerOptions {
-        set_log_filter: Some(set_log_filter),
+        log: Some(Box::new(logging)),
         ..ServerOptions::default()
     };
     let clean = runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout(), options));
@@ -110,38 +110,80 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr or a file, never stdout. Returns the hook that applies `log.level`.
-fn init_logging(log_file: Option<&PathBuf>) -> std::io::Result<LogFilterHook> {
+/// Logs to stderr or a file, never stdout. `SPARK_LSP_LOG` and `--log-file` take precedence over
+/// the `log.level` and `log.file` settings.
+struct Logging {
+    filter: tracing_subscriber::reload::Handle<EnvFilter, tracing_subscriber::Registry>,
+    target: Arc<Mutex<Box<dyn Write + Send>>>,
+    filter_from_env: bool,
+    file_from_args: bool,
+}
+
+impl LogControl for Logging {
+    fn set_filter(&self, filter: &str) -> Result<(), String> {
+        if self.filter_from_env {
+            return Ok(());
+        }
+        let filter = EnvFilter::try_new(filter).map_err(|e| e.to_string())?;
+        self.filter.reload(filter).map_err(|e| e.to_string())
+    }
+
+    fn set_file(&self, path: &Path) -> Result<(), String> {
+        if self.file_from_args {
+            return Ok(());
+        }
+        let file = open_log(path).map_err(|e| e.to_string())?;
+        *self.target.lock().unwrap_or_else(|e| e.into_inner()) = Box::new(file);
+        Ok(())
+    }
+}
+
+/// A log writer whose destination can be switched while the server runs.
+#[derive(Clone)]
+struct SharedWriter(Arc<Mutex<Box<dyn Write + Send>>>);
+
+impl Write for SharedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).flush()
+    }
+}
+
+fn open_log(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+}
+
+fn init_logging(log_file: Option<&PathBuf>) -> std::io::Result<Logging> {
     let from_env = std::env::var("SPARK_LSP_LOG")
         .ok()
         .filter(|v| !v.trim().is_empty());
     let filter = EnvFilter::try_new(from_env.as_deref().unwrap_or("info"))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
-    let writer = match log_file {
-        Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)?;
-            tracing_subscriber::fmt::writer::BoxMakeWriter::new(Mutex::new(file))
-        }
-        None => tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr),
+    let target: Box<dyn Write + Send> = match log_file {
+        Some(path) => Box::new(open_log(path)?),
+        None => Box::new(std::io::stderr()),
     };
+    let target = Arc::new(Mutex::new(target));
+    let writer = SharedWriter(target.clone());
     tracing_subscriber::registry()
         .with(filter)
         .with(
             tracing_subscriber::fmt::layer()
-                .with_writer(writer)
+                .with_writer(move || writer.clone())
                 .with_ansi(false),
         )
         .init();
-    let env_wins = from_env.is_some();
-    Ok(Box::new(move |level: &str| {
-        if env_wins {
-            return Ok(());
-        }
-        let filter = EnvFilter::try_new(level).map_err(|e| e.to_string())?;
-        handle.reload(filter).map_err(|e| e.to_string())
-    }))
+    Ok(Logging {
+        filter: handle,
+        target,
+        filter_from_env: from_env.is_some(),
+        file_from_args: log_file.is_some(),
+    })
 }

@@ -173,3 +173,20 @@ async fn recorded_editor_sessions_replay_cleanly() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn log_settings_move_the_log_to_a_file() -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("spark-lsp-logset-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let log = dir.join("from-settings.log");
+    let mut client = LspClient::spawn(&[], &[]).await?;
+    let options = json!({"log": {"file": log, "level": "debug"}});
+    client.initialize(vscode_like_capabilities(), options).await?;
+    client.open("file:///w/b.py", "python", 1, "x = 1\n").await?;
+    assert_eq!(client.shutdown_and_exit().await?, Some(0));
+    let text = std::fs::read_to_string(&log)?;
+    // `didOpen` is logged at debug: both settings took effect.
+    assert!(text.contains("didOpen"), "log file: {text}");
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}

@@ -34,16 +34,21 @@ const CONCURRENCY_LEVEL: usize = 256;
 /// How many completion requests may wait on the model at once before the oldest is dropped.
 const MAX_IN_FLIGHT: usize = 4;
 
-/// Applies a tracing filter string (e.g. `debug`), or says why it cannot.
-pub type LogFilterHook = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+/// The embedding process's logging, which the `log.*` settings adjust at run time.
+pub trait LogControl: Send + Sync {
+    /// Applies a tracing filter such as `debug`, or says why it cannot.
+    fn set_filter(&self, filter: &str) -> Result<(), String>;
+    /// Sends the log to `path` (appending), or says why it cannot.
+    fn set_file(&self, path: &std::path::Path) -> Result<(), String>;
+}
 
 /// Hooks into the process that embeds the server (the binary, tests, benchmarks).
 #[derive(Default)]
 pub struct ServerOptions {
     /// A provider to use instead of the configured one.
     pub provider: Option<Arc<dyn Provider>>,
-    /// Applies a new log filter from the `log.level` setting.
-    pub set_log_filter: Option<LogFilterHook>,
+    /// Applies the `log.level` and `log.file` settings.
+    pub log: Option<Box<dyn LogControl>>,
 }
 
 /// The handlers' receiver: a cheap handle on the shared state, so that spawned tasks can keep

@@ -92,9 +92,16 @@ impl Backend {
             max_file_bytes: config.documents.max_file_bytes,
             max_trees: config.syntax.max_trees,
         });
-        if let (Some(level), Some(set_filter)) = (&config.log.level, &self.options.set_log_filter) {
-            if let Err(err) = set_filter(level) {
-                tracing::warn!("log.level {level:?} not applied: {err}");
+        if let Some(log) = &self.options.log {
+            if let Some(level) = &config.log.level {
+                if let Err(err) = log.set_filter(level) {
+                    tracing::warn!("log.level {level:?} not applied: {err}");
+                }
+            }
+            if let Some(file) = &config.log.file {
+                if let Err(err) = log.set_file(file) {
+                    tracing::warn!("log.file {} not applied: {err}", file.display());
+                }
             }
         }
         tracing::info!(provider = ?config.provider.kind, model = config.provider.model, "configuration applied");
