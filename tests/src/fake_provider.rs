@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use spark_lsp::providers::{ModelInput, ModelRequest, Provider, TextStream};
+use spark_lsp::providers::{ModelInput, ModelRequest, Provider, ProviderError, TextStream};
 
 /// Answers `answer`, except that a request whose prompt contains `stall_marker` never answers.
 /// Records every request and counts the streams the server still holds, so tests can check
@@ -13,6 +13,8 @@ use spark_lsp::providers::{ModelInput, ModelRequest, Provider, TextStream};
 pub struct FakeProvider {
     pub answer: String,
     pub stall_marker: Option<String>,
+    /// When set, every request fails with this error.
+    pub fail_with: Option<ProviderError>,
     pub requests: Mutex<Vec<ModelRequest>>,
     pub live: Arc<AtomicUsize>,
 }
@@ -29,6 +31,13 @@ impl FakeProvider {
         Arc::new(Self {
             answer: answer.into(),
             stall_marker: Some(marker.into()),
+            ..Self::default()
+        })
+    }
+
+    pub fn failing(err: ProviderError) -> Arc<Self> {
+        Arc::new(Self {
+            fail_with: Some(err),
             ..Self::default()
         })
     }
@@ -66,7 +75,10 @@ impl Provider for FakeProvider {
             requests.push(request);
         }
         let (tx, stream) = TextStream::channel();
-        let answer = self.answer.clone();
+        let answer = match &self.fail_with {
+            Some(err) => Err(err.clone()),
+            None => Ok(self.answer.clone()),
+        };
         let live = self.live.clone();
         live.fetch_add(1, Ordering::SeqCst);
         tokio::spawn(async move {
@@ -74,7 +86,7 @@ impl Provider for FakeProvider {
                 // Holds the sink until the server drops its stream.
                 tx.closed().await;
             } else {
-                let _ = tx.send(Ok(answer)).await;
+                let _ = tx.send(answer).await;
             }
             live.fetch_sub(1, Ordering::SeqCst);
         });

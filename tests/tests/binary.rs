@@ -181,8 +181,12 @@ async fn log_settings_move_the_log_to_a_file() -> anyhow::Result<()> {
     let log = dir.join("from-settings.log");
     let mut client = LspClient::spawn(&[], &[]).await?;
     let options = json!({"log": {"file": log, "level": "debug"}});
-    client.initialize(vscode_like_capabilities(), options).await?;
-    client.open("file:///w/b.py", "python", 1, "x = 1\n").await?;
+    client
+        .initialize(vscode_like_capabilities(), options)
+        .await?;
+    client
+        .open("file:///w/b.py", "python", 1, "x = 1\n")
+        .await?;
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
     let text = std::fs::read_to_string(&log)?;
     // `didOpen` is logged at debug: both settings took effect.

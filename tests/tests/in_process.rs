@@ -332,3 +332,36 @@ async fn invalid_settings_are_named_to_the_user_and_defaults_kept() -> anyhow::R
     client.assert_clean_framing()?;
     Ok(())
 }
+
+#[tokio::test]
+async fn provider_failures_are_told_once_per_class_and_serving_goes_on() -> anyhow::Result<()> {
+    let provider = FakeProvider::failing(spark_lsp::providers::ProviderError::Auth("401".into()));
+    let mut client = started(provider, &["utf-16"]).await?;
+    client.open("file:///w/k.py", "python", 1, "x = ").await?;
+    for _ in 0..3 {
+        let response = client
+            .request(
+                "textDocument/inlineCompletion",
+                inline_params("file:///w/k.py", 0, 4),
+            )
+            .await?;
+        assert_eq!(response["result"], Value::Null, "{response}");
+    }
+    let message = client.notification("window/showMessage").await?;
+    assert!(
+        message["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("authentication failed"),
+        "{message}"
+    );
+    // Only one message for the three failures.
+    client.request("shutdown", Value::Null).await?;
+    let shown = client
+        .received
+        .iter()
+        .filter(|m| m["method"] == "window/showMessage")
+        .count();
+    assert_eq!(shown, 0, "no second message: {:?}", client.received);
+    Ok(())
+}

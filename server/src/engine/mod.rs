@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::context;
 use crate::documents::Snapshot;
-use crate::providers::{ModelInput, ModelRequest, Provider};
+use crate::providers::{ModelInput, ModelRequest, Provider, ProviderError};
 
 /// How much text around the cursor goes into a prompt.
 const PREFIX_BYTES: usize = 6_000;
@@ -51,18 +51,21 @@ impl Engine {
         &self.scheduler
     }
 
-    /// A completion at `cursor_byte`, or `None` when there is nothing to suggest (no provider,
-    /// an inactive document, a provider error, an empty answer) or the request was superseded.
+    /// A completion at `cursor_byte`: `Ok(None)` when there is nothing to suggest (no provider,
+    /// an inactive document, an empty answer, or the request was superseded), `Err` when the
+    /// provider failed, so that the caller can tell the user.
     pub async fn complete(
         &self,
         snapshot: Snapshot,
         cursor_byte: usize,
         max_output_tokens: u32,
-    ) -> Option<Suggestion> {
+    ) -> Result<Option<Suggestion>, ProviderError> {
         if snapshot.inactive.is_some() {
-            return None;
+            return Ok(None);
         }
-        let provider = self.provider()?;
+        let Some(provider) = self.provider() else {
+            return Ok(None);
+        };
         // Registered before the first await, so a newer request always sees this one.
         let ticket = self.scheduler.begin(&snapshot.uri);
         let (prefix, suffix) =
@@ -81,22 +84,21 @@ impl Engine {
         let collect = async {
             let mut text = String::new();
             while let Some(delta) = stream.next().await {
-                match delta {
-                    Ok(delta) => text.push_str(&delta),
-                    Err(err) => {
-                        tracing::warn!(provider = provider.name(), "completion failed: {err}");
-                        return None;
-                    }
-                }
+                text.push_str(&delta?);
             }
-            Some(text)
+            Ok(text)
         };
         tokio::select! {
             () = ticket.superseded() => {
                 tracing::debug!(uri = %snapshot.uri, "completion superseded");
-                None
+                Ok(None)
             }
-            text = collect => text.filter(|t| !t.trim().is_empty()).map(|text| Suggestion { text }),
+            text = collect => {
+                let text: String = text.inspect_err(|err| {
+                    tracing::warn!(provider = provider.name(), "completion failed: {err}");
+                })?;
+                Ok(Some(text).filter(|t| !t.trim().is_empty()).map(|text| Suggestion { text }))
+            }
         }
     }
 }

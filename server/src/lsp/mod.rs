@@ -10,6 +10,7 @@ mod capabilities;
 mod convert;
 mod server;
 mod settings;
+mod status;
 mod suggest;
 
 pub use capabilities::server_capabilities;
@@ -24,7 +25,7 @@ use tower_lsp_server::{Client, LspService, Server};
 use crate::config::{Config, ConfigIssue, ConfigSources};
 use crate::documents::{DocumentStore, PositionEncoding};
 use crate::engine::Engine;
-use crate::providers::Provider;
+use crate::providers::{Provider, ProviderError};
 
 /// How many handler futures tower-lsp-server polls at once. Its default of four lets four
 /// pending requests starve every later message; the engine's scheduler bounds model requests
@@ -75,6 +76,8 @@ pub struct State {
     pending_issues: Mutex<Vec<ConfigIssue>>,
     /// Settings problems already shown, so each is shown once.
     shown_issues: Mutex<HashSet<String>>,
+    /// Provider failure classes shown since the provider last answered.
+    reported_errors: Mutex<HashSet<std::mem::Discriminant<ProviderError>>>,
     /// The client answers `workspace/configuration` requests.
     pulls_configuration: AtomicBool,
     shutdown: Arc<AtomicBool>,
@@ -94,6 +97,7 @@ impl Backend {
             sources: Mutex::new(ConfigSources::default()),
             pending_issues: Mutex::new(Vec::new()),
             shown_issues: Mutex::new(HashSet::new()),
+            reported_errors: Mutex::new(HashSet::new()),
             pulls_configuration: AtomicBool::new(false),
             shutdown,
             options,

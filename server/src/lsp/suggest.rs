@@ -87,7 +87,15 @@ impl Backend {
         let cursor = convert::byte_of(&snapshot.rope, at.position, encoding);
         let range = convert::range_of(&snapshot.rope, cursor, cursor, encoding);
         let max_tokens = self.config().provider.max_output_tokens;
-        let suggestion = self.engine.complete(snapshot, cursor, max_tokens).await?;
-        Some((suggestion, range))
+        match self.engine.complete(snapshot, cursor, max_tokens).await {
+            Ok(suggestion) => {
+                self.provider_recovered();
+                Some((suggestion?, range))
+            }
+            Err(err) => {
+                self.report_provider_error(&err).await;
+                None
+            }
+        }
     }
 }
