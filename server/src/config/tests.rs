@@ -388,7 +388,7 @@ fn toml_parse_error_names_the_file_and_line() {
 #[test]
 fn toml_values_go_through_the_same_checks() {
     let dir = TempDir::new("typed");
-    let text = "[provider]\ntimeoutMs = -5\nmodel = \"m\"\n[syntax]\nmaxTrees = 8\n";
+    let text = "[provider]\ntimeoutMs = -5\nmodel = \"m\"\n[syntax]\nmaxTrees = 9\n";
     let (file, _) = ConfigSources::load_file_from(Some(dir.write_config(text)), None);
     check(
         file.unwrap_or_default(),
@@ -396,7 +396,7 @@ fn toml_values_go_through_the_same_checks() {
         Value::Null,
         expect![[r#"
             spark.provider.model = "m"
-            spark.syntax.maxTrees = 8
+            spark.syntax.maxTrees = 9
             Error: spark-lsp: invalid setting spark.provider.timeoutMs: expected a non-negative integer, found -5; using the default
         "#]],
     );
