@@ -6,10 +6,12 @@
 //! Nothing here knows LSP types: positions arrive as [`LineCol`] plus a [`PositionEncoding`].
 
 mod encoding;
+mod history;
 mod store;
 mod tree_state;
 
 pub use encoding::{LineCol, PositionEncoding, Resolved, to_byte, to_line_col};
+pub use history::RecentEdit;
 pub use store::{ChangeError, ChangeOutcome, DocumentStore, Limits, TextChange};
 
 use std::sync::Arc;
@@ -41,6 +43,8 @@ pub struct Snapshot {
     /// The last tree with this text's edits described to it but not reparsed yet.
     edited_tree: Option<Tree>,
     pub inactive: Option<Inactive>,
+    /// The latest edits, oldest first, typing coalesced.
+    pub recent_edits: Vec<RecentEdit>,
 }
 
 impl Snapshot {

@@ -12,6 +12,7 @@ use dashmap::DashMap;
 use ropey::Rope;
 
 use super::encoding::{LineCol, PositionEncoding, to_byte};
+use super::history::History;
 use super::tree_state::{ParseQueue, TreeState, parse_snapshot};
 use super::{Inactive, Snapshot, classify};
 use crate::syntax::{self, Language};
@@ -63,6 +64,7 @@ struct Document {
     version: i32,
     inactive: Option<Inactive>,
     tree: TreeState,
+    history: History,
     /// A logical clock reading of the last use, for evicting trees.
     last_used: AtomicU64,
 }
@@ -121,6 +123,7 @@ impl DocumentStore {
             version,
             inactive,
             tree: TreeState::None,
+            history: History::default(),
             last_used: AtomicU64::new(self.inner.tick()),
         };
         if let Some(mut old) = self.inner.docs.insert(uri.clone(), doc) {
@@ -178,7 +181,7 @@ impl DocumentStore {
                     full_replace = true;
                 }
                 Some((start, end)) => {
-                    let applied = apply_range(doc, start, end, &change.text, encoding);
+                    let applied = apply_range(doc, version, start, end, &change.text, encoding);
                     outcome.clamped += applied.clamped;
                     reparse |= applied.reparse;
                 }
@@ -219,6 +222,7 @@ impl DocumentStore {
             rope: doc.rope.clone(),
             tree: doc.tree.tree().cloned(),
             edited_tree: doc.tree.edited_tree(),
+            recent_edits: doc.history.edits(),
             inactive: doc.inactive,
         })
     }
@@ -256,6 +260,7 @@ struct Applied {
 /// Applies one ranged change to the rope and describes it to the tree.
 fn apply_range(
     doc: &mut Document,
+    version: i32,
     start: LineCol,
     end: LineCol,
     text: &str,
@@ -276,6 +281,8 @@ fn apply_range(
         let edit = syntax::input_edit(&doc.rope, start_byte, end_byte, text);
         reparse = doc.tree.edit(&edit);
     }
+    doc.history
+        .record(version, &doc.rope, start_byte, end_byte, text);
     let start_char = doc.rope.byte_to_char(start_byte);
     let end_char = doc.rope.byte_to_char(end_byte);
     doc.rope.remove(start_char..end_char);
