@@ -143,7 +143,7 @@ mod tests {
         ];
         assert_eq!(
             history_of("fn f", &edits),
-            [(4, String::new(), "leé".to_owned())]
+            [(4, String::new(), "leté".to_owned())]
         );
     }
 
