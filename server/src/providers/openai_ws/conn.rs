@@ -249,10 +249,14 @@ impl Conn {
     /// Routes one text frame to its lane. Garbage is logged and dropped, never fatal.
     fn dispatch(&self, text: &str) {
         let Ok(event) = serde_json::from_str::<Value>(text) else {
-            tracing::debug!(conn = self.id, "ignoring a websocket frame that is not JSON");
+            tracing::debug!(
+                conn = self.id,
+                "ignoring a websocket frame that is not JSON"
+            );
             return;
         };
-        let lane = wire::stream_id(&event).and_then(|name| self.names.iter().position(|n| n == name));
+        let lane =
+            wire::stream_id(&event).and_then(|name| self.names.iter().position(|n| n == name));
         let route = lane.and_then(|lane| self.pool().routes.get(lane).cloned().flatten());
         if let Some(route) = route {
             let _ = route.send(event);
@@ -262,7 +266,10 @@ impl Conn {
             return;
         };
         if error.code == CONNECTION_LIMIT {
-            tracing::info!(conn = self.id, "websocket reached its lifetime limit; reconnecting");
+            tracing::info!(
+                conn = self.id,
+                "websocket reached its lifetime limit; reconnecting"
+            );
             self.limit_reached();
         } else {
             tracing::warn!(
@@ -327,7 +334,9 @@ async fn read_loop(conn: Arc<Conn>, mut stream: SplitStream<Socket>) {
             Some(Ok(Message::Binary(_))) => {
                 break EndReason::Protocol("the server sent a binary websocket frame".into());
             }
-            Some(Ok(Message::Close(_))) | None => break EndReason::Closed("closed by the server".into()),
+            Some(Ok(Message::Close(_))) | None => {
+                break EndReason::Closed("closed by the server".into());
+            }
             Some(Ok(_)) => {}
             Some(Err(err)) => break EndReason::Closed(format!("socket error: {err}")),
         }

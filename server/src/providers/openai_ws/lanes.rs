@@ -23,7 +23,9 @@ enum LaneState {
     /// A response is in flight (or abandoned and not yet terminal).
     Busy,
     /// Idle, holding the warm base of `session`.
-    Base { session: String },
+    Base {
+        session: String,
+    },
 }
 
 #[derive(Debug)]
@@ -262,6 +264,18 @@ impl Pool {
         }
     }
 
+    /// Points `session`'s ready base at `id` (a test hook); false if it is not ready.
+    pub fn replace_base(&mut self, session: &str, id: &str) -> bool {
+        let Some(warm) = self.sessions.get(session) else {
+            return false;
+        };
+        if !matches!(*warm.state.borrow(), BaseState::Ready(_)) {
+            return false;
+        }
+        warm.state.send_replace(BaseState::Ready(id.to_owned()));
+        true
+    }
+
     /// The server no longer knows base `id` (`previous_response_not_found`): drop it.
     pub fn drop_base(&mut self, session: &str, id: &str) {
         let stale = self
@@ -279,8 +293,7 @@ impl Pool {
             return;
         };
         warm.state.send_replace(BaseState::Gone);
-        if matches!(&self.lanes[warm.lane].state, LaneState::Base { session: s } if s == session)
-        {
+        if matches!(&self.lanes[warm.lane].state, LaneState::Base { session: s } if s == session) {
             self.lanes[warm.lane].state = LaneState::Free;
         }
     }

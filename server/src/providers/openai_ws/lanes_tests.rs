@@ -23,13 +23,20 @@ fn a_ready_base_holds_its_lane_and_forks_elsewhere() {
         panic!("ready")
     };
     assert_eq!((id.as_str(), lane), ("resp_1", ticket.lane));
-    assert!(matches!(pool.lookup("doc", 8), Lookup::Cold), "context changed");
+    assert!(
+        matches!(pool.lookup("doc", 8), Lookup::Cold),
+        "context changed"
+    );
     let worker = pool.acquire(Some(lane)).expect("worker");
     assert_ne!(worker, lane);
     // The base lane is only taken when nothing else is left, and then the session is cold.
     let other = pool.acquire(None).expect("third lane");
     assert_ne!(other, lane);
-    assert_eq!(pool.acquire(Some(lane)), None, "the kept base is never evicted");
+    assert_eq!(
+        pool.acquire(Some(lane)),
+        None,
+        "the kept base is never evicted"
+    );
     assert_eq!(pool.acquire(None), Some(lane));
     assert!(matches!(pool.lookup("doc", 7), Lookup::Cold));
 }
@@ -73,6 +80,9 @@ fn at_most_max_bases_sessions_are_warm() {
         let ticket = pool.begin_warm(session, 1).expect("warm");
         pool.warm_ready(session, &ticket, format!("r{n}"));
     }
-    assert!(matches!(pool.lookup("a", 1), Lookup::Cold), "oldest evicted");
+    assert!(
+        matches!(pool.lookup("a", 1), Lookup::Cold),
+        "oldest evicted"
+    );
     assert!(matches!(pool.lookup("c", 1), Lookup::Ready { .. }));
 }

@@ -18,7 +18,7 @@ mod tasks;
 mod wire;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
@@ -74,6 +74,8 @@ struct Inner {
     /// A request is waiting for a connection: cut the backoff short.
     demand: Notify,
     connections_opened: AtomicUsize,
+    /// Prompt tokens the server reported as served from its cache, summed over responses.
+    cached_tokens: AtomicU64,
     fallback_active: AtomicBool,
     gauge: TaskGauge,
     cancel: CancellationToken,
@@ -159,6 +161,7 @@ impl OpenAiWebSocket {
             slot,
             demand: Notify::new(),
             connections_opened: AtomicUsize::new(0),
+            cached_tokens: AtomicU64::new(0),
             fallback_active: AtomicBool::new(false),
             gauge: TaskGauge::default(),
             cancel: CancellationToken::new(),
@@ -189,6 +192,20 @@ impl OpenAiWebSocket {
             .conn
             .as_ref()
             .is_some_and(|c| !c.is_closing())
+    }
+
+    /// Prompt tokens the server reported as cached (`usage.input_tokens_details`), summed
+    /// over every completed response: the saving warm bases bring.
+    pub fn cached_tokens(&self) -> u64 {
+        self.inner.cached_tokens.load(Ordering::SeqCst)
+    }
+
+    /// Test hook: makes `session`'s ready base point at response `id` (e.g. one the server
+    /// never had), to exercise the `previous_response_not_found` path. False if not warm.
+    #[doc(hidden)]
+    pub fn replace_warm_base(&self, session: &str, id: &str) -> bool {
+        let conn = self.inner.slot.borrow().conn.clone();
+        conn.is_some_and(|c| c.pool().pool.replace_base(session, id))
     }
 
     /// The provider's live tasks; after the provider is dropped this falls to zero.

@@ -9,6 +9,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until, timeout_at};
@@ -164,7 +165,7 @@ async fn attempt(
         Plan::Fork { session, id } => Some((session.as_str(), id.as_str())),
         Plan::Full => None,
     };
-    pump(conn, lease, &lane, events, sink, deadline, fork).await
+    pump(inner, conn, lease, &lane, events, sink, deadline, fork).await
 }
 
 /// A lane for `key`'s request: a fork of the session's ready base, or any lane for a full
@@ -229,7 +230,9 @@ async fn acquire(
 }
 
 /// Streams one response's events into `sink` until its terminal event.
+#[allow(clippy::too_many_arguments)]
 async fn pump(
+    inner: &Inner,
     conn: &Arc<Conn>,
     mut lease: Lease,
     lane: &str,
@@ -276,8 +279,18 @@ async fn pump(
                 }
             }
             Event::Done { id, cached_tokens } => {
+                let cached = cached_tokens.unwrap_or(0);
+                inner.cached_tokens.fetch_add(cached, Ordering::SeqCst);
                 let ms = sent_at.elapsed().as_millis() as u64;
-                tracing::debug!(conn = conn.id, lane, response_id = id, cached_tokens, latency_ms = ms, abandoned, "response done");
+                tracing::debug!(
+                    conn = conn.id,
+                    lane,
+                    response_id = id,
+                    cached_tokens,
+                    latency_ms = ms,
+                    abandoned,
+                    "response done"
+                );
                 return Outcome::Done;
             }
             Event::Failed(message) => {
@@ -287,7 +300,13 @@ async fn pump(
                 return Outcome::Done;
             }
             Event::Error(error) => {
-                tracing::debug!(conn = conn.id, lane, status = error.status, code = error.code, "error event");
+                tracing::debug!(
+                    conn = conn.id,
+                    lane,
+                    status = error.status,
+                    code = error.code,
+                    "error event"
+                );
                 if error.code == PREVIOUS_NOT_FOUND
                     && let Some((session, id)) = fork
                 {
@@ -384,7 +403,13 @@ async fn warm(inner: &Inner, conn: &Arc<Conn>, request: &ModelRequest) {
         }
     };
     let ms = sent_at.elapsed().as_millis() as u64;
-    tracing::debug!(conn = conn.id, lane, response_id = id, latency_ms = ms, "warm-up done");
+    tracing::debug!(
+        conn = conn.id,
+        lane,
+        response_id = id,
+        latency_ms = ms,
+        "warm-up done"
+    );
     conn.finish_warm(session, &ticket, id);
 }
 

@@ -46,8 +46,9 @@ pub(super) fn handshake_request(url: &str, settings: &Settings) -> Result<Reques
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
             ProviderError::Config(format!("provider.headers: {name:?} is not a header name"))
         })?;
-        let value = sensitive(value.expose())
-            .ok_or_else(|| ProviderError::Config(format!("provider.headers: bad value for {name}")))?;
+        let value = sensitive(value.expose()).ok_or_else(|| {
+            ProviderError::Config(format!("provider.headers: bad value for {name}"))
+        })?;
         headers.insert(name, value);
     }
     if let Some(key) = &settings.api_key {
@@ -168,7 +169,10 @@ pub(super) enum Event {
     InProgress,
     Delta(String),
     /// `response.completed` or `response.incomplete` (hit `max_output_tokens`): the end.
-    Done { id: Option<String>, cached_tokens: Option<u64> },
+    Done {
+        id: Option<String>,
+        cached_tokens: Option<u64>,
+    },
     /// `response.failed`.
     Failed(String),
     Error(WsError),
@@ -218,7 +222,10 @@ pub(super) fn parse_event(event: &Value) -> Event {
         "response.completed" | "response.incomplete" => {
             let response = event.get("response").unwrap_or(&Value::Null);
             Event::Done {
-                id: response.get("id").and_then(Value::as_str).map(str::to_owned),
+                id: response
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
                 cached_tokens: response
                     .pointer("/usage/input_tokens_details/cached_tokens")
                     .and_then(Value::as_u64),

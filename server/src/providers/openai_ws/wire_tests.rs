@@ -37,7 +37,10 @@ fn texts(frame: &Value) -> Vec<&str> {
         .expect("input list")
         .iter()
         .map(|item| {
-            assert_eq!((&item["type"], &item["role"]), (&json!("message"), &json!("user")));
+            assert_eq!(
+                (&item["type"], &item["role"]),
+                (&json!("message"), &json!("user"))
+            );
             assert_eq!(item["content"][0]["type"], "input_text");
             item["content"][0]["text"].as_str().expect("text")
         })
@@ -82,7 +85,10 @@ fn warm_ups_send_the_context_and_continuations_only_the_query() {
             ..create(Texts::Context)
         },
     );
-    assert_eq!((texts(&warm), &warm["generate"]), (vec!["ctx"], &json!(false)));
+    assert_eq!(
+        (texts(&warm), &warm["generate"]),
+        (vec!["ctx"], &json!(false))
+    );
     assert!(warm.get("max_output_tokens").is_none());
     let fork = frame(
         &request("ctx", "q"),
@@ -91,7 +97,10 @@ fn warm_ups_send_the_context_and_continuations_only_the_query() {
             ..create(Texts::Query)
         },
     );
-    assert_eq!((texts(&fork), &fork["previous_response_id"]), (vec!["q"], &json!("resp_1")));
+    assert_eq!(
+        (texts(&fork), &fork["previous_response_id"]),
+        (vec!["q"], &json!("resp_1"))
+    );
 }
 
 #[test]
@@ -108,22 +117,36 @@ fn fim_is_one_message_with_the_cursor_marker() {
         ..ModelRequest::default()
     };
     let frame = frame(&fim, create(Texts::Full));
-    assert_eq!(texts(&frame), ["File b.rs:\nfn b() {}\n\nfn a() {<|cursor|>}"]);
+    assert_eq!(
+        texts(&frame),
+        ["File b.rs:\nfn b() {}\n\nfn a() {<|cursor|>}"]
+    );
 }
 
 #[test]
 fn events_reduce_to_what_a_request_needs() {
     let parse = |v: Value| parse_event(&v);
-    assert_eq!(parse(json!({"type": "response.in_progress"})), Event::InProgress);
+    assert_eq!(
+        parse(json!({"type": "response.in_progress"})),
+        Event::InProgress
+    );
     assert_eq!(
         parse(json!({"type": "response.output_text.delta", "delta": "ab"})),
         Event::Delta("ab".into())
     );
     assert_eq!(
-        parse(json!({"type": "response.completed", "response": {"id": "r", "usage": {"input_tokens_details": {"cached_tokens": 7}}}})),
-        Event::Done { id: Some("r".into()), cached_tokens: Some(7) }
+        parse(
+            json!({"type": "response.completed", "response": {"id": "r", "usage": {"input_tokens_details": {"cached_tokens": 7}}}})
+        ),
+        Event::Done {
+            id: Some("r".into()),
+            cached_tokens: Some(7)
+        }
     );
-    assert_eq!(parse(json!({"type": "response.output_text.delta", "delta": 3})), Event::Other);
+    assert_eq!(
+        parse(json!({"type": "response.output_text.delta", "delta": 3})),
+        Event::Other
+    );
     assert_eq!(parse(json!({"type": "codex.rate_limits"})), Event::Other);
     assert_eq!(parse(json!([1, 2])), Event::Other);
     assert_eq!(stream_id(&json!({"stream_id": "spark-3"})), Some("spark-3"));
@@ -135,18 +158,33 @@ fn errors_map_by_status() {
         Event::Error(e) => e.to_provider_error(),
         other => panic!("not an error: {other:?}"),
     };
-    assert!(matches!(error(json!({"type": "error", "status": 401, "error": {"message": "bad key"}})), ProviderError::Auth(_)));
+    assert!(matches!(
+        error(json!({"type": "error", "status": 401, "error": {"message": "bad key"}})),
+        ProviderError::Auth(_)
+    ));
     assert_eq!(
         error(json!({"type": "error", "status": 429, "error": {"headers": {"retry-after": "3"}}})),
-        ProviderError::RateLimited { retry_after: Some(std::time::Duration::from_secs(3)) }
+        ProviderError::RateLimited {
+            retry_after: Some(std::time::Duration::from_secs(3))
+        }
     );
     assert_eq!(
         error(json!({"type": "error", "status": 429, "headers": {"retry-after-ms": 1500}})),
-        ProviderError::RateLimited { retry_after: Some(std::time::Duration::from_millis(1500)) }
+        ProviderError::RateLimited {
+            retry_after: Some(std::time::Duration::from_millis(1500))
+        }
     );
-    assert!(matches!(error(json!({"type": "error", "status": 503})), ProviderError::Unavailable(_)));
-    assert!(matches!(error(json!({"type": "error", "status": 400, "error": {"code": "x"}})), ProviderError::Protocol(m) if m.starts_with("x: ")));
-    assert!(matches!(error(json!({"type": "error"})), ProviderError::Protocol(_)));
+    assert!(matches!(
+        error(json!({"type": "error", "status": 503})),
+        ProviderError::Unavailable(_)
+    ));
+    assert!(
+        matches!(error(json!({"type": "error", "status": 400, "error": {"code": "x"}})), ProviderError::Protocol(m) if m.starts_with("x: "))
+    );
+    assert!(matches!(
+        error(json!({"type": "error"})),
+        ProviderError::Protocol(_)
+    ));
 }
 
 #[test]
@@ -164,7 +202,15 @@ fn the_handshake_carries_the_key_and_headers_marked_sensitive() {
     let auth = request.headers().get("authorization").expect("auth header");
     assert_eq!(auth.to_str().ok(), Some("Bearer sk-1"));
     assert!(auth.is_sensitive());
-    assert!(request.headers().get("x-extra").is_some_and(|v| v.is_sensitive()));
+    assert!(
+        request
+            .headers()
+            .get("x-extra")
+            .is_some_and(|v| v.is_sensitive())
+    );
     assert!(request.headers().get("sec-websocket-key").is_some());
-    assert!(!format!("{request:?}").contains("sk-1"), "debug output hides the key");
+    assert!(
+        !format!("{request:?}").contains("sk-1"),
+        "debug output hides the key"
+    );
 }
