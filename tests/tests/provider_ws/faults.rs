@@ -197,3 +197,24 @@ async fn keys_and_header_values_never_reach_the_logs() {
         "headers are sent"
     );
 }
+
+#[tokio::test]
+async fn wss_uses_the_configured_ca_and_http_1_1() {
+    let files = spark_tests::tls::fixture_files();
+    let config = ModelServerConfig {
+        tls: Some(files.clone()),
+        ..fast_config()
+    };
+    let server = start(config).await;
+    let mut settings = settings(&server, None);
+    assert!(settings.base_url.starts_with("https://"));
+    // The shared TLS config offers h2 too; the provider offers only HTTP/1.1 for the upgrade.
+    settings.tls = spark_lsp::providers::client_config(Some(&files.cert_pem)).unwrap();
+    let provider = OpenAiWebSocket::start(settings, fallback());
+    server.push_answer("over tls");
+    assert_eq!(
+        collect(provider.stream(chat("", "q"))).await,
+        Ok("over tls".into())
+    );
+    assert_eq!(server.websocket_connections(), 1);
+}

@@ -4,7 +4,7 @@
 //! only the per-request query.
 //!
 //! Code map: [`wire`] (frames and events), [`lanes`] (which lane may run what), [`conn`] (one
-//! socket and its reader/writer), [`request`] (one request or warm-up), this file (the public
+//! socket and its reader/writer), [`request`] (one request), [`warm`] (one warm-up), this file (the public
 //! provider and the supervisor that connects, rotates and reconnects).
 //!
 //! *Invariant:* nothing here opens a socket per request; requests wait (within their timeout)
@@ -15,6 +15,7 @@ mod lanes;
 mod request;
 mod supervisor;
 mod tasks;
+mod warm;
 mod wire;
 
 use std::sync::Arc;
@@ -101,8 +102,10 @@ impl Inner {
                 if let Some(conn) = current.conn.as_ref().filter(|c| !c.is_closing()) {
                     return Ok(Route::Conn(conn.clone()));
                 }
-                // A refused key will not start working by waiting.
-                if let Some(error @ ProviderError::Auth(_)) = &current.error {
+                // A refused key or a rate-limited upgrade will not get better by waiting.
+                if let Some(error @ (ProviderError::Auth(_) | ProviderError::RateLimited { .. })) =
+                    &current.error
+                {
                     return Err(error.clone());
                 }
             }
@@ -247,14 +250,14 @@ impl Provider for OpenAiWebSocket {
             self.inner.fallback.prewarm(request);
             return;
         }
-        if request::warm_key(&request).is_none() {
+        if warm::warm_key(&request).is_none() {
             return;
         }
         let inner = self.inner.clone();
         self.inner.gauge.spawn(async move {
             let cancel = inner.cancel.clone();
             tokio::select! {
-                () = request::prewarm(&inner, request) => {}
+                () = warm::prewarm(&inner, request) => {}
                 () = cancel.cancelled() => {}
             }
         });

@@ -15,7 +15,7 @@ use super::conn::{self, Conn, EndReason, OpenError};
 
 /// The first reconnection delay; it doubles up to `WsOptions::max_backoff`.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-/// A request may cut a backoff short, but attempts are never closer than this.
+/// Attempts are never closer than this, even when a request is waiting.
 const MIN_GAP: Duration = Duration::from_millis(250);
 /// A connection that lived this long was healthy: the next reconnection starts from scratch.
 const STABLE: Duration = Duration::from_secs(5);
@@ -78,7 +78,9 @@ pub(super) async fn run(inner: Arc<Inner>) {
         let delay = backoff.next();
         tokio::select! {
             () = sleep(delay) => {}
-            () = inner.demand.notified() => sleep_until(attempted_at + MIN_GAP).await,
+            // A waiting request cuts the backoff short, but only to a quarter of it, so that a
+            // user typing against a dead endpoint does not turn into a connection storm.
+            () = inner.demand.notified() => sleep_until(attempted_at + MIN_GAP.max(delay / 4)).await,
             () = cancel.cancelled() => return,
         }
     }
