@@ -122,6 +122,50 @@ async fn an_abandoned_lane_is_not_reused_while_its_answer_runs() {
 }
 
 #[tokio::test]
+async fn more_requests_than_lanes_wait_for_a_free_lane() {
+    let server = start(with_cost(CostModel {
+        decode_tps: 500.0,
+        ..CostModel::instant()
+    }))
+    .await;
+    let options = WsOptions {
+        lanes: 2,
+        ..WsOptions::default()
+    };
+    let provider = OpenAiWebSocket::start_with(settings(&server, None), fallback(), options);
+    let streams: Vec<_> = (0..5)
+        .map(|n| {
+            server.push_answer(format!("answer {n} ").repeat(5));
+            provider.stream(chat("", &format!("q{n}")))
+        })
+        .collect();
+    let results = futures_util::future::join_all(streams.into_iter().map(collect)).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let lanes: HashSet<_> = server
+        .requests_for(Endpoint::ResponsesWebSocket)
+        .into_iter()
+        .filter_map(|r| r.stream_id)
+        .collect();
+    assert_eq!(
+        lanes,
+        HashSet::from(["spark-0".to_owned(), "spark-1".to_owned()])
+    );
+}
+
+#[tokio::test]
+async fn a_bad_base_url_is_a_config_error() {
+    let server = start(fast_config()).await;
+    let mut settings = settings(&server, None);
+    settings.base_url = "ftp://example.invalid".into();
+    let provider = OpenAiWebSocket::start(settings, fallback());
+    let result = collect(provider.stream(chat("", "q"))).await;
+    assert!(
+        matches!(result, Err(spark_lsp::providers::ProviderError::Config(_))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
 async fn rotation_opens_a_fresh_socket_and_keeps_serving() {
     let server = start(fast_config()).await;
     let options = WsOptions {

@@ -102,9 +102,13 @@ impl Inner {
                 if let Some(conn) = current.conn.as_ref().filter(|c| !c.is_closing()) {
                     return Ok(Route::Conn(conn.clone()));
                 }
-                // A refused key or a rate-limited upgrade will not get better by waiting.
-                if let Some(error @ (ProviderError::Auth(_) | ProviderError::RateLimited { .. })) =
-                    &current.error
+                // A refused key, a bad configuration or a rate-limited upgrade will not get better
+                // by waiting.
+                if let Some(
+                    error @ (ProviderError::Auth(_)
+                    | ProviderError::Config(_)
+                    | ProviderError::RateLimited { .. }),
+                ) = &current.error
                 {
                     return Err(error.clone());
                 }

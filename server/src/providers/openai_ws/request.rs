@@ -67,7 +67,12 @@ pub(super) async fn serve(inner: &Arc<Inner>, request: ModelRequest, sink: TextS
     let mut reconnects = 0;
     loop {
         let deadline = Instant::now() + inner.settings.timeout;
-        let conn = match inner.connection(deadline).await {
+        // A stream dropped while its request waits for a connection or a lane sends nothing.
+        let connection = tokio::select! {
+            connection = inner.connection(deadline) => connection,
+            () = sink.closed() => return,
+        };
+        let conn = match connection {
             Ok(Route::Conn(conn)) => conn,
             Ok(Route::Fallback) => return forward(inner.fallback.clone(), request, sink).await,
             Err(error) => {
@@ -100,7 +105,11 @@ async fn attempt(
         return Outcome::Done;
     }
     let key = warm_key(request).filter(|_| !full_only);
-    let (lease, plan) = match acquire(conn, key, deadline, inner.settings.timeout / 2).await {
+    let acquired = tokio::select! {
+        acquired = acquire(conn, key, deadline, inner.settings.timeout / 2) => acquired,
+        () = sink.closed() => return Outcome::Done,
+    };
+    let (lease, plan) = match acquired {
         Ok(acquired) => acquired,
         Err(Stuck::Closing) => return Outcome::Reconnect,
         Err(Stuck::Timeout) => {
