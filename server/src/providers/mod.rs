@@ -4,6 +4,7 @@
 //! stream cancels the work: the producing task sees its channel close and stops reading from
 //! the model, so an abandoned request stops consuming tokens.
 
+pub mod openai_ws;
 mod settings;
 mod tls;
 
