@@ -50,8 +50,7 @@ impl Provider for OpenAiResponsesHttp {
         let mut body = request_body(&self.core.settings.model, &request);
         body["stream"] = true.into();
         let url = self.core.url("/responses");
-        self.core
-            .stream(url, body, Framing::Sse, ResponsesDecoder::default())
+        self.core.stream(url, body, Framing::Sse, ResponsesDecoder)
     }
 }
 
