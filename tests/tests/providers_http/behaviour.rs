@@ -111,6 +111,25 @@ async fn a_stalled_server_times_out() {
 }
 
 #[tokio::test]
+async fn a_stream_that_stalls_between_tokens_times_out() {
+    // One token a second against a 300 ms stall timeout: the first token arrives at once,
+    // then the silence before the second is too long.
+    let slow = CostModel {
+        base_latency: Duration::ZERO,
+        prefill_tps: f64::INFINITY,
+        decode_tps: 1.0,
+    };
+    for case in CASES {
+        let server = start_with(Some(KEY), slow).await;
+        let provider = case.against(&server, Duration::from_millis(300));
+        server.push_answer_for(case.endpoint, "one two three");
+        let (text, err) = collect(provider.stream(fim_request())).await;
+        assert_eq!(text, "one", "{}", case.name);
+        assert_eq!(err, Some(ProviderError::Timeout), "{}", case.name);
+    }
+}
+
+#[tokio::test]
 async fn a_missing_or_wrong_key_is_an_auth_error() {
     for case in CASES.iter().filter(|c| c.checks_key) {
         let server = start(Some(KEY)).await;

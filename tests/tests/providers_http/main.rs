@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod behaviour;
+mod proxy;
 mod support;
 mod transport;
 mod wire;
