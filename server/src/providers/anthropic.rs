@@ -7,8 +7,8 @@
 
 use serde_json::{Value, json};
 
-use super::http::{self, Auth};
-use super::http_stream::{Decode, HttpCore, Step};
+use super::http::Auth;
+use super::http_stream::{self, Decode, HttpCore, Step};
 use super::sse::{Event, Framing};
 use super::{ModelRequest, Provider, ProviderError, Settings, TextStream, prompt};
 
@@ -81,7 +81,7 @@ struct MessagesDecoder;
 
 impl Decode for MessagesDecoder {
     fn event(&mut self, event: &Event) -> Result<Step, ProviderError> {
-        let value = http::parse_json(&event.data)?;
+        let value = http_stream::parse_json(&event.data)?;
         let kind = value
             .get("type")
             .and_then(Value::as_str)
@@ -100,7 +100,7 @@ impl Decode for MessagesDecoder {
             // `rate_limit_error` to RateLimited.
             "error" => {
                 let error = &value["error"];
-                Err(http::stream_error(
+                Err(http_stream::stream_error(
                     error["type"].as_str().unwrap_or("api_error"),
                     error["message"].as_str().unwrap_or(""),
                 ))

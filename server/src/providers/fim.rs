@@ -13,8 +13,8 @@
 
 use serde_json::{Value, json};
 
-use super::http::{self, Auth};
-use super::http_stream::{Decode, HttpCore, Step};
+use super::http::Auth;
+use super::http_stream::{self, Decode, HttpCore, Step};
 use super::openai_chat::ChatDecoder;
 use super::sse::{Event, Framing};
 use super::{ModelRequest, Provider, ProviderError, Settings, TextStream, prompt};
@@ -165,8 +165,8 @@ struct LlamaDecoder;
 
 impl Decode for LlamaDecoder {
     fn event(&mut self, event: &Event) -> Result<Step, ProviderError> {
-        let value = http::parse_json(&event.data)?;
-        if let Some(err) = http::embedded_error(&value) {
+        let value = http_stream::parse_json(&event.data)?;
+        if let Some(err) = http_stream::embedded_error(&value) {
             return Err(err);
         }
         Ok(Step {
@@ -181,8 +181,8 @@ struct OllamaDecoder;
 
 impl Decode for OllamaDecoder {
     fn event(&mut self, event: &Event) -> Result<Step, ProviderError> {
-        let value = http::parse_json(&event.data)?;
-        if let Some(err) = http::embedded_error(&value) {
+        let value = http_stream::parse_json(&event.data)?;
+        if let Some(err) = http_stream::embedded_error(&value) {
             return Err(err);
         }
         Ok(Step {

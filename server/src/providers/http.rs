@@ -8,7 +8,8 @@
 //!
 //! Proxies: reqwest reads `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (and their
 //! lowercase forms) from the environment by default; its `system-proxy` feature only adds the
-//! macOS and Windows system settings. So nothing needs to be configured here.
+//! macOS and Windows system settings. So nothing needs to be configured here
+//! (`tests/tests/providers_http/proxy.rs` checks it).
 //!
 //! Logging: method, URL path, status and latency at `debug`; bodies only at `trace` (they hold
 //! the user's code); header values never (they hold keys).
@@ -66,7 +67,7 @@ pub async fn preconnect(client: &reqwest::Client, url: &str) {
             path = url_path(url),
             latency_ms,
             "preconnect failed: {}",
-            chain(&err)
+            chain(&err.without_url())
         ),
     }
 }
@@ -143,7 +144,7 @@ pub(crate) async fn post_stream(
             tracing::debug!(path = url_path(url), "no response head in time");
             return Err(ProviderError::Timeout);
         }
-        Ok(Err(err)) => return Err(send_error(&err, settings)),
+        Ok(Err(err)) => return Err(send_error(err, settings)),
         Ok(Ok(response)) => response,
     };
     let status = response.status();
@@ -156,11 +157,12 @@ pub(crate) async fn post_stream(
 }
 
 /// A failed send: cannot connect, TLS refused, connection reset.
-fn send_error(err: &reqwest::Error, settings: &Settings) -> ProviderError {
-    let detail = chain(err);
+fn send_error(err: reqwest::Error, settings: &Settings) -> ProviderError {
     if err.is_timeout() {
         return ProviderError::Timeout;
     }
+    // Without the URL: it may carry credentials (`https://user:pass@host`).
+    let detail = chain(&err.without_url());
     let hint = if detail.contains("certificate") {
         "; if a proxy or a private CA signs this server's certificate, set provider.caCertFile"
     } else {
@@ -168,7 +170,7 @@ fn send_error(err: &reqwest::Error, settings: &Settings) -> ProviderError {
     };
     ProviderError::Unavailable(format!(
         "cannot reach {}: {detail}{hint}",
-        settings.base_url
+        origin(&settings.base_url)
     ))
 }
 
@@ -236,56 +238,13 @@ fn error_message(body: &[u8], status: u16) -> String {
     }
 }
 
-/// An error object inside a stream (`{"error": ...}` in chat, FIM and Ollama streams, a
-/// Responses `error` event, an Anthropic `error` event), mapped by its type or code.
-pub(crate) fn stream_error(kind: &str, message: &str) -> ProviderError {
-    let message = if message.is_empty() { kind } else { message }.to_owned();
-    let kind = kind.to_ascii_lowercase();
-    if kind.contains("rate_limit") || kind == "too_many_requests" {
-        ProviderError::RateLimited { retry_after: None }
-    } else if kind.contains("auth") || kind.contains("permission") || kind == "invalid_api_key" {
-        ProviderError::Auth(message)
-    } else if kind.contains("invalid_request") || kind.contains("not_found") {
-        ProviderError::Protocol(message)
-    } else if kind.contains("timeout") {
-        ProviderError::Timeout
-    } else {
-        // Overloaded, server errors and anything unknown: the service failed, not us.
-        ProviderError::Unavailable(message)
-    }
-}
-
-/// `{"error": {...}}` or `{"error": "..."}` in a streamed JSON object.
-pub(crate) fn embedded_error(value: &Value) -> Option<ProviderError> {
-    let error = value.get("error")?;
-    if error.is_null() {
-        return None;
-    }
-    if let Some(message) = error.as_str() {
-        return Some(stream_error("", message));
-    }
-    let kind = ["type", "code"]
-        .iter()
-        .find_map(|k| error.get(*k).and_then(Value::as_str))
-        .unwrap_or("");
-    let message = error.get("message").and_then(Value::as_str).unwrap_or("");
-    Some(stream_error(kind, message))
-}
-
-/// Parses one streamed JSON payload; garbage is a protocol error, never a panic.
-pub(crate) fn parse_json(data: &str) -> Result<Value, ProviderError> {
-    serde_json::from_str(data).map_err(|err| {
-        tracing::debug!("malformed JSON in the stream: {err}");
-        ProviderError::Protocol(format!("malformed JSON in the stream: {err}"))
-    })
-}
-
 /// A body read failure mid-stream (the connection dropped, a reset).
-pub(crate) fn body_error(err: &reqwest::Error) -> ProviderError {
+pub(crate) fn body_error(err: reqwest::Error) -> ProviderError {
     if err.is_timeout() {
         return ProviderError::Timeout;
     }
-    ProviderError::Unavailable(format!("the answer was cut off: {}", chain(err)))
+    let detail = chain(&err.without_url());
+    ProviderError::Unavailable(format!("the answer was cut off: {detail}"))
 }
 
 /// Never lets a key through in a message the server echoed back.
@@ -317,6 +276,16 @@ fn chain(err: &(dyn std::error::Error + 'static)) -> String {
         source = err.source();
     }
     text
+}
+
+/// `scheme://host:port` of `url`, without any `user:password@`, for messages.
+fn origin(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    format!("{scheme}://{host}")
 }
 
 /// The path of `url`, for logs (never the query, which some gateways use for keys).
@@ -362,35 +331,15 @@ mod tests {
     }
 
     #[test]
-    fn stream_errors_map_by_kind() {
-        assert_eq!(
-            stream_error("rate_limit_exceeded", "slow down"),
-            ProviderError::RateLimited { retry_after: None }
-        );
-        assert!(
-            matches!(stream_error("overloaded_error", "busy"), ProviderError::Unavailable(m) if m == "busy")
-        );
-        assert!(matches!(
-            stream_error("authentication_error", ""),
-            ProviderError::Auth(_)
-        ));
-        assert!(matches!(
-            stream_error("invalid_request_error", "x"),
-            ProviderError::Protocol(_)
-        ));
-        let value: Value = serde_json::from_str(r#"{"error":"boom"}"#).expect("json");
-        assert!(
-            matches!(embedded_error(&value), Some(ProviderError::Unavailable(m)) if m == "boom")
-        );
-        assert_eq!(embedded_error(&serde_json::json!({"error": null})), None);
-    }
-
-    #[test]
     fn paths_for_logs() {
         assert_eq!(
             url_path("https://api.x.ai/v1/chat/completions?key=s"),
             "/v1/chat/completions"
         );
         assert_eq!(url_path("http://127.0.0.1:8080"), "/");
+        assert_eq!(
+            origin("https://me:sk-x@gw.example:8443/v1?k=1"),
+            "https://gw.example:8443"
+        );
     }
 }

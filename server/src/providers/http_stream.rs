@@ -1,5 +1,6 @@
 //! The streaming call every HTTP provider makes: POST, frame the body (SSE or NDJSON), let
-//! the provider's [`Decode`] turn events into text, send the text into the [`TextSink`].
+//! the provider's [`Decode`] turn events into text, send the text into the [`TextSink`]; and
+//! the helpers decoders share to read streamed JSON and the error objects inside it.
 //!
 //! **Cancellation:** the call runs in its own task, raced against the sink closing. When the
 //! caller drops the [`TextStream`], the task drops the HTTP response at once, which closes the
@@ -21,6 +22,50 @@ use super::{ProviderError, Settings, TextSink, TextStream};
 
 /// A finished answer's remaining body (closing frames) is read up to this size.
 const MAX_DRAIN_BYTES: usize = 64 * 1024;
+
+/// An error object inside a stream (`{"error": ...}` in chat, FIM and Ollama streams, a
+/// Responses `error` event, an Anthropic `error` event), mapped by its type or code.
+pub(crate) fn stream_error(kind: &str, message: &str) -> ProviderError {
+    let message = if message.is_empty() { kind } else { message }.to_owned();
+    let kind = kind.to_ascii_lowercase();
+    if kind.contains("rate_limit") || kind == "too_many_requests" {
+        ProviderError::RateLimited { retry_after: None }
+    } else if kind.contains("auth") || kind.contains("permission") || kind == "invalid_api_key" {
+        ProviderError::Auth(message)
+    } else if kind.contains("invalid_request") || kind.contains("not_found") {
+        ProviderError::Protocol(message)
+    } else if kind.contains("timeout") {
+        ProviderError::Timeout
+    } else {
+        // Overloaded, server errors and anything unknown: the service failed, not us.
+        ProviderError::Unavailable(message)
+    }
+}
+
+/// `{"error": {...}}` or `{"error": "..."}` in a streamed JSON object.
+pub(crate) fn embedded_error(value: &Value) -> Option<ProviderError> {
+    let error = value.get("error")?;
+    if error.is_null() {
+        return None;
+    }
+    if let Some(message) = error.as_str() {
+        return Some(stream_error("", message));
+    }
+    let kind = ["type", "code"]
+        .iter()
+        .find_map(|k| error.get(*k).and_then(Value::as_str))
+        .unwrap_or("");
+    let message = error.get("message").and_then(Value::as_str).unwrap_or("");
+    Some(stream_error(kind, message))
+}
+
+/// Parses one streamed JSON payload; garbage is a protocol error, never a panic.
+pub(crate) fn parse_json(data: &str) -> Result<Value, ProviderError> {
+    serde_json::from_str(data).map_err(|err| {
+        tracing::debug!("malformed JSON in the stream: {err}");
+        ProviderError::Protocol(format!("malformed JSON in the stream: {err}"))
+    })
+}
 
 /// What one event contributes to the answer.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -143,9 +188,14 @@ impl HttpCore {
             url,
             body,
         };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            let error = ProviderError::Config("no async runtime to run the request on".into());
+            let _ = tx.try_send(Err(error));
+            return rx;
+        };
         let guard = self.task_guard();
         let span = tracing::debug_span!("provider_call", provider = %self.name);
-        tokio::spawn(
+        runtime.spawn(
             async move {
                 call.run(framing, decode, tx).await;
                 drop(guard);
@@ -165,9 +215,12 @@ impl HttpCore {
             url,
             body,
         };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         let guard = self.task_guard();
         let span = tracing::debug_span!("provider_prewarm", provider = %self.name);
-        tokio::spawn(
+        runtime.spawn(
             async move {
                 match http::post_stream(
                     &call.client,
@@ -265,7 +318,7 @@ impl Call {
                     tracing::debug!(deltas, "the stream stalled");
                     return Err(ProviderError::Timeout);
                 }
-                Ok(Err(err)) => return Err(http::body_error(&err)),
+                Ok(Err(err)) => return Err(http::body_error(err)),
                 Ok(Ok(chunk)) => chunk,
             };
             let events = match &chunk {
@@ -316,5 +369,34 @@ impl Call {
         if !matches!(drained, Ok(true)) {
             tracing::debug!("closing a connection whose answer did not end cleanly");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_errors_map_by_kind() {
+        assert_eq!(
+            stream_error("rate_limit_exceeded", "slow down"),
+            ProviderError::RateLimited { retry_after: None }
+        );
+        assert!(
+            matches!(stream_error("overloaded_error", "busy"), ProviderError::Unavailable(m) if m == "busy")
+        );
+        assert!(matches!(
+            stream_error("authentication_error", ""),
+            ProviderError::Auth(_)
+        ));
+        assert!(matches!(
+            stream_error("invalid_request_error", "x"),
+            ProviderError::Protocol(_)
+        ));
+        let value: Value = serde_json::from_str(r#"{"error":"boom"}"#).expect("json");
+        assert!(
+            matches!(embedded_error(&value), Some(ProviderError::Unavailable(m)) if m == "boom")
+        );
+        assert_eq!(embedded_error(&serde_json::json!({"error": null})), None);
     }
 }

@@ -7,8 +7,8 @@
 
 use serde_json::{Value, json};
 
-use super::http::{self, Auth};
-use super::http_stream::{Decode, HttpCore, Step, cut_short};
+use super::http::Auth;
+use super::http_stream::{self, Decode, HttpCore, Step, cut_short};
 use super::sse::{Event, Framing};
 use super::{ModelRequest, Provider, ProviderError, Settings, TextStream, prompt};
 
@@ -122,8 +122,8 @@ impl Decode for ChatDecoder {
         if event.data.trim() == "[DONE]" {
             return Ok(Step::DONE);
         }
-        let value = http::parse_json(&event.data)?;
-        if let Some(err) = http::embedded_error(&value) {
+        let value = http_stream::parse_json(&event.data)?;
+        if let Some(err) = http_stream::embedded_error(&value) {
             return Err(err);
         }
         // The usage chunk has `choices: []`.

@@ -8,8 +8,8 @@
 
 use serde_json::{Value, json};
 
-use super::http::{self, Auth};
-use super::http_stream::{Decode, HttpCore, Step};
+use super::http::Auth;
+use super::http_stream::{self, Decode, HttpCore, Step};
 use super::sse::{Event, Framing};
 use super::{ModelRequest, Provider, ProviderError, Settings, TextStream, prompt};
 
@@ -101,7 +101,7 @@ pub(crate) struct ResponsesDecoder;
 
 impl Decode for ResponsesDecoder {
     fn event(&mut self, event: &Event) -> Result<Step, ProviderError> {
-        let value = http::parse_json(&event.data)?;
+        let value = http_stream::parse_json(&event.data)?;
         let kind = value
             .get("type")
             .and_then(Value::as_str)
@@ -119,7 +119,7 @@ impl Decode for ResponsesDecoder {
             }
             "response.failed" => {
                 let error = &value["response"]["error"];
-                Err(http::stream_error(
+                Err(http_stream::stream_error(
                     error["code"].as_str().unwrap_or("server_error"),
                     error["message"].as_str().unwrap_or("the response failed"),
                 ))
@@ -134,7 +134,7 @@ impl Decode for ResponsesDecoder {
                     .iter()
                     .find_map(|k| error.get(*k).and_then(Value::as_str))
                     .unwrap_or("");
-                Err(http::stream_error(
+                Err(http_stream::stream_error(
                     kind,
                     error["message"].as_str().unwrap_or(""),
                 ))

@@ -2,16 +2,16 @@
 //!
 //! The environment is read when a client is built, and changing it inside a running test
 //! process is unsound, so each case runs the child test below in a fresh copy of this test
-//! binary with the variables set, against a fake proxy that records request lines.
+//! binary ([`run_child`]) with the variables set, against a fake proxy that records request
+//! lines.
 
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use spark_lsp::providers::OpenAiChat;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::support::{GUARD, collect, fim_request, settings};
+use crate::support::{GUARD, collect, fim_request, run_child, settings};
 
 /// Accepts connections, records each request's first line and answers 502.
 async fn fake_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
@@ -37,38 +37,12 @@ async fn fake_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
     (url, lines)
 }
 
-/// Runs [`proxy_child`] in a child process with `env` and the base URL to call.
-async fn run_child(base_url: &str, env: &[(&str, &str)]) {
-    let mut command = Command::new(std::env::current_exe().unwrap());
-    command
-        .args([
-            "--exact",
-            "proxy::proxy_child",
-            "--ignored",
-            "--test-threads=1",
-        ])
-        .env("SPARK_PROXY_CHILD_BASE", base_url);
-    for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"] {
-        command.env_remove(name).env_remove(name.to_lowercase());
-    }
-    command.envs(env.iter().copied());
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "the child test failed:\n{}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-}
-
-/// The child: one completion against `SPARK_PROXY_CHILD_BASE`; it must fail (the fake proxy
+/// The child: one completion against `SPARK_CHILD_BASE`; it must fail (the fake proxy
 /// answers 502, and the host does not exist), but not hang.
 #[tokio::test]
 #[ignore = "run by the proxy tests in a child process"]
 async fn proxy_child() {
-    let Ok(base) = std::env::var("SPARK_PROXY_CHILD_BASE") else {
+    let Ok(base) = std::env::var("SPARK_CHILD_BASE") else {
         return;
     };
     let provider = OpenAiChat::new(settings(&base, Some("sk-proxy"))).unwrap();
@@ -89,12 +63,14 @@ async fn environment_proxies_are_used_and_no_proxy_is_honoured() {
     let (proxy, lines) = fake_proxy().await;
     // Plain HTTP goes through the proxy as an absolute-form request.
     run_child(
+        "proxy::proxy_child",
         "http://spark-proxy-test.invalid:9/v1",
         &[("HTTP_PROXY", &proxy)],
     )
     .await;
     // HTTPS tunnels with CONNECT.
     run_child(
+        "proxy::proxy_child",
         "https://spark-proxy-test.invalid/v1",
         &[("HTTPS_PROXY", &proxy)],
     )
@@ -114,6 +90,7 @@ async fn environment_proxies_are_used_and_no_proxy_is_honoured() {
     // NO_PROXY wins: the proxy sees nothing more.
     let before = seen.len();
     run_child(
+        "proxy::proxy_child",
         "http://spark-proxy-test.invalid:9/v1",
         &[
             ("HTTP_PROXY", &proxy),

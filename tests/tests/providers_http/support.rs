@@ -1,6 +1,7 @@
 //! Shared set-up: one [`Case`] per provider/API (how to build it against a server and which
 //! endpoint it hits), settings with a test key, requests, and stream collection with guards.
 
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -240,4 +241,27 @@ pub async fn answer(provider: &AnyProvider, request: ModelRequest) -> String {
 pub async fn error(provider: &AnyProvider, request: ModelRequest) -> ProviderError {
     let (_, err) = collect(provider.stream(request)).await;
     err.unwrap_or_else(|| panic!("{}: expected an error", provider.name()))
+}
+
+/// Runs the ignored test `test` alone in a fresh copy of this test binary, with the base URL
+/// in `SPARK_CHILD_BASE`, `env` set and no proxy variables inherited; fails if it fails.
+/// For what a shared test process cannot do: set the environment, own the log subscriber.
+pub async fn run_child(test: &str, base_url: &str, env: &[(&str, &str)]) {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--exact", test, "--ignored", "--test-threads=1"])
+        .env("SPARK_CHILD_BASE", base_url);
+    for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"] {
+        command.env_remove(name).env_remove(name.to_lowercase());
+    }
+    command.envs(env.iter().copied());
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the child test {test} failed:\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }
