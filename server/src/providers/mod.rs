@@ -4,10 +4,22 @@
 //! stream cancels the work: the producing task sees its channel close and stops reading from
 //! the model, so an abandoned request stops consuming tokens.
 
+mod anthropic;
+mod fim;
+pub mod http;
+mod http_stream;
+mod openai_chat;
+mod openai_responses_http;
 pub mod openai_ws;
+mod prompt;
 mod settings;
+mod sse;
 mod tls;
 
+pub use anthropic::Anthropic;
+pub use fim::Fim;
+pub use openai_chat::OpenAiChat;
+pub use openai_responses_http::OpenAiResponsesHttp;
 pub use settings::{Secret, Settings};
 pub use tls::client_config;
 

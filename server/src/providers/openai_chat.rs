@@ -1,0 +1,198 @@
+//! OpenAI-compatible Chat Completions streaming (`provider.kind = "openai-chat"`): Cerebras,
+//! Groq, vLLM, the llama.cpp server, Ollama, LM Studio, OpenRouter, OpenAI itself.
+//!
+//! `POST {baseUrl}/chat/completions` with `stream: true`; the answer is SSE `data:` chunks
+//! (`choices[0].delta.content`) ending with `data: [DONE]` (PROTOCOLS.md §3). baseUrl includes
+//! the version, e.g. `https://api.cerebras.ai/v1`, `http://127.0.0.1:11434/v1`.
+
+use serde_json::{Value, json};
+
+use super::http::Auth;
+use super::http_stream::{self, Decode, HttpCore, Step, cut_short};
+use super::sse::{Event, Framing};
+use super::{ModelRequest, Provider, ProviderError, Settings, TextStream, prompt};
+
+pub struct OpenAiChat {
+    core: HttpCore,
+}
+
+impl OpenAiChat {
+    pub fn new(settings: Settings) -> Result<Self, ProviderError> {
+        let preconnect = format!("{}/models", settings.base_url);
+        let core = HttpCore::new(
+            "openai-chat".into(),
+            settings,
+            Auth::Bearer,
+            &[("accept", "text/event-stream")],
+            Some(preconnect),
+        )?;
+        Ok(Self { core })
+    }
+
+    /// Calls, prewarms and preconnections still running (0 once everything has let go).
+    pub fn in_flight(&self) -> usize {
+        self.core.in_flight()
+    }
+
+    /// Waits until nothing is in flight, e.g. until the preconnection is pooled.
+    pub async fn settled(&self) {
+        self.core.settled().await;
+    }
+}
+
+impl Provider for OpenAiChat {
+    fn name(&self) -> &str {
+        &self.core.name
+    }
+
+    fn stream(&self, request: ModelRequest) -> TextStream {
+        let body = request_body(&self.core.settings, &request);
+        let url = self.core.url("/chat/completions");
+        self.core
+            .stream(url, body, Framing::Sse, ChatDecoder::default())
+    }
+}
+
+/// The request body. The output cap goes out as both `max_completion_tokens` (OpenAI's
+/// current name; llama.cpp since 2026-02, vLLM, Groq, Cerebras, OpenRouter) and `max_tokens`
+/// (the only name Ollama and LM Studio honour: they silently ignore the new one, leaving the
+/// answer unbounded; ollama/ollama#7125). OpenAI itself rejects `max_tokens` for reasoning
+/// models, so on OpenAI's own hosts only the new name is sent.
+fn request_body(settings: &Settings, request: &ModelRequest) -> Value {
+    let mut messages = Vec::new();
+    let system = prompt::instructions(request);
+    if !system.is_empty() {
+        messages.push(json!({"role": "system", "content": system}));
+    }
+    messages.push(json!({"role": "user", "content": prompt::user_text(&request.input)}));
+    let mut body = json!({
+        "model": settings.model,
+        "messages": messages,
+        "stream": true,
+        "stream_options": {"include_usage": true},
+        "max_completion_tokens": request.max_output_tokens,
+    });
+    if !is_openai_host(&settings.base_url) {
+        body["max_tokens"] = request.max_output_tokens.into();
+    }
+    if !request.stop.is_empty() {
+        body["stop"] = json!(request.stop);
+    }
+    if let Some(temperature) = request.temperature {
+        body["temperature"] = json!(temperature);
+    }
+    if let Some(prediction) = &request.prediction {
+        body["prediction"] = json!({"type": "content", "content": prediction});
+    }
+    body
+}
+
+fn is_openai_host(base_url: &str) -> bool {
+    let host = base_url
+        .split_once("://")
+        .map_or(base_url, |(_, rest)| rest)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("");
+    host == "api.openai.com" || host.ends_with(".openai.azure.com")
+}
+
+/// Chat-chunk streams: `choices[0].delta.content` until `[DONE]`. Codestral FIM uses the same
+/// shape; DeepSeek FIM puts the text in `choices[0].text` (`text_field`).
+#[derive(Debug, Default)]
+pub(crate) struct ChatDecoder {
+    /// A chunk carried a `finish_reason`: the answer is complete even if `[DONE]` never comes.
+    finished: bool,
+    /// Read `choices[0].text` (legacy completions) instead of `choices[0].delta.content`.
+    text_field: bool,
+}
+
+impl ChatDecoder {
+    /// For legacy completion chunks (`choices[0].text`), e.g. DeepSeek FIM.
+    pub(crate) fn legacy_text() -> Self {
+        Self {
+            finished: false,
+            text_field: true,
+        }
+    }
+}
+
+impl Decode for ChatDecoder {
+    fn event(&mut self, event: &Event) -> Result<Step, ProviderError> {
+        if event.data.trim() == "[DONE]" {
+            return Ok(Step::DONE);
+        }
+        let value = http_stream::parse_json(&event.data)?;
+        if let Some(err) = http_stream::embedded_error(&value) {
+            return Err(err);
+        }
+        // The usage chunk has `choices: []`.
+        let Some(choice) = value.get("choices").and_then(|c| c.get(0)) else {
+            return Ok(Step::SKIP);
+        };
+        if choice.get("finish_reason").is_some_and(|f| !f.is_null()) {
+            self.finished = true;
+        }
+        let text = if self.text_field {
+            choice.get("text")
+        } else {
+            choice.get("delta").and_then(|d| d.get("content"))
+        };
+        Ok(match text.and_then(Value::as_str) {
+            Some(text) => Step::text(text),
+            None => Step::SKIP,
+        })
+    }
+
+    fn eof(&mut self) -> Result<(), ProviderError> {
+        if self.finished {
+            Ok(())
+        } else {
+            Err(cut_short())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openai_hosts_get_only_the_new_token_field() {
+        assert!(is_openai_host("https://api.openai.com/v1"));
+        assert!(is_openai_host("https://x.openai.azure.com/openai"));
+        assert!(!is_openai_host("https://api.cerebras.ai/v1"));
+        assert!(!is_openai_host("http://127.0.0.1:11434/v1"));
+    }
+
+    #[test]
+    fn decoder_reads_deltas_and_tolerates_missing_done_after_a_finish() {
+        let mut decoder = ChatDecoder::default();
+        let ev = |data: &str| Event {
+            name: String::new(),
+            data: data.into(),
+        };
+        let role = r#"{"choices":[{"delta":{"role":"assistant","content":""}}]}"#;
+        assert_eq!(decoder.event(&ev(role)), Ok(Step::text("")));
+        let delta = r#"{"choices":[{"delta":{"content":"ab"},"finish_reason":null}]}"#;
+        assert_eq!(decoder.event(&ev(delta)), Ok(Step::text("ab")));
+        assert_eq!(decoder.eof(), Err(cut_short()));
+        let usage = r#"{"choices":[],"usage":{"completion_tokens":1}}"#;
+        assert_eq!(decoder.event(&ev(usage)), Ok(Step::SKIP));
+        let finish = r#"{"choices":[{"delta":{},"finish_reason":"stop"}]}"#;
+        assert_eq!(decoder.event(&ev(finish)), Ok(Step::SKIP));
+        assert_eq!(decoder.eof(), Ok(()));
+        assert_eq!(decoder.event(&ev("[DONE]")), Ok(Step::DONE));
+        assert!(matches!(
+            decoder.event(&ev("{\"choices\": [")),
+            Err(ProviderError::Protocol(_))
+        ));
+        assert!(matches!(
+            decoder.event(&ev("[1, 2]")),
+            Ok(Step {
+                text: None,
+                done: false
+            })
+        ));
+    }
+}

@@ -1,0 +1,210 @@
+//! Behaviour every HTTP provider shares, checked for each one: it streams exactly the
+//! scripted answer, maps injected faults and bad keys to typed errors, keeps one connection
+//! alive across requests and lets go of the model when the caller drops the stream.
+
+use std::time::Duration;
+
+use spark_lsp::providers::ProviderError;
+use spark_tests::model_server::{CostModel, Fault, split_tokens};
+
+use crate::support::{
+    CASES, GUARD, KEY, answer, chat_request, collect, error, fim_request, settings, start,
+    start_with,
+};
+
+#[tokio::test]
+async fn every_provider_streams_exactly_the_scripted_answer() {
+    for case in CASES {
+        let server = start(Some(KEY)).await;
+        let provider = case.against(&server, GUARD);
+        let scripted = "a + b // sum, café → 世界";
+        server.push_answer_for(case.endpoint, scripted);
+        assert_eq!(
+            answer(&provider, fim_request()).await,
+            scripted,
+            "{}",
+            case.name
+        );
+        server.push_answer_for(case.endpoint, "x\ny");
+        assert_eq!(
+            answer(&provider, chat_request()).await,
+            "x\ny",
+            "{}",
+            case.name
+        );
+        // Deltas arrive one token at a time, not as one blob at the end.
+        server.push_answer_for(case.endpoint, "let total = a + b;");
+        let mut stream = provider.stream(fim_request());
+        let mut deltas = Vec::new();
+        while let Some(delta) = tokio::time::timeout(GUARD, stream.next()).await.unwrap() {
+            deltas.push(delta.unwrap());
+        }
+        assert_eq!(deltas, split_tokens("let total = a + b;"), "{}", case.name);
+    }
+}
+
+#[tokio::test]
+async fn injected_faults_become_typed_errors() {
+    for case in CASES {
+        let server = start(Some(KEY)).await;
+        let provider = case.against(&server, GUARD);
+        let name = case.name;
+        server.push_fault_for(
+            case.endpoint,
+            Fault::RateLimited {
+                retry_after_secs: 7,
+            },
+        );
+        assert_eq!(
+            error(&provider, fim_request()).await,
+            ProviderError::RateLimited {
+                retry_after: Some(Duration::from_secs(7))
+            },
+            "{name}"
+        );
+        server.push_fault_for(case.endpoint, Fault::ServerError(500));
+        let err = error(&provider, fim_request()).await;
+        assert!(
+            matches!(err, ProviderError::Unavailable(_)),
+            "{name}: {err:?}"
+        );
+        server.push_fault_for(case.endpoint, Fault::ServerError(503));
+        let err = error(&provider, fim_request()).await;
+        assert!(
+            matches!(err, ProviderError::Unavailable(_)),
+            "{name}: {err:?}"
+        );
+        server.push_fault_for(case.endpoint, Fault::Malformed);
+        let err = error(&provider, fim_request()).await;
+        assert!(matches!(err, ProviderError::Protocol(_)), "{name}: {err:?}");
+        server.push_answer_for(case.endpoint, "one two three four five");
+        server.push_fault_for(case.endpoint, Fault::DropAfterTokens(2));
+        let (text, err) = collect(provider.stream(fim_request())).await;
+        assert_eq!(text, "one two", "{name}: the tokens before the drop arrive");
+        assert!(
+            err.is_some(),
+            "{name}: a dropped connection is an error, not an answer"
+        );
+        server.push_answer_for(case.endpoint, "one two three");
+        server.push_fault_for(case.endpoint, Fault::StreamError { after_tokens: 1 });
+        let (text, err) = collect(provider.stream(fim_request())).await;
+        assert_eq!(text, "one", "{name}");
+        assert!(
+            matches!(err, Some(ProviderError::Unavailable(_))),
+            "{name}: {err:?}"
+        );
+        // The provider still works after all that.
+        server.push_answer_for(case.endpoint, "ok");
+        assert_eq!(answer(&provider, fim_request()).await, "ok", "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_server_times_out() {
+    for case in CASES {
+        let server = start(Some(KEY)).await;
+        let provider = case.against(&server, Duration::from_millis(200));
+        server.push_fault_for(case.endpoint, Fault::Stall(Duration::from_secs(30)));
+        let err = error(&provider, fim_request()).await;
+        assert_eq!(err, ProviderError::Timeout, "{}", case.name);
+    }
+}
+
+#[tokio::test]
+async fn a_stream_that_stalls_between_tokens_times_out() {
+    // One token a second against a 300 ms stall timeout: the first token arrives at once,
+    // then the silence before the second is too long.
+    let slow = CostModel {
+        base_latency: Duration::ZERO,
+        prefill_tps: f64::INFINITY,
+        decode_tps: 1.0,
+    };
+    for case in CASES {
+        let server = start_with(Some(KEY), slow).await;
+        let provider = case.against(&server, Duration::from_millis(300));
+        server.push_answer_for(case.endpoint, "one two three");
+        let (text, err) = collect(provider.stream(fim_request())).await;
+        assert_eq!(text, "one", "{}", case.name);
+        assert_eq!(err, Some(ProviderError::Timeout), "{}", case.name);
+    }
+}
+
+#[tokio::test]
+async fn a_missing_or_wrong_key_is_an_auth_error() {
+    for case in CASES.iter().filter(|c| c.checks_key) {
+        let server = start(Some(KEY)).await;
+        let base = case.base_url(&server);
+        for key in [None, Some("sk-wrong")] {
+            let provider = case.provider(settings(&base, key));
+            let err = error(&provider, fim_request()).await;
+            assert!(
+                matches!(err, ProviderError::Auth(_)),
+                "{} {key:?}: {err:?}",
+                case.name
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn sequential_requests_share_the_preconnected_connection() {
+    for case in CASES {
+        let server = start(Some(KEY)).await;
+        let provider = case.against(&server, GUARD);
+        provider.settled().await;
+        assert_eq!(
+            server.connections_accepted(),
+            1,
+            "{}: preconnected",
+            case.name
+        );
+        for answer_text in ["first", "second"] {
+            server.push_answer_for(case.endpoint, answer_text);
+            assert_eq!(answer(&provider, fim_request()).await, answer_text);
+            // The finished body is drained in the background; then the connection is idle.
+            provider.settled().await;
+        }
+        assert_eq!(
+            server.connections_accepted(),
+            1,
+            "{}: keep-alive",
+            case.name
+        );
+        assert_eq!(server.requests_for(case.endpoint).len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn dropping_the_stream_abandons_the_request() {
+    // 2,000 tokens at 50 a second: the answer would take 40 s, four times the guard, so the
+    // provider settling within the guard means it stopped reading, not that it finished.
+    let slow = CostModel {
+        base_latency: Duration::ZERO,
+        prefill_tps: f64::INFINITY,
+        decode_tps: 50.0,
+    };
+    for case in CASES {
+        let server = start_with(Some(KEY), slow).await;
+        let provider = case.against(&server, GUARD);
+        provider.settled().await;
+        server.push_answer_for(case.endpoint, "tok ".repeat(2000));
+        let mut request = fim_request();
+        request.max_output_tokens = 4000;
+        let mut stream = provider.stream(request);
+        let first = tokio::time::timeout(GUARD, stream.next()).await.unwrap();
+        assert_eq!(first, Some(Ok("tok".to_owned())), "{}", case.name);
+        assert_eq!(provider.in_flight(), 1);
+        drop(stream);
+        provider.settled().await;
+        // The abandoned connection was closed, not reused: the next request needs a new one,
+        // and it is answered promptly.
+        server.push_answer_for(case.endpoint, "next");
+        assert_eq!(
+            answer(&provider, fim_request()).await,
+            "next",
+            "{}",
+            case.name
+        );
+        assert_eq!(server.connections_accepted(), 2, "{}", case.name);
+    }
+}
