@@ -24,9 +24,10 @@ pub(super) fn diff<T: PartialEq>(old: &[T], new: &[T], max_cost: usize) -> Optio
     let mut hunks = Vec::new();
     let (mut x, mut y) = (0, 0);
     // Equal runs are in order; whatever lies between two of them changed.
-    for (start_x, start_y, len) in snakes
-        .into_iter()
-        .chain(std::iter::once((old.len(), new.len(), 0)))
+    for (start_x, start_y, len) in
+        snakes
+            .into_iter()
+            .chain(std::iter::once((old.len(), new.len(), 0)))
     {
         if start_x > x || start_y > y {
             hunks.push(Hunk {
@@ -42,7 +43,11 @@ pub(super) fn diff<T: PartialEq>(old: &[T], new: &[T], max_cost: usize) -> Optio
 
 /// The equal runs `(old_start, new_start, len)` of a shortest edit script,
 /// in order, empty runs left out.
-fn snakes<T: PartialEq>(old: &[T], new: &[T], max_cost: usize) -> Option<Vec<(usize, usize, usize)>> {
+fn snakes<T: PartialEq>(
+    old: &[T],
+    new: &[T],
+    max_cost: usize,
+) -> Option<Vec<(usize, usize, usize)>> {
     let (n, m) = (old.len() as isize, new.len() as isize);
     let max = (n + m) as usize;
     let offset = max as isize + 1;

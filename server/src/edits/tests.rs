@@ -29,50 +29,74 @@ fn check_diff(old: &str, new: &str, expected: Expect) {
 fn renaming_one_identifier_on_one_line_is_one_small_edit() {
     let old = "fn total(items: &[u32]) -> u32 {\n    let count = items.len();\n    items.iter().sum::<u32>() / count as u32\n}\n";
     let new = "fn total(items: &[u32]) -> u32 {\n    let amount = items.len();\n    items.iter().sum::<u32>() / count as u32\n}\n";
-    check_diff(old, new, expect![[r#"
+    check_diff(
+        old,
+        new,
+        expect![[r#"
         41..46 "count" → "amount"
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn a_renamed_binding_and_its_use_are_two_edits() {
     let old = "let count = 1;\nlet other = 2;\nprint(count);\n";
     let new = "let amount = 1;\nlet other = 2;\nprint(amount);\n";
-    check_diff(old, new, expect![[r#"
+    check_diff(
+        old,
+        new,
+        expect![[r#"
         4..9 "count" → "amount"
         36..41 "count" → "amount"
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn inserted_and_deleted_lines_are_line_edits() {
     let old = "a\nb\nc\nd\n";
     let new = "a\nc\nd\ne\nf\n";
-    check_diff(old, new, expect![[r#"
+    check_diff(
+        old,
+        new,
+        expect![[r#"
         2..4 "b\n" → ""
         8..8 "" → "e\nf\n"
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn large_hunks_are_replaced_whole() {
     let old = "one\ntwo\nthree\nfour\nfive\n";
     let new = "uno\ndos\ntres\ncuatro\ncinco\n";
-    check_diff(old, new, expect![[r#"
+    check_diff(
+        old,
+        new,
+        expect![[r#"
         0..24 "one\ntwo\nthree\nfour\nfive\n" → "uno\ndos\ntres\ncuatro\ncinco\n"
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn a_crlf_is_never_split() {
     // Turning a CRLF into LF must replace the whole break, not delete the `\r` before an `\n`
     // that an editor counts as part of the same break.
-    check_diff("a\r\nb", "a\nb", expect![[r#"
+    check_diff(
+        "a\r\nb",
+        "a\nb",
+        expect![[r#"
         1..3 "\r\n" → "\n"
-    "#]]);
-    check_diff("a\nb", "a\r\nb", expect![[r#"
+    "#]],
+    );
+    check_diff(
+        "a\nb",
+        "a\r\nb",
+        expect![[r#"
         1..2 "\n" → "\r\n"
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -84,8 +108,16 @@ fn equal_texts_give_no_edits() {
 #[test]
 fn apply_clamps_bad_edits_instead_of_panicking() {
     let edits = [
-        TextEdit { start_byte: 3, end_byte: 99, new_text: "!".into() },
-        TextEdit { start_byte: 0, end_byte: 1, new_text: "?".into() },
+        TextEdit {
+            start_byte: 3,
+            end_byte: 99,
+            new_text: "!".into(),
+        },
+        TextEdit {
+            start_byte: 0,
+            end_byte: 1,
+            new_text: "?".into(),
+        },
     ];
     // Offset 3 is inside `é` (bytes 2..4) and moves back to 2; the second edit, out of order,
     // moves after the first.
@@ -107,7 +139,10 @@ fn text_pair() -> impl Strategy<Value = (String, String)> {
         let chars: Vec<char> = old.chars().collect();
         let cut = at.index(chars.len() + 1);
         let head: String = chars[..cut].iter().collect();
-        let tail: String = chars[cut..].iter().skip(other.chars().count() % 4).collect();
+        let tail: String = chars[cut..]
+            .iter()
+            .skip(other.chars().count() % 4)
+            .collect();
         (old, format!("{head}{insert}{tail}"))
     })
 }

@@ -59,7 +59,9 @@ mod tests {
     fn splits_words_spaces_and_line_breaks() {
         assert_eq!(
             super::split("let  x_1=é😀;\r\n\ty\r"),
-            vec!["let", "  ", "x_1", "=", "é", "😀", ";", "\r\n", "\t", "y", "\r"]
+            vec![
+                "let", "  ", "x_1", "=", "é", "😀", ";", "\r\n", "\t", "y", "\r"
+            ]
         );
     }
 }

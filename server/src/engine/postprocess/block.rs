@@ -16,7 +16,10 @@ use crate::syntax::Language;
 pub(super) enum Verdict {
     Keep,
     /// Keep the line's first `keep_bytes` bytes and stop.
-    Cut { keep_bytes: usize, reason: StopReason },
+    Cut {
+        keep_bytes: usize,
+        reason: StopReason,
+    },
 }
 
 /// The bracket and line state of a suggestion, advanced one line at a time.

@@ -99,9 +99,27 @@ fn is_fence(code: &str) -> bool {
 /// punctuation code is made of.
 pub(super) fn is_prose(code: &str) -> bool {
     const OPENERS: &[&str] = &[
-        "Here is", "Here's", "Here are", "Sure", "Certainly", "Of course", "This code",
-        "This function", "This will", "The code", "The function", "The above", "Explanation",
-        "Note:", "Note that", "In this", "I've", "I have", "Below is", "Let me", "**",
+        "Here is",
+        "Here's",
+        "Here are",
+        "Sure",
+        "Certainly",
+        "Of course",
+        "This code",
+        "This function",
+        "This will",
+        "The code",
+        "The function",
+        "The above",
+        "Explanation",
+        "Note:",
+        "Note that",
+        "In this",
+        "I've",
+        "I have",
+        "Below is",
+        "Let me",
+        "**",
     ];
     if OPENERS.iter().any(|opener| code.starts_with(opener)) {
         return true;

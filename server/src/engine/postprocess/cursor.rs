@@ -2,8 +2,8 @@
 //! request from the prefix and suffix: the cursor line, its indentation, the brackets open at
 //! the cursor and which of them the suffix already closes.
 
-use super::lex::{Bracket, Lexer, closer_of};
 use super::PostContext;
+use super::lex::{Bracket, Lexer, closer_of};
 use crate::syntax::Language;
 
 /// Only this much of the prefix and suffix is scanned for brackets and lines; the block around
@@ -113,7 +113,9 @@ fn tail(text: &str, bytes: usize) -> &str {
     while !text.is_char_boundary(start) {
         start += 1;
     }
-    let from_line = text[start..].find('\n').map_or(text.len(), |i| start + i + 1);
+    let from_line = text[start..]
+        .find('\n')
+        .map_or(text.len(), |i| start + i + 1);
     &text[from_line..]
 }
 

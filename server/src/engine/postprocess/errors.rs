@@ -43,7 +43,12 @@ pub fn raises_errors(
     let mut new_rope = rope.clone();
     new_rope.insert(cursor_char, suggestion);
     let mut edited = old_tree.clone();
-    edited.edit(&syntax::input_edit(rope, cursor_byte, cursor_byte, suggestion));
+    edited.edit(&syntax::input_edit(
+        rope,
+        cursor_byte,
+        cursor_byte,
+        suggestion,
+    ));
     let Some(new_tree) = syntax::parse(language, &new_rope, Some(&edited)) else {
         return false;
     };
@@ -54,9 +59,14 @@ pub fn raises_errors(
 
 /// The outermost function or class around the cursor, stretched to the window around it:
 /// a broken suggestion may show up as an ERROR just past the item it was typed in.
-fn affected_range(tree: &Tree, language: Language, rope: &Rope, cursor_byte: usize) -> Range<usize> {
-    let window =
-        cursor_byte.saturating_sub(WINDOW_BYTES)..(cursor_byte + WINDOW_BYTES).min(rope.len_bytes());
+fn affected_range(
+    tree: &Tree,
+    language: Language,
+    rope: &Rope,
+    cursor_byte: usize,
+) -> Range<usize> {
+    let window = cursor_byte.saturating_sub(WINDOW_BYTES)
+        ..(cursor_byte + WINDOW_BYTES).min(rope.len_bytes());
     let outermost = syntax::enclosing_scopes(tree, language, rope, cursor_byte)
         .into_iter()
         .last()

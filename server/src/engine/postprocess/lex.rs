@@ -15,7 +15,10 @@ enum State {
     LineComment,
     BlockComment,
     /// Inside a string opened by `quote`; `triple` for Python's `"""` and `'''`.
-    Str { quote: char, triple: bool },
+    Str {
+        quote: char,
+        triple: bool,
+    },
 }
 
 /// A bracket found in code.
@@ -145,7 +148,10 @@ impl Lexer {
                     } else if self.syntax.triple_quotes
                         && (rest.starts_with("\"\"\"") || rest.starts_with("'''"))
                     {
-                        self.state = State::Str { quote: c, triple: true };
+                        self.state = State::Str {
+                            quote: c,
+                            triple: true,
+                        };
                         step = 3;
                     } else if self.syntax.rust_chars && c == '\'' {
                         step = rust_char_len(rest);
@@ -153,7 +159,10 @@ impl Lexer {
                         || (c == '\'' && self.syntax.single_quote_strings)
                         || (c == '`' && self.syntax.backtick_strings)
                     {
-                        self.state = State::Str { quote: c, triple: false };
+                        self.state = State::Str {
+                            quote: c,
+                            triple: false,
+                        };
                     }
                 }
                 State::LineComment => {}
@@ -188,7 +197,10 @@ impl Lexer {
     fn end_line(&mut self) {
         match self.state {
             State::LineComment => self.state = State::Code,
-            State::Str { quote, triple: false } if quote != '`' => self.state = State::Code,
+            State::Str {
+                quote,
+                triple: false,
+            } if quote != '`' => self.state = State::Code,
             _ => {}
         }
     }
@@ -239,9 +251,24 @@ mod tests {
 
     #[test]
     fn skips_strings_and_comments() {
-        assert_eq!(brackets(Language::Rust, &["f(\"(\", '(', 'a) // )\n", "/* ( */ }\n"]), "()}");
-        assert_eq!(brackets(Language::Rust, &["fn f<'a>(x: &'a [u8]) {}\n"]), "([]){}");
-        assert_eq!(brackets(Language::Python, &["x = \"\"\"(\n", ")\"\"\" # (\n", "f()\n"]), "()");
-        assert_eq!(brackets(Language::TypeScript, &["`${a}(\n", "`; g('[')\n"]), "()");
+        assert_eq!(
+            brackets(Language::Rust, &["f(\"(\", '(', 'a) // )\n", "/* ( */ }\n"]),
+            "()}"
+        );
+        assert_eq!(
+            brackets(Language::Rust, &["fn f<'a>(x: &'a [u8]) {}\n"]),
+            "([]){}"
+        );
+        assert_eq!(
+            brackets(
+                Language::Python,
+                &["x = \"\"\"(\n", ")\"\"\" # (\n", "f()\n"]
+            ),
+            "()"
+        );
+        assert_eq!(
+            brackets(Language::TypeScript, &["`${a}(\n", "`; g('[')\n"]),
+            "()"
+        );
     }
 }

@@ -75,7 +75,10 @@ pub(super) fn decide(candidates: &[Candidate], text: &str, complete: bool) -> Re
         let (text_start, wanted) = if candidate.exact {
             (0, candidate.text.as_str())
         } else {
-            (indent_len(text), &candidate.text[indent_len(&candidate.text)..])
+            (
+                indent_len(text),
+                &candidate.text[indent_len(&candidate.text)..],
+            )
         };
         let text = &text[text_start..];
         if text.len() < wanted.len() && wanted.starts_with(text) && !complete {

@@ -224,7 +224,12 @@ fn python_repeat_and_suffix_overlap() {
 
 #[test]
 fn python_a_suggestion_that_breaks_the_parse_is_dropped() {
-    check_post(Language::Python, PYTHON_FN, "return (x +", expect!["<dropped>"]);
+    check_post(
+        Language::Python,
+        PYTHON_FN,
+        "return (x +",
+        expect!["<dropped>"],
+    );
 }
 
 const TS_FN: &str = "function add(a: number, b: number): number {\n  $0\n}\n";
@@ -278,4 +283,3 @@ fn typescript_stops_at_the_next_function() {
         expect!["return 1;"],
     );
 }
-

@@ -142,7 +142,9 @@ fn time_raises_errors_on_a_9000_line_file() {
     };
     // Mid-file, at the start of a function body's first statement.
     let cursor_byte = text.len() / 2;
-    let cursor_byte = text[cursor_byte..].find("    let mut total").map_or(0, |i| cursor_byte + i);
+    let cursor_byte = text[cursor_byte..]
+        .find("    let mut total")
+        .map_or(0, |i| cursor_byte + i);
     for (label, suggestion) in [
         ("valid", "let extra = items.len() as u32;\n    "),
         ("broken", "let extra = items.len( as u32;\n    "),
