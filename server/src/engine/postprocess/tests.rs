@@ -30,6 +30,12 @@ fn check(language: Language, chat: bool, text: &str, raw: &str, expected: Expect
         ..PostContext::new(&text[..cursor_byte], &text[cursor_byte..], Some(language))
     };
     let actual = finish(&ctx, raw).unwrap_or_else(|| "<dropped>".to_owned());
+    // A leading line break is shown as `⏎`: a snapshot's blank first line would be taken as
+    // layout, and its indentation lost.
+    let actual = match actual.strip_prefix('\n') {
+        Some(rest) => format!("⏎\n{rest}"),
+        None => actual,
+    };
     expected.assert_eq(&actual);
 }
 
@@ -98,7 +104,7 @@ fn rust_closes_a_block_nothing_after_the_cursor_closes() {
         "struct S;\n\nimpl S {\n    fn new() -> Self {$0\n}\n",
         "\n        Self\n    }\n\n    fn other(&self) {}\n}\n",
         expect![[r#"
-
+            ⏎
                     Self
                 }"#]],
     );
@@ -195,7 +201,7 @@ fn python_a_header_line_takes_its_clauses_but_not_the_next_statement() {
         "def f(x):\n    if x:$0\n    return y\n",
         "\n        y = 1\n    else:\n        y = 2\n    z = 3\n",
         expect![[r#"
-
+            ⏎
                     y = 1
                 else:
                     y = 2"#]],
