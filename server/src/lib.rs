@@ -6,6 +6,7 @@
 pub mod config;
 pub mod context;
 pub mod documents;
+pub mod edits;
 pub mod engine;
 pub mod lsp;
 pub mod providers;

@@ -3,8 +3,12 @@
 //! It owns the provider in use and the [`Scheduler`] that supersedes stale requests. Everything
 //! here works on byte offsets and snapshots; only `lsp/` converts to and from LSP types.
 
+mod postprocess;
 mod scheduler;
 
+pub use postprocess::{
+    Decision, PostContext, StopReason, StreamFilter, SyntaxInput, finish, raises_errors,
+};
 pub use scheduler::{Scheduler, Ticket};
 
 use std::sync::{Arc, RwLock};

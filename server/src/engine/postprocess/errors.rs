@@ -1,0 +1,80 @@
+//! Whether inserting a suggestion makes the code around the cursor less parseable.
+//!
+//! The document is spliced in a copy of the rope (ropey clones share nodes, so the copy and the
+//! insert are O(log n)) and reparsed incrementally from the old tree edited by one `InputEdit`:
+//! tree-sitter re-lexes only around the insertion. The syntax errors are then counted in the
+//! top-level item around the cursor (or a window of lines), before and after; errors elsewhere
+//! in the file, which the user has and the suggestion did not cause, do not count.
+
+use std::ops::Range;
+
+use ropey::Rope;
+use tree_sitter::Tree;
+
+use crate::syntax::{self, Language, ScopeKind};
+
+/// Bytes either side of the cursor counted when no enclosing item is found.
+const WINDOW_BYTES: usize = 4 * 1024;
+
+/// Whether inserting `suggestion` at `cursor_byte` raises the syntax-error count around it.
+/// `old_tree` is the tree of `rope` (parsed here when `None`, which costs a full parse).
+/// Offsets beyond the text are clamped; a failed parse counts as "does not raise", since the
+/// check is a filter and must not drop suggestions on its own failure.
+pub fn raises_errors(
+    language: Language,
+    old_tree: Option<&Tree>,
+    rope: &Rope,
+    cursor_byte: usize,
+    suggestion: &str,
+) -> bool {
+    let parsed;
+    let old_tree = match old_tree {
+        Some(tree) => tree,
+        None => {
+            let Some(tree) = syntax::parse(language, rope, None) else {
+                return false;
+            };
+            parsed = tree;
+            &parsed
+        }
+    };
+    let cursor_char = rope.byte_to_char(cursor_byte.min(rope.len_bytes()));
+    let cursor_byte = rope.char_to_byte(cursor_char);
+    let mut new_rope = rope.clone();
+    new_rope.insert(cursor_char, suggestion);
+    let mut edited = old_tree.clone();
+    edited.edit(&syntax::input_edit(
+        rope,
+        cursor_byte,
+        cursor_byte,
+        suggestion,
+    ));
+    let Some(new_tree) = syntax::parse(language, &new_rope, Some(&edited)) else {
+        return false;
+    };
+    let before = affected_range(old_tree, language, rope, cursor_byte);
+    let after = before.start..before.end + suggestion.len();
+    syntax::error_count(&new_tree, after) > syntax::error_count(old_tree, before)
+}
+
+/// The outermost function or class around the cursor, stretched to the window around it:
+/// a broken suggestion may show up as an ERROR just past the item it was typed in.
+fn affected_range(
+    tree: &Tree,
+    language: Language,
+    rope: &Rope,
+    cursor_byte: usize,
+) -> Range<usize> {
+    let window = cursor_byte.saturating_sub(WINDOW_BYTES)
+        ..(cursor_byte + WINDOW_BYTES).min(rope.len_bytes());
+    let outermost = syntax::enclosing_scopes(tree, language, rope, cursor_byte)
+        .into_iter()
+        .last()
+        .or_else(|| syntax::enclosing_scope(tree, language, rope, cursor_byte, ScopeKind::Block));
+    match outermost {
+        Some(scope) => {
+            scope.byte_range.start.min(window.start)..scope.byte_range.end.max(window.end)
+        }
+        None => window,
+    }
+}
