@@ -76,6 +76,8 @@ pub struct State {
     pending_issues: Mutex<Vec<ConfigIssue>>,
     /// Settings problems already shown, so each is shown once.
     shown_issues: Mutex<HashSet<String>>,
+    /// The provider settings the current provider was built from.
+    built_provider: Mutex<Option<crate::config::ProviderConfig>>,
     /// Provider failure classes shown since the provider last answered.
     reported_errors: Mutex<HashSet<std::mem::Discriminant<ProviderError>>>,
     /// The client answers `workspace/configuration` requests.
@@ -98,6 +100,7 @@ impl Backend {
             pending_issues: Mutex::new(Vec::new()),
             shown_issues: Mutex::new(HashSet::new()),
             reported_errors: Mutex::new(HashSet::new()),
+            built_provider: Mutex::new(None),
             pulls_configuration: AtomicBool::new(false),
             shutdown,
             options,

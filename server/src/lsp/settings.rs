@@ -12,8 +12,9 @@ use serde_json::Value;
 use tower_lsp_server::ls_types::{ConfigurationItem, InitializeParams, MessageType};
 
 use super::Backend;
-use crate::config::{self, ConfigIssue, ConfigSources, Severity};
+use crate::config::{self, ConfigIssue, ConfigSources, ProviderConfig, Severity};
 use crate::documents::Limits;
+use crate::providers;
 
 impl Backend {
     /// Reads `initializationOptions` and the config file during `initialize`; issues are
@@ -105,12 +106,49 @@ impl Backend {
             }
         }
         tracing::info!(provider = ?config.provider.kind, model = config.provider.model, "configuration applied");
+        self.rebuild_provider_if_changed(&config.provider);
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
         issues
     }
 
     /// Tells the user about each problem once: re-resolving after a settings change finds the
     /// unchanged bad keys of other layers again, and repeating them would be noise.
+    /// Builds a new provider when its settings changed. Building may run `apiKeyCommand` and
+    /// read certificates, so it happens on a blocking thread; until it is done the previous
+    /// provider keeps serving. An embedder's provider (tests, benchmarks) is never replaced.
+    fn rebuild_provider_if_changed(&self, config: &ProviderConfig) {
+        if self.options.provider.is_some() {
+            return;
+        }
+        {
+            let mut built = self
+                .built_provider
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if built.as_ref() == Some(config) {
+                return;
+            }
+            *built = Some(config.clone());
+        }
+        let backend = self.clone();
+        let config = config.clone();
+        tokio::spawn(async move {
+            let result = tokio::task::spawn_blocking(move || providers::build(&config)).await;
+            match result {
+                Ok(Ok(provider)) => {
+                    backend.engine.set_provider(Some(provider));
+                    backend.provider_recovered();
+                }
+                Ok(Err(err)) => {
+                    tracing::warn!("no provider: {err}");
+                    backend.engine.set_provider(None);
+                    backend.report_provider_error(&err).await;
+                }
+                Err(err) => tracing::error!("building the provider panicked: {err}"),
+            }
+        });
+    }
+
     async fn show_issues(&self, issues: Vec<ConfigIssue>) {
         for issue in issues {
             let message = issue.to_string_for_user();

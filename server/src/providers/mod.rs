@@ -5,6 +5,7 @@
 //! the model, so an abandoned request stops consuming tokens.
 
 mod anthropic;
+mod build;
 mod fim;
 pub mod http;
 mod http_stream;
@@ -17,6 +18,7 @@ mod sse;
 mod tls;
 
 pub use anthropic::Anthropic;
+pub use build::build;
 pub use fim::Fim;
 pub use openai_chat::OpenAiChat;
 pub use openai_responses_http::OpenAiResponsesHttp;
