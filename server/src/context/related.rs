@@ -1,0 +1,289 @@
+//! Snippets of other open documents that look like the code around the cursor: the file the
+//! user just copied a pattern from, the type being used, the test of the function being written.
+//!
+//! Similarity is a Jaccard index over identifier sets: the identifiers around the cursor
+//! against those of every window of [`WINDOW_LINES`] lines in each related document. Windows
+//! slide one line at a time with counts updated incrementally, so a document costs one pass
+//! over its identifiers however many windows it has.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use ropey::Rope;
+
+use super::RelatedDoc;
+use super::secrets::{display_path, is_secret_path};
+use super::tokens::{bytes_for_tokens, estimate_tokens};
+use super::window::text;
+
+/// Lines per candidate snippet.
+const WINDOW_LINES: usize = 30;
+/// The text the snippets are compared with: lines before and after the cursor's line.
+const QUERY_LINES_BEFORE: usize = 20;
+const QUERY_LINES_AFTER: usize = 10;
+/// Only the first lines of a long related document are compared.
+const MAX_SCAN_LINES: usize = 5_000;
+/// How many snippets a prompt holds at most.
+const MAX_SNIPPETS: usize = 3;
+/// Below this similarity a snippet is noise.
+const MIN_SCORE: f32 = 0.05;
+
+/// Keywords that appear everywhere and would make every window look alike.
+const STOP_WORDS: &[&[u8]] = &[
+    b"fn", b"let", b"mut", b"pub", b"self", b"Self", b"return", b"if", b"else", b"for", b"in",
+    b"while", b"match", b"use", b"mod", b"impl", b"struct", b"enum", b"def", b"class", b"import",
+    b"from", b"as", b"const", b"var", b"function", b"new", b"this", b"true", b"false", b"None",
+    b"null", b"void", b"int", b"str", b"async", b"await", b"and", b"or", b"not", b"is", b"the",
+    b"export", b"type", b"interface", b"string", b"number",
+];
+
+/// One snippet chosen for the prompt.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snippet {
+    pub path: String,
+    /// The snippet's first line in its document, 1-based.
+    pub first_line: usize,
+    pub text: String,
+    /// Jaccard similarity to the text around the cursor, 0 to 1.
+    pub score: f32,
+}
+
+/// The identifier hashes are already hashes: the map uses them as they are.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type IdBuild = BuildHasherDefault<IdHasher>;
+
+/// The best snippets of `related` for a cursor at `cursor` in `rope`, most similar first, that
+/// fit in `tokens`. Documents at `current_path` or at a secret path are skipped.
+pub(super) fn snippets(
+    rope: &Rope,
+    cursor: usize,
+    related: &[RelatedDoc],
+    current_path: &str,
+    secret_globs: &[String],
+    tokens: usize,
+) -> Vec<Snippet> {
+    if related.is_empty() || tokens == 0 {
+        return Vec::new();
+    }
+    let line = rope.byte_to_line(cursor);
+    let first = line.saturating_sub(QUERY_LINES_BEFORE);
+    let last = (line + QUERY_LINES_AFTER).min(rope.len_lines());
+    let query: HashSet<u64, IdBuild> = line_ids(rope, first, last).into_iter().flatten().collect();
+    if query.is_empty() {
+        return Vec::new();
+    }
+    let mut found: Vec<Snippet> = related
+        .iter()
+        .filter(|doc| !is_secret_path(&doc.path, secret_globs))
+        .filter_map(|doc| {
+            let path = display_path(&doc.path);
+            (path != current_path).then(|| best_window(path, &doc.rope, &query, tokens / 2))?
+        })
+        .filter(|snippet| snippet.score >= MIN_SCORE)
+        .collect();
+    found.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut left = tokens;
+    found.retain(|snippet| {
+        let cost = estimate_tokens(&snippet.text) + estimate_tokens(&snippet.path) + 2;
+        let keep = cost <= left;
+        left -= if keep { cost } else { 0 };
+        keep
+    });
+    found.truncate(MAX_SNIPPETS);
+    found
+}
+
+/// The window of `rope` most similar to `query`, cut to `max_tokens`.
+fn best_window(
+    path: String,
+    rope: &Rope,
+    query: &HashSet<u64, IdBuild>,
+    max_tokens: usize,
+) -> Option<Snippet> {
+    let lines = line_ids(rope, 0, rope.len_lines().min(MAX_SCAN_LINES));
+    let size = WINDOW_LINES.min(lines.len());
+    let mut counts: HashMap<u64, u32, IdBuild> = HashMap::default();
+    let (mut distinct, mut shared) = (0usize, 0usize);
+    let mut best: Option<(f32, usize)> = None;
+    for (l, ids) in lines.iter().enumerate() {
+        for &id in ids {
+            let count = counts.entry(id).or_insert(0);
+            *count += 1;
+            if *count == 1 {
+                distinct += 1;
+                shared += usize::from(query.contains(&id));
+            }
+        }
+        if let Some(gone) = l.checked_sub(size).map(|g| &lines[g]) {
+            for id in gone {
+                let count = counts.entry(*id).or_insert(1);
+                *count -= 1;
+                if *count == 0 {
+                    distinct -= 1;
+                    shared -= usize::from(query.contains(id));
+                }
+            }
+        }
+        if l + 1 >= size && size > 0 {
+            let union = distinct + query.len() - shared;
+            let score = shared as f32 / union.max(1) as f32;
+            if best.is_none_or(|(s, _)| score > s) {
+                best = Some((score, l + 1 - size));
+            }
+        }
+    }
+    let (score, first) = best?;
+    let (text, skipped) = snippet_text(rope, first, first + size, max_tokens);
+    (!text.is_empty()).then(|| Snippet {
+        path,
+        first_line: first + skipped + 1,
+        text,
+        score,
+    })
+}
+
+/// Lines `first..last` of `rope` cut to whole lines within `max_tokens`, without leading and
+/// trailing blank lines; and how many blank lines were dropped at the start.
+fn snippet_text(rope: &Rope, first: usize, last: usize, max_tokens: usize) -> (String, usize) {
+    let start = rope.line_to_byte(first);
+    let max_end = start + bytes_for_tokens(max_tokens);
+    let mut end = start;
+    for line in first..last {
+        let next = rope.line_to_byte(line + 1);
+        if next > max_end {
+            break;
+        }
+        end = next;
+    }
+    let snippet = text(rope, start..end);
+    let trimmed = snippet.trim_end();
+    let first_text = trimmed
+        .find(|c: char| !c.is_whitespace())
+        .unwrap_or(trimmed.len());
+    let line_start = trimmed[..first_text].rfind('\n').map_or(0, |nl| nl + 1);
+    let skipped = trimmed[..line_start].matches('\n').count();
+    (trimmed[line_start..].to_owned(), skipped)
+}
+
+/// The identifier hashes of each line in `first..last`, each line's deduplicated.
+fn line_ids(rope: &Rope, first: usize, last: usize) -> Vec<Vec<u64>> {
+    let mut out = Vec::with_capacity(last.saturating_sub(first));
+    if first >= last {
+        return out;
+    }
+    for line in rope.lines_at(first).take(last - first) {
+        let mut ids = Vec::new();
+        let mut word = Word::default();
+        for chunk in line.chunks() {
+            for &b in chunk.as_bytes() {
+                if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80 {
+                    word.push(b);
+                } else {
+                    word.finish(&mut ids);
+                }
+            }
+        }
+        word.finish(&mut ids);
+        ids.sort_unstable();
+        ids.dedup();
+        out.push(ids);
+    }
+    out
+}
+
+/// An identifier being read, hashed as it goes (FNV-1a), so it can span rope chunks.
+#[derive(Default)]
+struct Word {
+    hash: u64,
+    len: usize,
+    starts_with_digit: bool,
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+impl Word {
+    fn push(&mut self, b: u8) {
+        if self.len == 0 {
+            self.hash = FNV_OFFSET;
+            self.starts_with_digit = b.is_ascii_digit();
+        }
+        self.hash = (self.hash ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+        self.len += 1;
+    }
+
+    fn finish(&mut self, ids: &mut Vec<u64>) {
+        let word = std::mem::take(self);
+        if word.len >= 2 && !word.starts_with_digit && !STOP_HASHES.contains(&word.hash) {
+            ids.push(word.hash);
+        }
+    }
+}
+
+const fn fnv(bytes: &[u8]) -> u64 {
+    let mut hash = FNV_OFFSET;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash = (hash ^ bytes[i] as u64).wrapping_mul(FNV_PRIME);
+        i += 1;
+    }
+    hash
+}
+
+/// [`STOP_WORDS`] hashed once, at compile time.
+const STOP_HASHES: [u64; STOP_WORDS.len()] = {
+    let mut out = [0; STOP_WORDS.len()];
+    let mut i = 0;
+    while i < STOP_WORDS.len() {
+        out[i] = fnv(STOP_WORDS[i]);
+        i += 1;
+    }
+    out
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(path: &str, text: &str) -> RelatedDoc {
+        RelatedDoc {
+            path: path.to_owned(),
+            rope: Rope::from_str(text),
+        }
+    }
+
+    #[test]
+    fn the_most_similar_window_wins() {
+        let filler = "let unrelated_value = compute_other_thing(42);\n".repeat(40);
+        let target = "fn parse_header(reader: &mut Reader) -> Header {\n    let magic = reader.read_u32();\n    Header { magic }\n}\n";
+        let related = [
+            doc("file:///p/a.rs", &filler),
+            doc("file:///p/b.rs", &format!("{filler}{target}{filler}")),
+            doc("file:///p/.env", target),
+            doc("file:///p/cur.rs", target),
+        ];
+        let current = Rope::from_str("fn read(reader: &mut Reader) -> Header {\n    let magic = \n");
+        let cursor = current.len_bytes() - 1;
+        let found = snippets(&current, cursor, &related, "p/cur.rs", &[], 1_000);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].path, "p/b.rs");
+        assert!(found[0].text.contains("let magic = reader.read_u32();"));
+        assert!(found[0].first_line <= 41 && found[0].first_line + 30 > 44);
+    }
+}
