@@ -1,7 +1,8 @@
 //! Rendering a [`Prompt`] for a provider family.
 //!
-//! FIM models get the window as prefix and suffix, the prefix opened by a path comment and the
-//! outline (imports, scope headers), and related snippets and recent edits as extra files.
+//! FIM models get the window as prefix and suffix, the prefix opened (when the window starts
+//! mid-file) by a path comment and the outline (imports, scope headers), and related snippets
+//! and recent edits as extra files.
 //! Chat models get a strict system prompt, a `context` that only changes when the document is
 //! re-anchored, and a `query` with what changed since and the lines around [`CURSOR`].
 
@@ -30,8 +31,10 @@ impl Prompt {
 
     fn fim(&self) -> ModelInput {
         let mut prefix = String::with_capacity(self.outline.len() + self.before.len() + 64);
-        // FIM models are trained on repository files, many of which open with their path.
-        if let Some(comment) = self.line_comment {
+        // A window that starts mid-file has lost the file's own first lines; a path comment
+        // (common at the top of files FIM models were trained on) and the outline give the
+        // orientation back. A window from the file's start shows the real first lines instead.
+        if let Some(comment) = self.line_comment.filter(|_| self.window.start > 0) {
             prefix.push_str(&format!("{comment} Path: {}\n", self.path));
         }
         prefix.push_str(&self.outline);
@@ -70,11 +73,12 @@ impl Prompt {
             let edits = defuse(&self.chat.recent_edits);
             query.push_str(&format!("<recent_edits>\n{edits}</recent_edits>\n"));
         }
+        let after = defuse(&self.chat.local_after);
+        let newline = if after.ends_with('\n') { "" } else { "\n" };
         query.push_str(&format!(
-            "<cursor path=\"{}\">\n{}{CURSOR}{}\n</cursor>\n",
+            "<cursor path=\"{}\">\n{}{CURSOR}{after}{newline}</cursor>\n",
             self.path,
             defuse(&self.chat.local_before),
-            defuse(&self.chat.local_after),
         ));
         ModelInput::Chat {
             context: self.chat.context.clone(),

@@ -39,6 +39,9 @@ use crate::syntax::Language;
 /// this marker in the last user message and continues the text before it.
 pub const CURSOR: &str = "<|cursor|>";
 
+/// Tokens kept for the path comment that opens a FIM prefix.
+const PATH_HEADER_TOKENS: usize = 16;
+
 /// How large a prompt may be. Fast models decode quickly, but time to first token still grows
 /// with prefill, so prompts stay small.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,27 +171,39 @@ pub fn build(input: &ContextInput<'_>) -> Option<Prompt> {
         .iter()
         .map(|s| estimate_tokens(&s.text) + estimate_tokens(&s.path) + 2)
         .sum();
-    // Imports and scope headers may take 10% and 5%; a few tokens go to the path header.
-    let (import_tokens, scope_tokens) = (budget.share(10), budget.share(5));
+    // Imports and scope headers may take 10% each; what they leave goes back to the window.
+    let (import_tokens, scope_tokens) = (budget.share(10), budget.share(10));
     let window_tokens = budget
         .prompt_tokens
         .saturating_sub(estimate_tokens(&recent_edits) + related_tokens)
-        .saturating_sub(import_tokens + scope_tokens + 16);
+        .saturating_sub(import_tokens + scope_tokens + PATH_HEADER_TOKENS);
     let window_bytes = tokens::bytes_for_tokens(window_tokens);
     let before_bytes = window_bytes * 3 / 4;
-    let range = window::window(rope, cursor, before_bytes, window_bytes - before_bytes);
+    let after_bytes = window_bytes - before_bytes;
     let tree = snapshot.tree_or_parse();
     let line_comment = snapshot.language.and_then(line_comment);
-    let outline = outline::outline(&outline::OutlineInput {
-        rope,
-        tree: tree.as_ref(),
-        language: snapshot.language,
-        cursor,
-        window_start: range.start,
-        comment: line_comment,
-        import_tokens,
-        scope_tokens,
-    });
+    let outline_at = |window_start| {
+        outline::outline(&outline::OutlineInput {
+            rope,
+            tree: tree.as_ref(),
+            language: snapshot.language,
+            cursor,
+            window_start,
+            comment: line_comment,
+            import_tokens,
+            scope_tokens,
+        })
+    };
+    let mut range = window::window(rope, cursor, before_bytes, after_bytes);
+    let mut outline = outline_at(range.start);
+    // A wider window only leaves fewer imports and shorter headers outside it, so the outline
+    // recomputed for it costs no more than the first.
+    let unused = (import_tokens + scope_tokens).saturating_sub(estimate_tokens(&outline));
+    if unused > 0 && range.start > 0 {
+        let extra = tokens::bytes_for_tokens(unused);
+        range = window::window(rope, cursor, before_bytes + extra, after_bytes);
+        outline = outline_at(range.start);
+    }
     let local = window::local_window(rope, cursor);
     let mut prompt = Prompt {
         path,

@@ -18,6 +18,8 @@ use super::window::text;
 
 /// Lines per candidate snippet.
 const WINDOW_LINES: usize = 30;
+/// Lines shown around the part of a window that shares identifiers with the cursor's.
+const CONTEXT_LINES: usize = 4;
 /// The text the snippets are compared with: lines before and after the cursor's line.
 const QUERY_LINES_BEFORE: usize = 20;
 const QUERY_LINES_AFTER: usize = 10;
@@ -149,7 +151,15 @@ fn best_window(
         }
     }
     let (score, first) = best?;
-    let (text, skipped) = snippet_text(rope, first, first + size, max_tokens);
+    // Shown: the lines that share identifiers with the cursor's, and a few around them.
+    let shares = |l: &usize| lines[*l].iter().any(|id| query.contains(id));
+    let core_first = (first..first + size).find(shares)?;
+    let core_last = (first..first + size).rev().find(shares)?;
+    let first = core_first.saturating_sub(CONTEXT_LINES);
+    let last = (core_last + 1 + CONTEXT_LINES)
+        .min(lines.len())
+        .min(first + WINDOW_LINES);
+    let (text, skipped) = snippet_text(rope, first, last, max_tokens);
     (!text.is_empty()).then(|| Snippet {
         path,
         first_line: first + skipped + 1,
@@ -284,6 +294,8 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].path, "p/b.rs");
         assert!(found[0].text.contains("let magic = reader.read_u32();"));
-        assert!(found[0].first_line <= 41 && found[0].first_line + 30 > 44);
+        assert_eq!(found[0].first_line, 37);
+        assert!(found[0].text.contains("    Header { magic }\n}\n"));
+        assert_eq!(found[0].text.lines().count(), 10);
     }
 }
