@@ -84,7 +84,10 @@ impl Change {
 /// The region where `old` and `new` differ, from their common prefix and suffix.
 pub(super) fn changed_region(old: &Rope, new: &Rope) -> Change {
     let shorter = old.len_bytes().min(new.len_bytes());
-    let prefix = floor_char(old, common_len(old.chunks(), new.chunks(), shorter, Ends::Front));
+    let prefix = floor_char(
+        old,
+        common_len(old.chunks(), new.chunks(), shorter, Ends::Front),
+    );
     let suffix = common_len(
         old.chunks_at_byte(old.len_bytes()).0.reversed(),
         new.chunks_at_byte(new.len_bytes()).0.reversed(),
@@ -139,7 +142,11 @@ fn common_len<'a>(
         } else if ends == Ends::Front {
             x.iter().zip(y).take_while(|(p, q)| p == q).count()
         } else {
-            x.iter().rev().zip(y.iter().rev()).take_while(|(p, q)| p == q).count()
+            x.iter()
+                .rev()
+                .zip(y.iter().rev())
+                .take_while(|(p, q)| p == q)
+                .count()
         };
         same += equal;
         if equal < k {
@@ -193,7 +200,10 @@ mod tests {
     fn region(old: &str, new: &str) -> (String, String) {
         let (a, b) = (Rope::from_str(old), Rope::from_str(new));
         let c = changed_region(&a, &b);
-        (old[c.start..c.old_end].to_owned(), new[c.start..c.new_end].to_owned())
+        (
+            old[c.start..c.old_end].to_owned(),
+            new[c.start..c.new_end].to_owned(),
+        )
     }
 
     #[test]

@@ -20,6 +20,10 @@ mod window;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_chat;
+#[cfg(test)]
+mod tests_parts;
+#[cfg(test)]
 mod tests_props;
 
 pub use anchor::{Anchor, MAX_DRIFT_BYTES, should_reanchor};
@@ -182,14 +186,20 @@ pub fn build(input: &ContextInput<'_>) -> Option<Prompt> {
     let after_bytes = window_bytes - before_bytes;
     let tree = snapshot.tree_or_parse();
     let line_comment = snapshot.language.and_then(line_comment);
+    let scopes = match (&tree, snapshot.language) {
+        (Some(tree), Some(language)) => {
+            crate::syntax::enclosing_scopes(tree, language, rope, cursor)
+        }
+        _ => Vec::new(),
+    };
     let outline_at = |window_start| {
         outline::outline(&outline::OutlineInput {
             rope,
             tree: tree.as_ref(),
             language: snapshot.language,
-            cursor,
             window_start,
             comment: line_comment,
+            scopes: &scopes,
             import_tokens,
             scope_tokens,
         })
@@ -207,9 +217,10 @@ pub fn build(input: &ContextInput<'_>) -> Option<Prompt> {
     let local = window::local_window(rope, cursor);
     let mut prompt = Prompt {
         path,
-        language: snapshot
-            .language
-            .map_or_else(|| snapshot.language_id.to_lowercase(), |l| l.name().to_owned()),
+        language: snapshot.language.map_or_else(
+            || snapshot.language_id.to_lowercase(),
+            |l| l.name().to_owned(),
+        ),
         line_comment,
         outline,
         before: window::text(rope, range.start..cursor),

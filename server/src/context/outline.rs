@@ -10,7 +10,7 @@ use tree_sitter::{Node, Tree};
 
 use super::tokens::estimate_tokens;
 use super::window::{line_end, line_start, text};
-use crate::syntax::{Language, Scope, enclosing_scopes};
+use crate::syntax::{Language, Scope};
 
 /// Header lines kept per scope: a long parameter list is cut rather than filling the budget.
 const MAX_HEADER_LINES: usize = 6;
@@ -24,12 +24,17 @@ pub(super) struct OutlineInput<'a> {
     pub rope: &'a Rope,
     pub tree: Option<&'a Tree>,
     pub language: Option<Language>,
-    pub cursor: usize,
     pub window_start: usize,
     pub comment: Option<&'static str>,
+    /// The enclosing scopes at the cursor, innermost first (they do not depend on the window).
+    pub scopes: &'a [Scope],
     pub import_tokens: usize,
     pub scope_tokens: usize,
 }
+
+/// Top-level items after the last import that end the search for more: imports sit at the
+/// top, and scanning every item of a long file would cost more than the rest of the prompt.
+const MAX_ITEMS_AFTER_IMPORTS: usize = 32;
 
 /// The imports and scope headers before the window, in document order, each piece on its own
 /// lines, with an elision line wherever text was left out; empty when nothing is outside.
@@ -38,9 +43,9 @@ pub(super) fn outline(input: &OutlineInput<'_>) -> String {
         return String::new();
     }
     let mut pieces = within(input.rope, imports(input), input.import_tokens);
-    if let (Some(tree), Some(language)) = (input.tree, input.language) {
-        let scopes = enclosing_scopes(tree, language, input.rope, input.cursor);
-        let headers = scopes
+    if let Some(tree) = input.tree {
+        let headers = input
+            .scopes
             .iter()
             .filter_map(|scope| header(input.rope, tree, scope, input.window_start));
         pieces.extend(within(input.rope, headers, input.scope_tokens));
@@ -72,16 +77,23 @@ fn imports(input: &OutlineInput<'_>) -> Vec<Range<usize>> {
     let (Some(tree), Some(language)) = (input.tree, input.language) else {
         return scanned_imports(rope, input.window_start);
     };
-    let kinds = import_kinds(language);
+    let ts_language = language.ts_language();
+    let kinds: Vec<u16> = import_kinds(language)
+        .iter()
+        .map(|kind| ts_language.id_for_node_kind(kind, true))
+        .collect();
     let root = tree.root_node();
     let mut cursor = root.walk();
     let mut found = Vec::new();
+    let mut since_import = 0;
     for node in root.children(&mut cursor) {
-        if node.start_byte() >= input.window_start {
+        if node.start_byte() >= input.window_start || since_import > MAX_ITEMS_AFTER_IMPORTS {
             break;
         }
-        if kinds.contains(&node.kind()) && node.end_byte() <= input.window_start {
+        since_import += 1;
+        if kinds.contains(&node.kind_id()) && node.end_byte() <= input.window_start {
             found.push(lines_of(rope, node.start_byte()..node.end_byte()));
+            since_import = 0;
         }
     }
     found
@@ -162,7 +174,11 @@ fn scope_node<'t>(tree: &'t Tree, scope: &Scope) -> Option<Node<'t>> {
 }
 
 /// The pieces, in order, that fit in `tokens`.
-fn within(rope: &Rope, pieces: impl IntoIterator<Item = Range<usize>>, tokens: usize) -> Vec<Range<usize>> {
+fn within(
+    rope: &Rope,
+    pieces: impl IntoIterator<Item = Range<usize>>,
+    tokens: usize,
+) -> Vec<Range<usize>> {
     let mut left = tokens;
     let mut kept = Vec::new();
     for piece in pieces {

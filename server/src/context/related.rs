@@ -25,6 +25,9 @@ const QUERY_LINES_BEFORE: usize = 20;
 const QUERY_LINES_AFTER: usize = 10;
 /// Only the first lines of a long related document are compared.
 const MAX_SCAN_LINES: usize = 5_000;
+/// Bytes compared across all related documents, in the caller's order (most relevant first):
+/// scanning costs about 3 ns a byte, so this keeps related snippets under about 0.4 ms.
+const MAX_SCAN_BYTES: usize = 128 * 1024;
 /// How many snippets a prompt holds at most.
 const MAX_SNIPPETS: usize = 3;
 /// Below this similarity a snippet is noise.
@@ -32,11 +35,53 @@ const MIN_SCORE: f32 = 0.05;
 
 /// Keywords that appear everywhere and would make every window look alike.
 const STOP_WORDS: &[&[u8]] = &[
-    b"fn", b"let", b"mut", b"pub", b"self", b"Self", b"return", b"if", b"else", b"for", b"in",
-    b"while", b"match", b"use", b"mod", b"impl", b"struct", b"enum", b"def", b"class", b"import",
-    b"from", b"as", b"const", b"var", b"function", b"new", b"this", b"true", b"false", b"None",
-    b"null", b"void", b"int", b"str", b"async", b"await", b"and", b"or", b"not", b"is", b"the",
-    b"export", b"type", b"interface", b"string", b"number",
+    b"fn",
+    b"let",
+    b"mut",
+    b"pub",
+    b"self",
+    b"Self",
+    b"return",
+    b"if",
+    b"else",
+    b"for",
+    b"in",
+    b"while",
+    b"match",
+    b"use",
+    b"mod",
+    b"impl",
+    b"struct",
+    b"enum",
+    b"def",
+    b"class",
+    b"import",
+    b"from",
+    b"as",
+    b"const",
+    b"var",
+    b"function",
+    b"new",
+    b"this",
+    b"true",
+    b"false",
+    b"None",
+    b"null",
+    b"void",
+    b"int",
+    b"str",
+    b"async",
+    b"await",
+    b"and",
+    b"or",
+    b"not",
+    b"is",
+    b"the",
+    b"export",
+    b"type",
+    b"interface",
+    b"string",
+    b"number",
 ];
 
 /// One snippet chosen for the prompt.
@@ -86,16 +131,26 @@ pub(super) fn snippets(
     let line = rope.byte_to_line(cursor);
     let first = line.saturating_sub(QUERY_LINES_BEFORE);
     let last = (line + QUERY_LINES_AFTER).min(rope.len_lines());
-    let query: HashSet<u64, IdBuild> = line_ids(rope, first, last).into_iter().flatten().collect();
+    let query: HashSet<u64, IdBuild> = line_ids(rope, first, last).ids.into_iter().collect();
     if query.is_empty() {
         return Vec::new();
     }
+    let mut scan_left = MAX_SCAN_BYTES;
     let mut found: Vec<Snippet> = related
         .iter()
         .filter(|doc| !is_secret_path(&doc.path, secret_globs))
         .filter_map(|doc| {
             let path = display_path(&doc.path);
-            (path != current_path).then(|| best_window(path, &doc.rope, &query, tokens / 2))?
+            if path == current_path || scan_left == 0 {
+                return None;
+            }
+            let rope = &doc.rope;
+            let lines = rope
+                .len_lines()
+                .min(MAX_SCAN_LINES)
+                .min(rope.byte_to_line(scan_left.min(rope.len_bytes())) + 1);
+            scan_left = scan_left.saturating_sub(rope.line_to_byte(lines));
+            best_window(path, rope, lines, &query, tokens / 2)
         })
         .filter(|snippet| snippet.score >= MIN_SCORE)
         .collect();
@@ -111,34 +166,50 @@ pub(super) fn snippets(
     found
 }
 
-/// The window of `rope` most similar to `query`, cut to `max_tokens`.
+/// The window of `rope`'s first `scan_lines` most similar to `query`, cut to `max_tokens`.
 fn best_window(
     path: String,
     rope: &Rope,
+    scan_lines: usize,
     query: &HashSet<u64, IdBuild>,
     max_tokens: usize,
 ) -> Option<Snippet> {
-    let lines = line_ids(rope, 0, rope.len_lines().min(MAX_SCAN_LINES));
-    let size = WINDOW_LINES.min(lines.len());
-    let mut counts: HashMap<u64, u32, IdBuild> = HashMap::default();
+    let lines = line_ids(rope, 0, scan_lines);
+    // Interned once: the window's counts are then plain array updates.
+    let mut dense: HashMap<u64, u32, IdBuild> = HashMap::default();
+    let mut in_query: Vec<bool> = Vec::new();
+    let ids: Vec<u32> = lines
+        .ids
+        .iter()
+        .map(|id| {
+            *dense.entry(*id).or_insert_with(|| {
+                in_query.push(query.contains(id));
+                (in_query.len() - 1) as u32
+            })
+        })
+        .collect();
+    let line = |l: usize| &ids[lines.starts[l] as usize..lines.starts[l + 1] as usize];
+    let line_count = lines.starts.len() - 1;
+    let size = WINDOW_LINES.min(line_count);
+    let mut counts = vec![0u32; in_query.len()];
     let (mut distinct, mut shared) = (0usize, 0usize);
     let mut best: Option<(f32, usize)> = None;
-    for (l, ids) in lines.iter().enumerate() {
-        for &id in ids {
-            let count = counts.entry(id).or_insert(0);
+    for l in 0..line_count {
+        for &id in line(l) {
+            let count = &mut counts[id as usize];
             *count += 1;
             if *count == 1 {
                 distinct += 1;
-                shared += usize::from(query.contains(&id));
+                shared += usize::from(in_query[id as usize]);
             }
         }
-        if let Some(gone) = l.checked_sub(size).map(|g| &lines[g]) {
-            for id in gone {
-                let count = counts.entry(*id).or_insert(1);
+        if let Some(gone) = l.checked_sub(size) {
+            for &id in line(gone) {
+                let count = &mut counts[id as usize];
                 *count -= 1;
                 if *count == 0 {
                     distinct -= 1;
-                    shared -= usize::from(query.contains(id));
+                    shared -= usize::from(in_query[id as usize]);
                 }
             }
         }
@@ -152,12 +223,12 @@ fn best_window(
     }
     let (score, first) = best?;
     // Shown: the lines that share identifiers with the cursor's, and a few around them.
-    let shares = |l: &usize| lines[*l].iter().any(|id| query.contains(id));
+    let shares = |l: &usize| line(*l).iter().any(|&id| in_query[id as usize]);
     let core_first = (first..first + size).find(shares)?;
     let core_last = (first..first + size).rev().find(shares)?;
     let first = core_first.saturating_sub(CONTEXT_LINES);
     let last = (core_last + 1 + CONTEXT_LINES)
-        .min(lines.len())
+        .min(line_count)
         .min(first + WINDOW_LINES);
     let (text, skipped) = snippet_text(rope, first, last, max_tokens);
     (!text.is_empty()).then(|| Snippet {
@@ -191,31 +262,79 @@ fn snippet_text(rope: &Rope, first: usize, last: usize, max_tokens: usize) -> (S
     (trimmed[line_start..].to_owned(), skipped)
 }
 
-/// The identifier hashes of each line in `first..last`, each line's deduplicated.
-fn line_ids(rope: &Rope, first: usize, last: usize) -> Vec<Vec<u64>> {
-    let mut out = Vec::with_capacity(last.saturating_sub(first));
+/// The identifier hashes of lines `first..last`, each line's deduplicated, in one flat list:
+/// line `l`'s are `ids[starts[l]..starts[l + 1]]`.
+struct LineIds {
+    ids: Vec<u64>,
+    starts: Vec<u32>,
+}
+
+/// Reads lines `first..last` chunk by chunk. Line breaks are ropey's (`\n`, `\r\n`, lone `\r`),
+/// so line numbers agree with the rope's.
+fn line_ids(rope: &Rope, first: usize, last: usize) -> LineIds {
+    let mut out = LineIds {
+        ids: Vec::new(),
+        starts: vec![0],
+    };
     if first >= last {
         return out;
     }
-    for line in rope.lines_at(first).take(last - first) {
-        let mut ids = Vec::new();
-        let mut word = Word::default();
-        for chunk in line.chunks() {
-            for &b in chunk.as_bytes() {
-                if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80 {
-                    word.push(b);
-                } else {
-                    word.finish(&mut ids);
-                }
+    let range = rope.line_to_byte(first)..rope.line_to_byte(last);
+    let mut word = Word::default();
+    let mut after_cr = false;
+    let end_line = |out: &mut LineIds, word: &mut Word| {
+        word.finish(&mut out.ids);
+        let start = *out.starts.last().unwrap_or(&0) as usize;
+        out.ids[start..].sort_unstable();
+        let mut kept = start;
+        for i in start..out.ids.len() {
+            if i == start || out.ids[i] != out.ids[kept - 1] {
+                out.ids[kept] = out.ids[i];
+                kept += 1;
             }
         }
-        word.finish(&mut ids);
-        ids.sort_unstable();
-        ids.dedup();
-        out.push(ids);
+        out.ids.truncate(kept);
+        out.starts.push(kept as u32);
+    };
+    for chunk in rope.byte_slice(range).chunks() {
+        for &b in chunk.as_bytes() {
+            match BYTE_CLASS[usize::from(b)] {
+                IDENT => word.push(b),
+                OTHER => word.finish(&mut out.ids),
+                // `\n` after `\r` ends nothing: the `\r` ended the line.
+                _ if b == b'\n' && after_cr => {}
+                _ => end_line(&mut out, &mut word),
+            }
+            after_cr = b == b'\r';
+        }
+    }
+    // The last line has no break when it is the document's last.
+    if out.starts.len() - 1 < last - first {
+        end_line(&mut out, &mut word);
     }
     out
 }
+
+const OTHER: u8 = 0;
+const IDENT: u8 = 1;
+const BREAK: u8 = 2;
+
+/// What each byte is to the tokenizer: identifier bytes (ASCII letters, digits, `_`, and any
+/// byte of a non-ASCII character), line breaks, or anything else.
+const BYTE_CLASS: [u8; 256] = {
+    let mut table = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        if byte.is_ascii_alphanumeric() || byte == b'_' || byte >= 0x80 {
+            table[b] = IDENT;
+        } else if byte == b'\n' || byte == b'\r' {
+            table[b] = BREAK;
+        }
+        b += 1;
+    }
+    table
+};
 
 /// An identifier being read, hashed as it goes (FNV-1a), so it can span rope chunks.
 #[derive(Default)]
@@ -240,7 +359,7 @@ impl Word {
 
     fn finish(&mut self, ids: &mut Vec<u64>) {
         let word = std::mem::take(self);
-        if word.len >= 2 && !word.starts_with_digit && !STOP_HASHES.contains(&word.hash) {
+        if word.len >= 2 && !word.starts_with_digit && !is_stop_word(word.hash) {
             ids.push(word.hash);
         }
     }
@@ -256,6 +375,22 @@ const fn fnv(bytes: &[u8]) -> u64 {
     hash
 }
 
+fn is_stop_word(hash: u64) -> bool {
+    // Most identifiers fail the one-load filter; only the rest are compared.
+    STOP_FILTER[(hash & 0xff) as usize] && STOP_HASHES.contains(&hash)
+}
+
+/// Which low bytes of a hash belong to some stop word.
+const STOP_FILTER: [bool; 256] = {
+    let mut filter = [false; 256];
+    let mut i = 0;
+    while i < STOP_HASHES.len() {
+        filter[(STOP_HASHES[i] & 0xff) as usize] = true;
+        i += 1;
+    }
+    filter
+};
+
 /// [`STOP_WORDS`] hashed once, at compile time.
 const STOP_HASHES: [u64; STOP_WORDS.len()] = {
     let mut out = [0; STOP_WORDS.len()];
@@ -266,36 +401,3 @@ const STOP_HASHES: [u64; STOP_WORDS.len()] = {
     }
     out
 };
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn doc(path: &str, text: &str) -> RelatedDoc {
-        RelatedDoc {
-            path: path.to_owned(),
-            rope: Rope::from_str(text),
-        }
-    }
-
-    #[test]
-    fn the_most_similar_window_wins() {
-        let filler = "let unrelated_value = compute_other_thing(42);\n".repeat(40);
-        let target = "fn parse_header(reader: &mut Reader) -> Header {\n    let magic = reader.read_u32();\n    Header { magic }\n}\n";
-        let related = [
-            doc("file:///p/a.rs", &filler),
-            doc("file:///p/b.rs", &format!("{filler}{target}{filler}")),
-            doc("file:///p/.env", target),
-            doc("file:///p/cur.rs", target),
-        ];
-        let current = Rope::from_str("fn read(reader: &mut Reader) -> Header {\n    let magic = \n");
-        let cursor = current.len_bytes() - 1;
-        let found = snippets(&current, cursor, &related, "p/cur.rs", &[], 1_000);
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].path, "p/b.rs");
-        assert!(found[0].text.contains("let magic = reader.read_u32();"));
-        assert_eq!(found[0].first_line, 37);
-        assert!(found[0].text.contains("    Header { magic }\n}\n"));
-        assert_eq!(found[0].text.lines().count(), 10);
-    }
-}

@@ -31,13 +31,17 @@ const BUILTIN: &[&str] = &[
 pub fn is_secret_path(path: &str, extra_globs: &[String]) -> bool {
     let path = decode(strip_scheme(path)).replace('\\', "/").to_lowercase();
     let name = path.rsplit('/').next().unwrap_or(&path);
-    let builtin = BUILTIN.iter().any(|glob| glob_match(glob.as_bytes(), name.as_bytes()));
+    let builtin = BUILTIN
+        .iter()
+        .any(|glob| glob_match(glob.as_bytes(), name.as_bytes()));
     builtin
         || extra_globs.iter().any(|glob| {
             let glob = glob.trim().replace('\\', "/").to_lowercase();
             match glob.strip_prefix('/') {
                 _ if glob.is_empty() => false,
-                Some(anchored) => glob_match(anchored.as_bytes(), path.trim_start_matches('/').as_bytes()),
+                Some(anchored) => {
+                    glob_match(anchored.as_bytes(), path.trim_start_matches('/').as_bytes())
+                }
                 None if glob.contains('/') => {
                     let floating = format!("**/{glob}");
                     glob_match(floating.as_bytes(), path.trim_start_matches('/').as_bytes())
@@ -161,7 +165,11 @@ mod tests {
 
     #[test]
     fn secret_paths() {
-        let user = ["config/*.secret.toml".to_owned(), "**/private/**".to_owned(), "tok?n.txt".to_owned()];
+        let user = [
+            "config/*.secret.toml".to_owned(),
+            "**/private/**".to_owned(),
+            "tok?n.txt".to_owned(),
+        ];
         let table: &[(&str, bool)] = &[
             ("file:///home/u/app/.env", true),
             ("/app/.env.local", true),
@@ -202,8 +210,14 @@ mod tests {
         }
         assert!(!is_secret_path("/repo/config/db.secret.toml", &[]));
         assert!(is_secret_path("/repo/a.txt", &["/repo/*.txt".to_owned()]));
-        assert!(!is_secret_path("/other/repo/a.txt", &["/repo/*.txt".to_owned()]));
-        assert!(!is_secret_path("/repo/a.txt", &[String::new(), "  ".to_owned()]));
+        assert!(!is_secret_path(
+            "/other/repo/a.txt",
+            &["/repo/*.txt".to_owned()]
+        ));
+        assert!(!is_secret_path(
+            "/repo/a.txt",
+            &[String::new(), "  ".to_owned()]
+        ));
     }
 
     #[test]
@@ -226,13 +240,20 @@ mod tests {
             ("***", "a/b", true),
         ];
         for &(glob, text, expected) in cases {
-            assert_eq!(glob_match(glob.as_bytes(), text.as_bytes()), expected, "{glob} {text}");
+            assert_eq!(
+                glob_match(glob.as_bytes(), text.as_bytes()),
+                expected,
+                "{glob} {text}"
+            );
         }
     }
 
     #[test]
     fn display_paths_read_like_relative_paths() {
-        assert_eq!(display_path("file:///home/u/src/main.rs"), "home/u/src/main.rs");
+        assert_eq!(
+            display_path("file:///home/u/src/main.rs"),
+            "home/u/src/main.rs"
+        );
         assert_eq!(display_path("file:///C:/src/a%20b.rs"), "C:/src/a b.rs");
         assert_eq!(display_path("untitled:Untitled-1"), "untitled:Untitled-1");
     }

@@ -3,7 +3,6 @@
 //! (`UPDATE_EXPECT=1` rewrites them).
 
 use expect_test::{Expect, expect};
-use ropey::Rope;
 
 use super::*;
 use crate::documents::{DocumentStore, PositionEncoding, TextChange, to_line_col};
@@ -34,7 +33,9 @@ impl Doc {
 
     pub fn snapshot(&self) -> Snapshot {
         self.store.wait_for_parses();
-        self.store.snapshot(&self.uri).expect("the document is open")
+        self.store
+            .snapshot(&self.uri)
+            .expect("the document is open")
     }
 
     /// Replaces `start..end` (bytes) with `text`; the cursor follows text after it.
@@ -69,9 +70,15 @@ impl Doc {
     }
 }
 
-fn fim_view(prompt: &Prompt) -> String {
-    let (instructions, ModelInput::Fim { prefix, suffix, extra }) =
-        prompt.to_request_parts(PromptFamily::Fim)
+pub(super) fn fim_view(prompt: &Prompt) -> String {
+    let (
+        instructions,
+        ModelInput::Fim {
+            prefix,
+            suffix,
+            extra,
+        },
+    ) = prompt.to_request_parts(PromptFamily::Fim)
     else {
         panic!("a FIM input");
     };
@@ -83,7 +90,7 @@ fn fim_view(prompt: &Prompt) -> String {
     out
 }
 
-fn chat_parts(prompt: &Prompt) -> (String, String) {
+pub(super) fn chat_parts(prompt: &Prompt) -> (String, String) {
     let (instructions, ModelInput::Chat { context, query }) =
         prompt.to_request_parts(PromptFamily::Chat)
     else {
@@ -93,7 +100,7 @@ fn chat_parts(prompt: &Prompt) -> (String, String) {
     (context, query)
 }
 
-fn input(snapshot: &Snapshot, cursor: usize, tokens: usize) -> ContextInput<'_> {
+pub(super) fn input(snapshot: &Snapshot, cursor: usize, tokens: usize) -> ContextInput<'_> {
     ContextInput {
         budget: Budget {
             prompt_tokens: tokens,
@@ -102,14 +109,14 @@ fn input(snapshot: &Snapshot, cursor: usize, tokens: usize) -> ContextInput<'_> 
     }
 }
 
-fn check_fim(lang: &str, path: &str, tokens: usize, fixture: &str, expect: Expect) {
+pub(super) fn check_fim(lang: &str, path: &str, tokens: usize, fixture: &str, expect: Expect) {
     let doc = Doc::open(lang, path, fixture);
     let snapshot = doc.snapshot();
     let prompt = build(&input(&snapshot, doc.cursor, tokens)).expect("a prompt");
     expect.assert_eq(&fim_view(&prompt));
 }
 
-fn check_chat(lang: &str, path: &str, tokens: usize, fixture: &str, expect: Expect) {
+pub(super) fn check_chat(lang: &str, path: &str, tokens: usize, fixture: &str, expect: Expect) {
     let doc = Doc::open(lang, path, fixture);
     let snapshot = doc.snapshot();
     let prompt = build(&input(&snapshot, doc.cursor, tokens)).expect("a prompt");
@@ -118,13 +125,15 @@ fn check_chat(lang: &str, path: &str, tokens: usize, fixture: &str, expect: Expe
 }
 
 /// `n` numbered filler lines at `indent`, in a language's statement syntax.
-fn filler(indent: &str, n: usize, line: impl Fn(usize) -> String) -> String {
+pub(super) fn filler(indent: &str, n: usize, line: impl Fn(usize) -> String) -> String {
     (0..n).map(|i| format!("{indent}{}\n", line(i))).collect()
 }
 
 #[test]
 fn rust_window_is_cut_on_lines_with_imports_and_scope_headers() {
-    let body = filler("        ", 30, |i| format!("let v{i} = self.items[{i}] * {i};"));
+    let body = filler("        ", 30, |i| {
+        format!("let v{i} = self.items[{i}] * {i};")
+    });
     let fixture = format!(
         "//! Carts.\nuse std::collections::HashMap;\nuse crate::item::Item;\n\nstruct Cart {{ items: Vec<u32> }}\n\nimpl Cart {{\n    fn total(&self) -> u32 {{\n{body}        let sum = $0\n        sum\n    }}\n\n    fn other(&self) {{}}\n{}}}\n",
         filler("    ", 20, |i| format!("fn f{i}(&self) {{}}"))
@@ -177,11 +186,18 @@ fn rust_window_is_cut_on_lines_with_imports_and_scope_headers() {
 
 #[test]
 fn python_imports_and_enclosing_class_and_def() {
-    let body = filler("        ", 30, |i| format!("total += self.prices[{i}] * {i}"));
+    let body = filler("        ", 30, |i| {
+        format!("total += self.prices[{i}] * {i}")
+    });
     let fixture = format!(
         "\"\"\"Shop.\"\"\"\nimport os\nfrom typing import List\n\n\nclass Shop:\n    def total(self, items: List[int]) -> int:\n        total = 0\n{body}        return $0\n\n    def other(self):\n        pass\n"
     );
-    check_fim("python", "shop/shop.py", 300, &fixture, expect![[r#"
+    check_fim(
+        "python",
+        "shop/shop.py",
+        300,
+        &fixture,
+        expect![[r#"
         # Path: shop/shop.py
         import os
         from typing import List
@@ -214,7 +230,8 @@ fn python_imports_and_enclosing_class_and_def() {
 
             def other(self):
                 pass
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -223,7 +240,12 @@ fn typescript_imports_and_enclosing_class_and_method() {
     let fixture = format!(
         "import {{ Item }} from \"./item\";\nimport * as fs from \"fs\";\n\nexport class Cart {{\n  total(\n    factor: number,\n  ): number {{\n    let sum = 0;\n{body}    return sum * $0;\n  }}\n}}\n"
     );
-    check_fim("typescript", "web/cart.ts", 300, &fixture, expect![[r#"
+    check_fim(
+        "typescript",
+        "web/cart.ts",
+        300,
+        &fixture,
+        expect![[r#"
         // Path: web/cart.ts
         import { Item } from "./item";
         import * as fs from "fs";
@@ -260,20 +282,32 @@ fn typescript_imports_and_enclosing_class_and_method() {
             return sum * $0;
           }
         }
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn small_files_are_sent_whole_and_chat_marks_the_cursor() {
     let fixture = "use std::fmt;\n\nfn add(a: i32, b: i32) -> i32 {\n    a $0\n}\n";
-    check_fim("rust", "src/lib.rs", 2_000, fixture, expect![[r#"
+    check_fim(
+        "rust",
+        "src/lib.rs",
+        2_000,
+        fixture,
+        expect![[r#"
         use std::fmt;
 
         fn add(a: i32, b: i32) -> i32 {
             a $0
         }
-    "#]]);
-    check_chat("rust", "src/lib.rs", 2_000, fixture, expect![[r#"
+    "#]],
+    );
+    check_chat(
+        "rust",
+        "src/lib.rs",
+        2_000,
+        fixture,
+        expect![[r#"
         === context
         <file path="src/lib.rs" language="rust">
         use std::fmt;
@@ -290,239 +324,6 @@ fn small_files_are_sent_whole_and_chat_marks_the_cursor() {
             a <|cursor|>
         }
         </cursor>
-    "#]]);
-}
-
-#[test]
-fn recent_edits_are_rendered_newest_last() {
-    let mut doc = Doc::open(
-        "python",
-        "app.py",
-        "def area(w, h):\n    return w * h\n\n\ndef main():\n    print(area(2, 3))\n    $0\n",
+    "#]],
     );
-    doc.replace("def area(w, h)", "def area(width, height)");
-    doc.replace("return w * h", "return width * height");
-    doc.type_text("print(ar");
-    let snapshot = doc.snapshot();
-    let prompt = build(&ContextInput::new(&snapshot, doc.cursor)).expect("a prompt");
-    expect![[r#"
-        def area(width, height):
-            return width * height
-
-
-        def main():
-            print(area(2, 3))
-            print(ar$0
-
-        === extra: edit history
-        @@ line 1 @@
-        -def area(w, h):
-        +def area(width, height):
-        @@ line 2 @@
-        -    return w * h
-        +    return width * height
-        @@ line 7 @@
-        -    
-        +    print(ar
-    "#]]
-    .assert_eq(&fim_view(&prompt));
-}
-
-#[test]
-fn related_snippets_are_ranked_by_similarity() {
-    let noise = filler("", 40, |i| format!("const unrelated{i} = paint(canvas, {i});"));
-    let target = "export function parseHeader(reader: Reader): Header {\n  const magic = reader.readU32();\n  const length = reader.readU32();\n  return { magic, length };\n}\n";
-    let related = [
-        RelatedDoc {
-            path: "file:///web/paint.ts".into(),
-            rope: Rope::from_str(&noise),
-        },
-        RelatedDoc {
-            path: "file:///web/header.ts".into(),
-            rope: Rope::from_str(&format!("{noise}{target}{noise}")),
-        },
-        RelatedDoc {
-            path: "file:///web/.env".into(),
-            rope: Rope::from_str(target),
-        },
-        RelatedDoc {
-            path: "file:///web/private/keys.ts".into(),
-            rope: Rope::from_str(target),
-        },
-    ];
-    let doc = Doc::open(
-        "typescript",
-        "web/footer.ts",
-        "export function parseFooter(reader: Reader): Footer {\n  const magic = reader.$0\n}\n",
-    );
-    let snapshot = doc.snapshot();
-    let globs = ["**/private/**".to_owned()];
-    let prompt = build(&ContextInput {
-        related: &related,
-        secret_globs: &globs,
-        ..ContextInput::new(&snapshot, doc.cursor)
-    })
-    .expect("a prompt");
-    assert_eq!(prompt.related.len(), 1, "{:?}", prompt.related);
-    expect![[r#"
-        export function parseFooter(reader: Reader): Footer {
-          const magic = reader.$0
-        }
-
-        === extra: web/header.ts
-        const unrelated36 = paint(canvas, 36);
-        const unrelated37 = paint(canvas, 37);
-        const unrelated38 = paint(canvas, 38);
-        const unrelated39 = paint(canvas, 39);
-        export function parseHeader(reader: Reader): Header {
-          const magic = reader.readU32();
-          const length = reader.readU32();
-          return { magic, length };
-        }
-        const unrelated0 = paint(canvas, 0);
-        const unrelated1 = paint(canvas, 1);
-        const unrelated2 = paint(canvas, 2);"#]]
-    .assert_eq(&fim_view(&prompt));
-}
-
-#[test]
-fn secret_documents_get_no_prompt() {
-    for (path, globs) in [
-        (".env", vec![]),
-        ("keys/server.pem", vec![]),
-        ("conf/prod.secrets.yaml", vec!["*.secrets.yaml".to_owned()]),
-        ("a/vault/b/c.rs", vec!["**/vault/**".to_owned()]),
-    ] {
-        let doc = Doc::open("plaintext", path, "TOKEN=$0abc\n");
-        let snapshot = doc.snapshot();
-        let input = ContextInput {
-            secret_globs: &globs,
-            ..ContextInput::new(&snapshot, doc.cursor)
-        };
-        assert_eq!(build(&input), None, "{path}");
-        assert!(Anchor::new(&input).is_none(), "{path}");
-    }
-}
-
-#[test]
-fn non_ascii_around_the_cursor_is_never_split() {
-    let fixture = "// é😀é😀é😀\nlet s = \"é😀é😀é😀é😀é😀\";$0 // 😀é😀é😀é😀é\nlet t = \"😀😀😀\";\n";
-    let doc = Doc::open("rust", "src/u.rs", fixture);
-    let snapshot = doc.snapshot();
-    let text = snapshot.rope.to_string();
-    for tokens in 17..60 {
-        let prompt = build(&input(&snapshot, doc.cursor, tokens)).expect("a prompt");
-        assert_eq!(prompt.before, text[prompt.window.start..doc.cursor]);
-        assert_eq!(prompt.after, text[doc.cursor..prompt.window.end]);
-    }
-    // Cursors inside a character are moved back to its start.
-    let prompt = build(&input(&snapshot, doc.cursor + 6, 2_000)).expect("a prompt");
-    assert!(prompt.before.ends_with("; // "), "{:?}", prompt.before);
-    check_fim("rust", "src/u.rs", 24, fixture, expect![[r#"
-        // Path: src/u.rs
-        😀é😀é😀é😀";$0 // "#]]);
-}
-
-/// A Python module of `n` small functions, with the cursor typed into the middle one.
-fn long_python(n: usize) -> String {
-    let mut text = String::from("import math\n\n\n");
-    for i in 0..n {
-        let body = if i == n / 2 { "    total = $0\n" } else { "    total = x * 2\n" };
-        text.push_str(&format!("def f{i}(x):\n{body}    return total + {i}\n\n\n"));
-    }
-    text
-}
-
-#[test]
-fn chat_context_stays_identical_while_typing_after_the_anchor() {
-    let mut doc = Doc::open("python", "calc.py", &long_python(60));
-    let first = doc.snapshot();
-    let anchor = Anchor::new(&ContextInput::new(&first, doc.cursor)).expect("an anchor");
-    let anchored = |snapshot: &Snapshot, cursor| {
-        let prompt = build(&ContextInput {
-            anchor: Some(&anchor),
-            ..ContextInput::new(snapshot, cursor)
-        });
-        chat_parts(&prompt.expect("a prompt"))
-    };
-    let (context_1, query_1) = anchored(&first, doc.cursor);
-    doc.type_text("math.sq");
-    let second = doc.snapshot();
-    assert!(!should_reanchor(Some(&anchor), &second, doc.cursor));
-    let (context_2, query_2) = anchored(&second, doc.cursor);
-    assert_eq!(context_1, context_2);
-    assert_eq!(context_1, anchor.context);
-    assert_ne!(query_1, query_2);
-    assert_eq!(query_2.matches(CURSOR).count(), 1);
-    let before_marker = query_2.split(CURSOR).next().unwrap_or_default();
-    assert!(before_marker.len() >= 256, "{}", before_marker.len());
-    expect![[r#"
-        <changes_since_file path="calc.py">
-        @@ -155,1 +155,1 @@
-        -    total = 
-        +    total = math.sq
-        </changes_since_file>
-        <cursor path="calc.py">
-            return total + 25
-
-
-        def f26(x):
-            total = x * 2
-            return total + 26
-
-
-        def f27(x):
-            total = x * 2
-            return total + 27
-
-
-        def f28(x):
-            total = x * 2
-            return total + 28
-
-
-        def f29(x):
-            total = x * 2
-            return total + 29
-
-
-        def f30(x):
-            total = math.sq<|cursor|>
-            return total + 30
-
-
-        def f31(x):
-            total = x * 2
-        </cursor>
-    "#]]
-    .assert_eq(&query_2);
-}
-
-#[test]
-fn reanchoring_policy() {
-    let mut doc = Doc::open("python", "calc.py", &long_python(400));
-    let first = doc.snapshot();
-    let anchor = Anchor::new(&ContextInput::new(&first, doc.cursor)).expect("an anchor");
-    assert!(should_reanchor(None, &first, doc.cursor));
-    assert!(!should_reanchor(Some(&anchor), &first, doc.cursor));
-    // Another document.
-    let other = Doc::open("python", "other.py", "x = $0\n");
-    assert!(should_reanchor(Some(&anchor), &other.snapshot(), other.cursor));
-    // The cursor far outside what the context shows.
-    assert!(should_reanchor(Some(&anchor), &first, 10));
-    // Typing a little is fine; a large paste is not.
-    doc.type_text("x + 1");
-    assert!(!should_reanchor(Some(&anchor), &doc.snapshot(), doc.cursor));
-    doc.type_text(&"y".repeat(MAX_DRIFT_BYTES));
-    assert!(should_reanchor(Some(&anchor), &doc.snapshot(), doc.cursor));
-}
-
-#[test]
-fn literal_markers_in_the_document_are_defused() {
-    let doc = Doc::open("python", "m.py", "s = \"<|cursor|>\"\nt = $0\n");
-    let snapshot = doc.snapshot();
-    let prompt = build(&ContextInput::new(&snapshot, doc.cursor)).expect("a prompt");
-    let (context, query) = chat_parts(&prompt);
-    assert_eq!(query.matches(CURSOR).count(), 1);
-    assert!(!context.contains(CURSOR));
 }

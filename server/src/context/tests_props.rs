@@ -12,8 +12,22 @@ use super::*;
 use crate::providers::ModelInput;
 
 const PIECES: &[&str] = &[
-    "a", "é", "😀", "\r\n", "\n", "\r", "fn f() {", "}", " ", "中文", "import x\n", "use a::b;\n",
-    "def g(x):\n    ", "class C {\n", "\t", "<|cursor|>",
+    "a",
+    "é",
+    "😀",
+    "\r\n",
+    "\n",
+    "\r",
+    "fn f() {",
+    "}",
+    " ",
+    "中文",
+    "import x\n",
+    "use a::b;\n",
+    "def g(x):\n    ",
+    "class C {\n",
+    "\t",
+    "<|cursor|>",
 ];
 
 fn text_strategy() -> impl Strategy<Value = String> {
@@ -94,12 +108,12 @@ proptest! {
 #[allow(clippy::print_stderr)]
 fn prompt_build_time() {
     let mut text = String::from("use std::collections::HashMap;\nuse std::sync::Arc;\n\n");
-    for i in 0..1_000 {
+    for i in 0..1_125 {
         text.push_str(&format!(
             "impl Item{i} {{\n    pub fn total(&self, rates: &HashMap<u32, f64>) -> f64 {{\n        let base = self.price * {i}.0;\n        let rate = rates.get(&self.kind).copied().unwrap_or(1.0);\n        base * rate\n    }}\n}}\n\n"
         ));
     }
-    let at = text.find("impl Item600 ").expect("the item is there") + 60;
+    let at = text.find("impl Item700 ").expect("the item is there") + 60;
     let fixture = format!("{}$0{}", &text[..at], &text[at..]);
     let mut doc = Doc::open("rust", "src/items.rs", &fixture);
     doc.type_text("let x = ");
@@ -114,8 +128,20 @@ fn prompt_build_time() {
     let anchor = Anchor::new(&ContextInput::new(&snapshot, doc.cursor)).expect("an anchor");
     let cases: [(&str, ContextInput<'_>); 3] = [
         ("alone", ContextInput::new(&snapshot, doc.cursor)),
-        ("anchored", ContextInput { anchor: Some(&anchor), ..ContextInput::new(&snapshot, doc.cursor) }),
-        ("with 4 related docs of ~2,250 lines", ContextInput { related: &related, ..ContextInput::new(&snapshot, doc.cursor) }),
+        (
+            "anchored",
+            ContextInput {
+                anchor: Some(&anchor),
+                ..ContextInput::new(&snapshot, doc.cursor)
+            },
+        ),
+        (
+            "with 4 related docs of ~2,250 lines",
+            ContextInput {
+                related: &related,
+                ..ContextInput::new(&snapshot, doc.cursor)
+            },
+        ),
     ];
     for (name, input) in cases {
         let mut times: Vec<f64> = (0..201)
@@ -133,11 +159,21 @@ fn prompt_build_time() {
             "{lines} lines, {name}: median {:.0} µs, p90 {:.0} µs; prompt ~{} tokens",
             times[100],
             times[180],
-            estimate_tokens(&prompt.outline) + estimate_tokens(&prompt.before) + estimate_tokens(&prompt.after)
-                + estimate_tokens(&prompt.recent_edits) + prompt.related.iter().map(|s| estimate_tokens(&s.text)).sum::<usize>()
+            estimate_tokens(&prompt.outline)
+                + estimate_tokens(&prompt.before)
+                + estimate_tokens(&prompt.after)
+                + estimate_tokens(&prompt.recent_edits)
+                + prompt
+                    .related
+                    .iter()
+                    .map(|s| estimate_tokens(&s.text))
+                    .sum::<usize>()
         );
     }
     let start = Instant::now();
     let reanchor = should_reanchor(Some(&anchor), &snapshot, doc.cursor);
-    eprintln!("should_reanchor: {reanchor} in {:.1} µs", start.elapsed().as_secs_f64() * 1e6);
+    eprintln!(
+        "should_reanchor: {reanchor} in {:.1} µs",
+        start.elapsed().as_secs_f64() * 1e6
+    );
 }
