@@ -1,48 +1,290 @@
-//! Prompt context: what of a document snapshot the model sees around the cursor.
+//! Prompt context: what of a document snapshot the model sees, for a cursor, under a token
+//! budget. Pure functions over a [`Snapshot`]: no I/O, no async, no LSP types.
+//!
+//! A prompt is gathered once ([`build`]) and rendered per provider family
+//! ([`Prompt::to_request_parts`]): the text around the cursor cut on line boundaries, the
+//! imports and enclosing scope headers that lie before that window, the user's recent edits,
+//! and the most similar snippets of other open documents. Secret files never get a prompt and
+//! are never used as related documents. Chat prompts split into a `context` that stays
+//! byte-identical from one keystroke to the next (see [`Anchor`]) and a `query` that changes.
+
+mod anchor;
+mod edits;
+mod format;
+mod outline;
+mod related;
+mod secrets;
+mod tokens;
+mod window;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_chat;
+#[cfg(test)]
+mod tests_parts;
+#[cfg(test)]
+mod tests_props;
+
+pub use anchor::{Anchor, MAX_DRIFT_BYTES, should_reanchor};
+pub use format::CHAT_INSTRUCTIONS;
+pub use related::Snippet;
+pub use secrets::{display_path, is_secret_path};
+pub use tokens::estimate_tokens;
+
+use std::ops::Range;
 
 use ropey::Rope;
 
-/// The text before and after `cursor_byte`, at most `before_bytes` and `after_bytes` long,
-/// cut on character boundaries. Copies only the window, never the whole document.
-pub fn window(
-    rope: &Rope,
-    cursor_byte: usize,
-    before_bytes: usize,
-    after_bytes: usize,
-) -> (String, String) {
-    let len = rope.len_bytes();
-    let cursor_char = rope.byte_to_char(cursor_byte.min(len));
-    // Round the window's start up to a whole character so it never exceeds the budget.
-    let start_byte = rope.char_to_byte(cursor_char).saturating_sub(before_bytes);
-    let mut start_char = rope.byte_to_char(start_byte);
-    if rope.char_to_byte(start_char) < start_byte {
-        start_char += 1;
-    }
-    let end_byte = rope
-        .char_to_byte(cursor_char)
-        .saturating_add(after_bytes)
-        .min(len);
-    let end_char = rope.byte_to_char(end_byte);
-    (
-        rope.slice(start_char..cursor_char).to_string(),
-        rope.slice(cursor_char..end_char).to_string(),
-    )
+use crate::documents::Snapshot;
+use crate::syntax::Language;
+
+/// Marks the cursor in chat prompts. The reference model server's corpus mode looks for exactly
+/// this marker in the last user message and continues the text before it.
+pub const CURSOR: &str = "<|cursor|>";
+
+/// Tokens kept for the path comment that opens a FIM prefix.
+const PATH_HEADER_TOKENS: usize = 16;
+
+/// How large a prompt may be. Fast models decode quickly, but time to first token still grows
+/// with prefill, so prompts stay small.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    pub prompt_tokens: usize,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl Default for Budget {
+    fn default() -> Self {
+        Self {
+            prompt_tokens: 2_000,
+        }
+    }
+}
 
-    #[test]
-    fn windows_cut_on_character_boundaries() {
-        let rope = Rope::from_str("aé😀b|cd😀e");
-        let cursor = "aé😀b".len();
-        assert_eq!(
-            window(&rope, cursor, 100, 100),
-            ("aé😀b".into(), "|cd😀e".into())
-        );
-        // 6 bytes back lands inside `é`... the window starts on the next whole character.
-        assert_eq!(window(&rope, cursor, 6, 5).0, "😀b");
-        assert_eq!(window(&rope, cursor, 0, 5).1, "|cd");
+impl Budget {
+    /// Caps for the parts besides the window, in tokens; the window gets what they leave.
+    fn share(self, percent: usize) -> usize {
+        self.prompt_tokens * percent / 100
+    }
+}
+
+/// Another open document, offered for related snippets.
+#[derive(Clone, Debug)]
+pub struct RelatedDoc {
+    /// A path or URI.
+    pub path: String,
+    pub rope: Rope,
+}
+
+/// Everything [`build`] looks at.
+#[derive(Clone, Copy, Debug)]
+pub struct ContextInput<'a> {
+    pub snapshot: &'a Snapshot,
+    pub cursor_byte: usize,
+    pub related: &'a [RelatedDoc],
+    pub budget: Budget,
+    /// The user's secret globs (`secrets.extraGlobs`), on top of the built-in list.
+    pub secret_globs: &'a [String],
+    /// The chat anchor of this document, if the caller keeps one; see [`should_reanchor`].
+    pub anchor: Option<&'a Anchor>,
+}
+
+impl<'a> ContextInput<'a> {
+    /// An input with nothing but the document: no related documents, no secret globs, no
+    /// anchor, the default budget.
+    pub fn new(snapshot: &'a Snapshot, cursor_byte: usize) -> Self {
+        Self {
+            snapshot,
+            cursor_byte,
+            related: &[],
+            budget: Budget::default(),
+            secret_globs: &[],
+            anchor: None,
+        }
+    }
+}
+
+/// The prompt shapes providers take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptFamily {
+    /// Fill-in-the-middle models: prefix, suffix and extra files.
+    Fim,
+    /// Instruction-following models (Responses, Chat Completions, Anthropic).
+    Chat,
+}
+
+/// The gathered pieces of a prompt; render them with [`Prompt::to_request_parts`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prompt {
+    /// The path shown to the model (no `file://`).
+    pub path: String,
+    /// The language's name (`rust`), else the editor's language id.
+    pub language: String,
+    /// How a line comment starts in this language, if it has one.
+    pub line_comment: Option<&'static str>,
+    /// Imports and enclosing scope headers before the window, with elision lines; it goes
+    /// right before `before`.
+    pub outline: String,
+    /// The document's bytes shown around the cursor.
+    pub window: Range<usize>,
+    pub cursor_byte: usize,
+    /// `window.start..cursor_byte` and `cursor_byte..window.end` of the document.
+    pub before: String,
+    pub after: String,
+    /// The recent edits as a diff, newest last.
+    pub recent_edits: String,
+    /// Snippets of related documents, most similar first.
+    pub related: Vec<Snippet>,
+    pub chat: ChatParts,
+}
+
+/// What the chat rendering needs beyond the shared pieces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatParts {
+    /// The anchor's rendered context (or, without an anchor, this snapshot's).
+    pub context: String,
+    /// The diff from the anchor's text to this snapshot's; empty without an anchor.
+    pub since_anchor: String,
+    /// The recent edits up to the anchor (later ones are in `since_anchor`).
+    pub recent_edits: String,
+    /// About 15 lines before and 5 after the cursor.
+    pub local_before: String,
+    pub local_after: String,
+}
+
+/// Gathers the prompt for `input`: `None` for a secret or inactive document.
+pub fn build(input: &ContextInput<'_>) -> Option<Prompt> {
+    let snapshot = input.snapshot;
+    if snapshot.inactive.is_some() || is_secret_path(&snapshot.uri, input.secret_globs) {
+        return None;
+    }
+    let rope = &snapshot.rope;
+    let cursor = window::floor_char(rope, input.cursor_byte);
+    let path = display_path(&snapshot.uri);
+    let budget = input.budget;
+    let recent_edits = edits::render(rope, &snapshot.recent_edits, budget.share(10));
+    let related = related::snippets(
+        rope,
+        cursor,
+        input.related,
+        &path,
+        input.secret_globs,
+        budget.share(20),
+    );
+    let related_tokens: usize = related
+        .iter()
+        .map(|s| estimate_tokens(&s.text) + estimate_tokens(&s.path) + 2)
+        .sum();
+    // Imports and scope headers may take 10% each; what they leave goes back to the window.
+    let (import_tokens, scope_tokens) = (budget.share(10), budget.share(10));
+    let window_tokens = budget
+        .prompt_tokens
+        .saturating_sub(estimate_tokens(&recent_edits) + related_tokens)
+        .saturating_sub(import_tokens + scope_tokens + PATH_HEADER_TOKENS);
+    let window_bytes = tokens::bytes_for_tokens(window_tokens);
+    let before_bytes = window_bytes * 3 / 4;
+    let after_bytes = window_bytes - before_bytes;
+    let tree = snapshot.tree_or_parse();
+    let line_comment = snapshot.language.and_then(line_comment);
+    let scopes = match (&tree, snapshot.language) {
+        (Some(tree), Some(language)) => {
+            crate::syntax::enclosing_scopes(tree, language, rope, cursor)
+        }
+        _ => Vec::new(),
+    };
+    let outline_at = |window_start| {
+        outline::outline(&outline::OutlineInput {
+            rope,
+            tree: tree.as_ref(),
+            language: snapshot.language,
+            window_start,
+            comment: line_comment,
+            scopes: &scopes,
+            import_tokens,
+            scope_tokens,
+        })
+    };
+    let mut range = window::window(rope, cursor, before_bytes, after_bytes);
+    let mut outline = outline_at(range.start);
+    // A wider window only leaves fewer imports and shorter headers outside it, so the outline
+    // recomputed for it costs no more than the first.
+    let unused = (import_tokens + scope_tokens).saturating_sub(estimate_tokens(&outline));
+    if unused > 0 && range.start > 0 {
+        let extra = tokens::bytes_for_tokens(unused);
+        range = window::window(rope, cursor, before_bytes + extra, after_bytes);
+        outline = outline_at(range.start);
+    }
+    let local = window::local_window(rope, cursor);
+    let mut prompt = Prompt {
+        path,
+        language: snapshot.language.map_or_else(
+            || snapshot.language_id.to_lowercase(),
+            |l| l.name().to_owned(),
+        ),
+        line_comment,
+        outline,
+        before: window::text(rope, range.start..cursor),
+        after: window::text(rope, cursor..range.end),
+        window: range,
+        cursor_byte: cursor,
+        recent_edits,
+        related,
+        chat: ChatParts {
+            context: String::new(),
+            since_anchor: String::new(),
+            recent_edits: String::new(),
+            local_before: window::text(rope, local.start..cursor),
+            local_after: window::text(rope, cursor..local.end),
+        },
+    };
+    match input.anchor.filter(|a| *a.uri == *snapshot.uri) {
+        Some(anchor) => {
+            let change = anchor::changed_region(&anchor.rope, rope);
+            prompt.chat.context = anchor.context.clone();
+            prompt.chat.since_anchor = anchor::render_diff(&anchor.rope, rope, change);
+            let upto = snapshot
+                .recent_edits
+                .iter()
+                .position(|e| e.version > anchor.version)
+                .unwrap_or(snapshot.recent_edits.len());
+            prompt.chat.recent_edits =
+                edits::render(rope, &snapshot.recent_edits[..upto], budget.share(10));
+        }
+        None => {
+            prompt.chat.context = format::chat_context(&prompt);
+            prompt.chat.recent_edits = prompt.recent_edits.clone();
+        }
+    }
+    Some(prompt)
+}
+
+impl Anchor {
+    /// Anchors the chat context at `input`'s snapshot and cursor (its own `anchor` is ignored);
+    /// `None` when the document gets no prompt.
+    pub fn new(input: &ContextInput<'_>) -> Option<Anchor> {
+        let prompt = build(&ContextInput {
+            anchor: None,
+            ..*input
+        })?;
+        Some(Anchor {
+            uri: input.snapshot.uri.clone(),
+            version: input.snapshot.version,
+            rope: input.snapshot.rope.clone(),
+            window: prompt.window,
+            context: prompt.chat.context,
+        })
+    }
+}
+
+/// How a line comment starts, for the path header and elision lines.
+fn line_comment(language: Language) -> Option<&'static str> {
+    use Language as L;
+    match language {
+        L::Rust | L::TypeScript | L::Tsx | L::JavaScript | L::Go | L::C | L::Cpp | L::Java => {
+            Some("//")
+        }
+        L::Python | L::Bash | L::Toml => Some("#"),
+        L::Lua => Some("--"),
+        L::Json => None,
     }
 }

@@ -15,11 +15,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::context;
 use crate::documents::Snapshot;
-use crate::providers::{ModelInput, ModelRequest, Provider, ProviderError};
-
-/// How much text around the cursor goes into a prompt.
-const PREFIX_BYTES: usize = 6_000;
-const SUFFIX_BYTES: usize = 2_000;
+use crate::providers::{ModelRequest, Provider, ProviderError};
 
 /// A suggestion to insert at the cursor.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,16 +66,17 @@ impl Engine {
         let Some(provider) = self.provider() else {
             return Ok(None);
         };
+        // Secret files get no prompt, so no suggestion.
+        let Some(prompt) = context::build(&context::ContextInput::new(&snapshot, cursor_byte))
+        else {
+            return Ok(None);
+        };
+        let (instructions, input) = prompt.to_request_parts(context::PromptFamily::Fim);
         // Registered before the first await, so a newer request always sees this one.
         let ticket = self.scheduler.begin(&snapshot.uri);
-        let (prefix, suffix) =
-            context::window(&snapshot.rope, cursor_byte, PREFIX_BYTES, SUFFIX_BYTES);
         let request = ModelRequest {
-            input: ModelInput::Fim {
-                prefix,
-                suffix,
-                extra: Vec::new(),
-            },
+            instructions,
+            input,
             max_output_tokens,
             session: Some(snapshot.uri.to_string()),
             ..ModelRequest::default()
