@@ -71,7 +71,14 @@ impl LspClient {
     /// Starts the real binary with `args` and extra environment variables.
     pub async fn spawn(args: &[&str], env: &[(&str, &str)]) -> Result<Self> {
         let mut command = Command::new(server_binary()?);
+        // Hermetic: no real key can make a test dial a cloud service, and no user config file
+        // leaks into the settings.
         command
+            .env_remove("OPENAI_API_KEY")
+            .env(
+                "XDG_CONFIG_HOME",
+                std::env::temp_dir().join("spark-lsp-tests-no-config"),
+            )
             .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::piped())

@@ -1,0 +1,146 @@
+//! End-to-end: the real `spark-lsp` binary, configured like a user would, against the reference
+//! model server over real loopback sockets. The suggestion the editor gets is the model's answer,
+//! the key reaches only the provider, and the WebSocket session is one warm socket.
+
+use serde_json::{Value, json};
+use spark_tests::lsp_client::LspClient;
+use spark_tests::model_server::{CostModel, Endpoint, ModelServer, ModelServerConfig};
+
+const KEY: &str = "sk-spark-e2e-0123456789";
+
+async fn model_server() -> anyhow::Result<ModelServer> {
+    ModelServer::start(ModelServerConfig {
+        cost: CostModel::instant(),
+        api_key: Some(KEY.into()),
+        default_answer: "a + b".into(),
+        ..ModelServerConfig::default()
+    })
+    .await
+}
+
+async fn spark(provider: Value, capabilities: Value) -> anyhow::Result<LspClient> {
+    let env = [("SPARK_E2E_KEY", KEY), ("SPARK_LSP_LOG", "trace")];
+    let mut client = LspClient::spawn(&[], &env).await?;
+    let mut provider = provider;
+    provider["apiKeyEnv"] = json!("SPARK_E2E_KEY");
+    provider["model"] = json!("m");
+    client
+        .initialize(capabilities, json!({ "provider": provider }))
+        .await?;
+    Ok(client)
+}
+
+/// Asks until the provider, built in the background after `initialize`, answers.
+async fn first_answer(
+    client: &mut LspClient,
+    method: &str,
+    params: Value,
+) -> anyhow::Result<Value> {
+    for _ in 0..200 {
+        let response = client.request(method, params.clone()).await?;
+        if !response["result"].is_null() {
+            return Ok(response["result"].clone());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    anyhow::bail!("no answer from {method}")
+}
+
+#[tokio::test]
+async fn helix_gets_the_models_answer_as_a_completion_item_over_openai_chat() -> anyhow::Result<()>
+{
+    let server = model_server().await?;
+    let provider = json!({"kind": "openai-chat", "baseUrl": server.http_base()});
+    let capabilities = json!({"general": {"positionEncodings": ["utf-8", "utf-32", "utf-16"]}});
+    let mut client = spark(provider, capabilities).await?;
+    client
+        .open(
+            "file:///p/probe.py",
+            "python",
+            0,
+            "def add(a, b):\n    return \n",
+        )
+        .await?;
+    let params = json!({"textDocument": {"uri": "file:///p/probe.py"}, "position": {"line": 1, "character": 11}, "context": {"triggerKind": 1}});
+    let list = first_answer(&mut client, "textDocument/completion", params).await?;
+    assert_eq!(list["isIncomplete"], true);
+    assert_eq!(list["items"][0]["textEdit"]["newText"], "a + b");
+
+    // What reached the model: the document around the cursor, the key only as the bearer token.
+    let requests = server.requests_for(Endpoint::ChatCompletions);
+    let last = requests
+        .last()
+        .ok_or_else(|| anyhow::anyhow!("no chat request"))?;
+    assert_eq!(
+        last.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
+    let body = last.body.to_string();
+    assert!(
+        body.contains("def add(a, b):") && body.contains("<|cursor|>"),
+        "{body}"
+    );
+    assert!(!body.contains(KEY));
+
+    assert_eq!(client.shutdown_and_exit().await?, Some(0));
+    Ok(())
+}
+
+#[tokio::test]
+async fn inline_completions_stream_over_one_warm_websocket() -> anyhow::Result<()> {
+    let server = model_server().await?;
+    let provider = json!({"kind": "openai-responses", "transport": "websocket", "baseUrl": server.http_base()});
+    let capabilities = json!({"general": {"positionEncodings": ["utf-16"]}, "textDocument": {"inlineCompletion": {}}});
+    let mut client = spark(provider, capabilities).await?;
+    client
+        .open(
+            "file:///p/m.rs",
+            "rust",
+            1,
+            "fn add(a: u32, b: u32) -> u32 {\n    \n}\n",
+        )
+        .await?;
+    let params = json!({"textDocument": {"uri": "file:///p/m.rs"}, "position": {"line": 1, "character": 4}, "context": {"triggerKind": 2}});
+    let items = first_answer(&mut client, "textDocument/inlineCompletion", params.clone()).await?;
+    assert_eq!(items[0]["insertText"], "a + b");
+    for version in 2..5 {
+        let change = json!({"textDocument": {"uri": "file:///p/m.rs", "version": version},
+            "contentChanges": [{"range": {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 4}}, "text": " "}]});
+        client.notify("textDocument/didChange", change).await?;
+        let response = client
+            .request("textDocument/inlineCompletion", params.clone())
+            .await?;
+        assert_eq!(response["result"][0]["insertText"], "a + b", "{response}");
+    }
+    assert_eq!(
+        server.websocket_connections(),
+        1,
+        "one warm socket for every request"
+    );
+    assert!(server.requests_for(Endpoint::ResponsesWebSocket).len() >= 4);
+
+    let mut stderr_client = client;
+    stderr_client.request("shutdown", Value::Null).await?;
+    stderr_client.notify("exit", Value::Null).await?;
+    let log = stderr_client.take_stderr().await.unwrap_or_default();
+    assert!(log.contains("provider ready"), "the trace log is on stderr");
+    assert!(!log.contains(KEY), "the key never reaches the log");
+    assert_eq!(stderr_client.finish().await?, Some(0));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_cloud_provider_without_a_key_is_explained_once_and_nothing_is_dialled()
+-> anyhow::Result<()> {
+    let mut client = LspClient::spawn(&[], &[]).await?;
+    let options = json!({"provider": {"apiKeyEnv": "SPARK_E2E_UNSET_KEY"}});
+    client.initialize(json!({}), options).await?;
+    let message = client.notification("window/showMessage").await?;
+    let text = message["message"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("no API key") && text.contains("SPARK_E2E_UNSET_KEY"),
+        "{text}"
+    );
+    assert_eq!(client.shutdown_and_exit().await?, Some(0));
+    Ok(())
+}
