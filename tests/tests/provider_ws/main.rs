@@ -66,7 +66,12 @@ async fn fim_requests_put_the_cursor_marker_between_prefix_and_suffix() {
     };
     assert_eq!(collect(provider.stream(request)).await, Ok("a + b".into()));
     let frames = server.requests_for(Endpoint::ResponsesWebSocket);
-    assert_eq!(input_texts(&frames[0].body), ["let sum = <|cursor|>;"]);
+    // The instructions lead as a developer message; the FIM text is the one user message.
+    let texts = input_texts(&frames[0].body);
+    assert_eq!(
+        texts.last().map(String::as_str),
+        Some("let sum = <|cursor|>;")
+    );
 }
 
 #[tokio::test]

@@ -92,15 +92,18 @@ pub(super) fn create_frame(model: &str, request: &ModelRequest, create: Create<'
     let mut body = Map::new();
     body.insert("type".into(), json!("response.create"));
     body.insert("model".into(), json!(model));
-    // Instructions are not inherited through `previous_response_id`, so every frame repeats
-    // them; the warm-up includes them so that the cached prefix is the same.
-    if !request.instructions.is_empty() {
-        body.insert("instructions".into(), json!(request.instructions));
+    // The `instructions` field is not inherited through `previous_response_id`, but input
+    // items are: the instructions travel as the first (developer) message of the cacheable
+    // part, so a continuation carries only the query and the warm base keeps them.
+    let mut input: Vec<Value> = Vec::new();
+    if create.texts != Texts::Query && !request.instructions.is_empty() {
+        input.push(message("developer", request.instructions.clone()));
     }
-    let input: Vec<Value> = input_texts(&request.input, create.texts)
-        .into_iter()
-        .map(user_message)
-        .collect();
+    input.extend(
+        input_texts(&request.input, create.texts)
+            .into_iter()
+            .map(|text| message("user", text)),
+    );
     body.insert("input".into(), Value::Array(input));
     if create.generate && request.max_output_tokens > 0 {
         body.insert("max_output_tokens".into(), json!(request.max_output_tokens));
@@ -158,8 +161,8 @@ fn input_texts(input: &ModelInput, texts: Texts) -> Vec<String> {
     }
 }
 
-fn user_message(text: String) -> Value {
-    json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]})
+fn message(role: &str, text: String) -> Value {
+    json!({"type": "message", "role": role, "content": [{"type": "input_text", "text": text}]})
 }
 
 /// A server event, reduced to what a request needs.

@@ -31,18 +31,22 @@ fn create(texts: Texts) -> Create<'static> {
     }
 }
 
-fn texts(frame: &Value) -> Vec<&str> {
+/// The input messages as `role: text`.
+fn texts(frame: &Value) -> Vec<String> {
     frame["input"]
         .as_array()
         .expect("input list")
         .iter()
         .map(|item| {
-            assert_eq!(
-                (&item["type"], &item["role"]),
-                (&json!("message"), &json!("user"))
-            );
+            assert_eq!(item["type"], "message");
             assert_eq!(item["content"][0]["type"], "input_text");
-            item["content"][0]["text"].as_str().expect("text")
+            let role = item["role"].as_str().expect("role");
+            let text = item["content"][0]["text"].as_str().expect("text");
+            if role == "user" {
+                text.to_owned()
+            } else {
+                format!("{role}: {text}")
+            }
         })
         .collect()
 }
@@ -63,10 +67,12 @@ fn urls_swap_the_scheme_and_add_responses() {
 #[test]
 fn a_full_request_carries_context_then_query() {
     let full = frame(&request("ctx", "q"), create(Texts::Full));
-    assert_eq!(texts(&full), ["ctx", "q"]);
+    // Instructions lead the cacheable input: the `instructions` field is not inherited by a
+    // continuation, input items are.
+    assert_eq!(texts(&full), ["developer: complete", "ctx", "q"]);
     assert_eq!(full["type"], "response.create");
     assert_eq!(full["model"], "spark");
-    assert_eq!(full["instructions"], "complete");
+    assert!(full.get("instructions").is_none());
     assert_eq!(full["store"], false);
     assert_eq!(full["stream_id"], "spark-1");
     assert_eq!(full["max_output_tokens"], 64);
@@ -87,7 +93,10 @@ fn warm_ups_send_the_context_and_continuations_only_the_query() {
     );
     assert_eq!(
         (texts(&warm), &warm["generate"]),
-        (vec!["ctx"], &json!(false))
+        (
+            vec!["developer: complete".to_owned(), "ctx".to_owned()],
+            &json!(false)
+        )
     );
     assert!(warm.get("max_output_tokens").is_none());
     let fork = frame(
@@ -99,7 +108,7 @@ fn warm_ups_send_the_context_and_continuations_only_the_query() {
     );
     assert_eq!(
         (texts(&fork), &fork["previous_response_id"]),
-        (vec!["q"], &json!("resp_1"))
+        (vec!["q".to_owned()], &json!("resp_1"))
     );
 }
 

@@ -1,0 +1,259 @@
+//! What a warm session saves, measured side by side in one run.
+//!
+//! `cargo bench -p spark-tests --bench session` puts the reference model server behind TLS and a
+//! latency proxy (40 ms round trip, the server decoding 1,000 tokens/s, prefill free so that the
+//! model's own time is exactly the decode of a 32-token answer) and sends 50 sequential requests
+//! three ways: over the warm Responses WebSocket, over HTTP on a fresh connection each time, and
+//! over a reused keep-alive HTTP connection. Then it types 200 characters of a real file through
+//! the context builder and counts the prompt bytes sent with incremental continuation (WebSocket,
+//! `previous_response_id`) against full resends (HTTP).
+#![allow(clippy::print_stdout, clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use spark_lsp::config::ProviderConfig;
+use spark_lsp::context::{self, Anchor, ContextInput, PromptFamily};
+use spark_lsp::documents::{DocumentStore, LineCol, PositionEncoding, TextChange};
+use spark_lsp::providers::openai_ws::OpenAiWebSocket;
+use spark_lsp::providers::{ModelInput, ModelRequest, OpenAiResponsesHttp, Provider, Settings};
+use spark_tests::latency_proxy::LatencyProxy;
+use spark_tests::model_server::{CostModel, Endpoint, ModelServer, ModelServerConfig};
+
+const RTT: Duration = Duration::from_millis(40);
+const REQUESTS: usize = 50;
+const ANSWER_TOKENS: u32 = 32;
+const KEY: &str = "sk-bench";
+
+#[tokio::main]
+async fn main() {
+    latency().await;
+    prompt_bytes().await;
+}
+
+async fn latency() {
+    let cost = CostModel {
+        base_latency: Duration::ZERO,
+        prefill_tps: 1e12,
+        decode_tps: 1_000.0,
+    };
+    let server = start_server(cost, true).await;
+    let proxy = LatencyProxy::start(server.addr(), RTT).await.unwrap();
+    let base_url = format!("https://127.0.0.1:{}/v1", proxy.addr().port());
+    let settings = settings(&base_url, true);
+    let model_ms = cost.token_offset(ANSWER_TOKENS as usize - 1).as_secs_f64() * 1e3;
+
+    let ws = OpenAiWebSocket::start(settings.clone(), Arc::new(http_provider(&settings)));
+    while !ws.is_connected() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let warm = run(REQUESTS, |_| ws.clone() as Arc<dyn Provider>).await;
+    // A provider built outside the runtime skips its preconnect: every request dials anew.
+    let fresh = run(REQUESTS, |_| {
+        let settings = settings.clone();
+        Arc::new(
+            std::thread::spawn(move || http_provider(&settings))
+                .join()
+                .unwrap(),
+        ) as Arc<dyn Provider>
+    })
+    .await;
+    let pooled = Arc::new(http_provider(&settings));
+    pooled.settled().await;
+    let keep_alive = run(REQUESTS, |_| pooled.clone() as Arc<dyn Provider>).await;
+
+    println!(
+        "{REQUESTS} sequential requests, {} ms RTT, TLS, {ANSWER_TOKENS}-token answers at 1,000 tokens/s (model time {model_ms:.0} ms)",
+        RTT.as_millis()
+    );
+    println!(
+        "{:<28} {:>9} {:>9} {:>10} {:>10} {:>13}",
+        "transport", "TTFT p50", "TTFT p95", "total p50", "total p95", "overhead p50"
+    );
+    for (name, samples) in [
+        ("warm WebSocket", &warm),
+        ("HTTP, fresh connection", &fresh),
+        ("HTTP, keep-alive", &keep_alive),
+    ] {
+        let (ttft, total): (Vec<f64>, Vec<f64>) = samples.iter().copied().unzip();
+        println!(
+            "{name:<28} {:>7.1}ms {:>7.1}ms {:>8.1}ms {:>8.1}ms {:>11.1}ms",
+            pct(&ttft, 0.5),
+            pct(&ttft, 0.95),
+            pct(&total, 0.5),
+            pct(&total, 0.95),
+            pct(&total, 0.5) - model_ms
+        );
+    }
+    let overhead =
+        |s: &[(f64, f64)]| pct(&s.iter().map(|x| x.1).collect::<Vec<_>>(), 0.5) - model_ms;
+    let ttft = |s: &[(f64, f64)]| pct(&s.iter().map(|x| x.0).collect::<Vec<_>>(), 0.5);
+    println!(
+        "warm WebSocket vs fresh connection: overhead {:.0}% lower, TTFT {:.0}% lower",
+        100.0 * (1.0 - overhead(&warm) / overhead(&fresh)),
+        100.0 * (1.0 - ttft(&warm) / ttft(&fresh))
+    );
+    println!(
+        "warm WebSocket vs keep-alive HTTP: overhead {:.0}% lower, TTFT {:.0}% lower",
+        100.0 * (1.0 - overhead(&warm) / overhead(&keep_alive)),
+        100.0 * (1.0 - ttft(&warm) / ttft(&keep_alive))
+    );
+    println!();
+}
+
+/// Sends `count` requests one after another; returns (time to first token, total) in ms.
+async fn run(count: usize, provider: impl Fn(usize) -> Arc<dyn Provider>) -> Vec<(f64, f64)> {
+    let mut samples = Vec::with_capacity(count);
+    for i in 0..count {
+        let provider = provider(i);
+        let request = ModelRequest {
+            input: ModelInput::Chat {
+                context: "fn main() {\n    let total = ".repeat(20),
+                query: format!("request {i}"),
+            },
+            max_output_tokens: ANSWER_TOKENS,
+            ..ModelRequest::default()
+        };
+        let started = Instant::now();
+        let mut stream = provider.stream(request);
+        let mut first = None;
+        while let Some(delta) = stream.next().await {
+            delta.unwrap();
+            first.get_or_insert_with(|| started.elapsed());
+        }
+        let first = first.expect("an answer");
+        samples.push((
+            first.as_secs_f64() * 1e3,
+            started.elapsed().as_secs_f64() * 1e3,
+        ));
+    }
+    samples
+}
+
+/// Types 200 characters of a real source file and counts the request bytes the model server
+/// received, with warm incremental continuation and with full resends.
+async fn prompt_bytes() {
+    let source = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../server/src/documents/store.rs"
+    ))
+    .unwrap();
+    let cut = source.find("pub fn change(").unwrap();
+    let typed: String = source[cut..].chars().take(200).collect();
+    let mut totals = Vec::new();
+    for incremental in [true, false] {
+        let server = start_server(CostModel::instant(), false).await;
+        let settings = settings(&server.http_base(), false);
+        let provider: Arc<dyn Provider> = if incremental {
+            let ws = OpenAiWebSocket::start(settings.clone(), Arc::new(http_provider(&settings)));
+            while !ws.is_connected() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            ws
+        } else {
+            Arc::new(http_provider(&settings))
+        };
+        let store = DocumentStore::default();
+        let uri = "file:///w/store.rs";
+        store.open(uri, "rust", 1, &source[..cut]);
+        store.wait_for_parses();
+        let mut anchor: Option<Anchor> = None;
+        for (i, ch) in typed.chars().enumerate() {
+            let snapshot = store.snapshot(uri).unwrap();
+            let end = snapshot.rope.len_bytes();
+            let at = spark_lsp::documents::to_line_col(&snapshot.rope, end, PositionEncoding::Utf8);
+            let change = TextChange {
+                range: Some((at, LineCol::new(at.line, at.col))),
+                text: ch.to_string(),
+            };
+            store
+                .change(
+                    uri,
+                    i32::try_from(i).unwrap() + 2,
+                    &[change],
+                    PositionEncoding::Utf8,
+                )
+                .unwrap();
+            let snapshot = store.snapshot(uri).unwrap();
+            let cursor = snapshot.rope.len_bytes();
+            let mut input = ContextInput::new(&snapshot, cursor);
+            if context::should_reanchor(anchor.as_ref(), &snapshot, cursor) {
+                anchor = Anchor::new(&input);
+            }
+            input.anchor = anchor.as_ref();
+            let prompt = context::build(&input).unwrap();
+            let (instructions, input) = prompt.to_request_parts(PromptFamily::Chat);
+            let request = ModelRequest {
+                instructions,
+                input,
+                max_output_tokens: 16,
+                session: Some(uri.into()),
+                ..ModelRequest::default()
+            };
+            let mut stream = provider.stream(request);
+            while let Some(delta) = stream.next().await {
+                delta.unwrap();
+            }
+        }
+        let endpoint = if incremental {
+            Endpoint::ResponsesWebSocket
+        } else {
+            Endpoint::ResponsesHttp
+        };
+        let requests = server.requests_for(endpoint);
+        let bytes: usize = requests.iter().map(|r| r.body.to_string().len()).sum();
+        totals.push((requests.len(), bytes));
+    }
+    let [(ws_count, ws_bytes), (http_count, http_bytes)] = totals[..] else {
+        unreachable!()
+    };
+    println!(
+        "prompt bytes over a 200-keystroke typing session (a real file, the context builder's chat format):"
+    );
+    println!(
+        "  incremental (warm WebSocket, previous_response_id): {ws_bytes} bytes in {ws_count} frames ({} per keystroke)",
+        ws_bytes / 200
+    );
+    println!(
+        "  full resends (HTTP):                                {http_bytes} bytes in {http_count} requests ({} per keystroke)",
+        http_bytes / 200
+    );
+    println!(
+        "  {:.0}% fewer bytes",
+        100.0 * (1.0 - ws_bytes as f64 / http_bytes as f64)
+    );
+}
+
+async fn start_server(cost: CostModel, tls: bool) -> ModelServer {
+    ModelServer::start(ModelServerConfig {
+        cost,
+        api_key: Some(KEY.into()),
+        default_answer: "let x = compute(a, b) + other(c) * 2; ".repeat(8),
+        tls: tls.then(spark_tests::tls::fixture_files),
+        ..ModelServerConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn settings(base_url: &str, tls: bool) -> Settings {
+    // The key comes from a command, so the bench needs no environment variable.
+    let config = ProviderConfig {
+        base_url: base_url.into(),
+        model: "m".into(),
+        api_key_command: Some(vec!["printf".into(), KEY.into()]),
+        ca_cert_file: tls.then(|| spark_tests::tls::fixture_files().cert_pem),
+        ..ProviderConfig::default()
+    };
+    Settings::resolve(&config).unwrap()
+}
+
+fn http_provider(settings: &Settings) -> OpenAiResponsesHttp {
+    OpenAiResponsesHttp::new(settings.clone()).unwrap()
+}
+
+fn pct(samples: &[f64], q: f64) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
