@@ -74,11 +74,14 @@ pub async fn collect(mut stream: TextStream) -> Result<String, ProviderError> {
 }
 
 /// The text of each input message of a recorded `response.create`.
+/// The texts of the user messages (the developer message with the instructions is checked on
+/// its own).
 pub fn input_texts(body: &Value) -> Vec<String> {
     body["input"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|item| item["role"] == "user")
         .map(|item| item["content"][0]["text"].as_str().unwrap().to_owned())
         .collect()
 }

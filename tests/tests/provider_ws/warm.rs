@@ -34,7 +34,11 @@ async fn prewarm_then_stream_sends_only_the_query() {
     let (warm, fork) = (&frames[0].body, &frames[1].body);
     assert_eq!(warm["generate"], false);
     assert_eq!(input_texts(warm), [context()]);
-    assert_eq!(warm["instructions"], "Complete the code.");
+    // The warm base holds the instructions as its first input item; the fork repeats nothing.
+    assert_eq!(warm["input"][0]["role"], "developer");
+    assert_eq!(warm["input"][0]["content"][0]["text"], "Complete the code.");
+    assert!(fork.get("instructions").is_none());
+    assert!(!fork.to_string().contains("Complete the code."));
     assert!(
         fork["previous_response_id"]
             .as_str()
@@ -74,6 +78,8 @@ async fn a_cold_request_goes_in_full_and_warms_the_next_one() {
     assert!(frames[0].body.get("previous_response_id").is_none());
     let last = &frames.last().unwrap().body;
     assert_eq!(input_texts(last), ["q2"]);
+    // A continuation carries neither the context nor the instructions: the base holds both.
+    assert_eq!(last["input"].as_array().map(Vec::len), Some(1));
     assert!(last["previous_response_id"].is_string());
     // A changed context is not continued from the old base.
     server.push_answer("third");
