@@ -62,6 +62,11 @@ impl Provider for FakeProvider {
         "fake"
     }
 
+    /// Fill-in-the-middle, so tests can read back exactly the text around the cursor.
+    fn wants_fim(&self) -> bool {
+        true
+    }
+
     fn stream(&self, request: ModelRequest) -> TextStream {
         let prompt = match &request.input {
             ModelInput::Fim { prefix, suffix, .. } => format!("{prefix}{suffix}"),

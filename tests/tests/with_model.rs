@@ -117,7 +117,26 @@ async fn inline_completions_stream_over_one_warm_websocket() -> anyhow::Result<(
         1,
         "one warm socket for every request"
     );
-    assert!(server.requests_for(Endpoint::ResponsesWebSocket).len() >= 4);
+    // The document's context was warmed once (`generate: false`) and later keystrokes continued
+    // from it with only what changed.
+    let frames = server.requests_for(Endpoint::ResponsesWebSocket);
+    assert!(
+        frames.iter().any(|f| f.body["generate"] == false),
+        "a warm-up"
+    );
+    let continued: Vec<_> = frames
+        .iter()
+        .filter(|f| f.body["previous_response_id"].is_string())
+        .collect();
+    assert!(!continued.is_empty(), "continuations: {frames:#?}");
+    for frame in continued {
+        // The anchored file (`<file path=...>`) stays in the warm base; only the query travels.
+        let body = frame.body.to_string();
+        assert!(
+            !body.contains("<file path=") && body.contains("<|cursor|>"),
+            "{body}"
+        );
+    }
 
     let mut stderr_client = client;
     stderr_client.request("shutdown", Value::Null).await?;

@@ -101,6 +101,7 @@ impl LanguageServer for Backend {
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let uri = params.text_document.uri;
+        self.engine.forget(uri.as_str());
         if !self.documents.close(uri.as_str()) {
             tracing::warn!(
                 uri = uri.as_str(),

@@ -9,7 +9,7 @@ use tower_lsp_server::ls_types::{
 };
 
 use super::{Backend, convert};
-use crate::engine::Suggestion;
+use crate::engine::{RequestSettings, Suggestion};
 
 /// The longest label a completion item shows before it is cut.
 const LABEL_CHARS: usize = 40;
@@ -86,8 +86,12 @@ impl Backend {
         let encoding = self.encoding();
         let cursor = convert::byte_of(&snapshot.rope, at.position, encoding);
         let range = convert::range_of(&snapshot.rope, cursor, cursor, encoding);
-        let max_tokens = self.config().provider.max_output_tokens;
-        match self.engine.complete(snapshot, cursor, max_tokens).await {
+        let config = self.config();
+        let settings = RequestSettings {
+            max_output_tokens: config.provider.max_output_tokens,
+            secret_globs: config.secrets.extra_globs.clone(),
+        };
+        match self.engine.complete(snapshot, cursor, &settings).await {
             Ok(suggestion) => {
                 self.provider_recovered();
                 Some((suggestion?, range))

@@ -69,6 +69,10 @@ impl Provider for Fim {
         &self.core.name
     }
 
+    fn wants_fim(&self) -> bool {
+        true
+    }
+
     fn stream(&self, request: ModelRequest) -> TextStream {
         let model = &self.core.settings.model;
         let (path, body) = request_body(self.api, model, &request);

@@ -120,6 +120,11 @@ pub trait Provider: Send + Sync + 'static {
     fn name(&self) -> &str;
     /// Starts a call; the answer streams into the returned [`TextStream`].
     fn stream(&self, request: ModelRequest) -> TextStream;
+    /// Whether the model takes fill-in-the-middle input (prefix and suffix) rather than a chat
+    /// prompt with the cursor marked.
+    fn wants_fim(&self) -> bool {
+        false
+    }
     /// Prepares `request`'s context without generating (a WebSocket `generate: false`, a
     /// llama.cpp `n_predict: 0`), so that the next request for the same session starts warm.
     /// Providers that cannot warm anything ignore it.
