@@ -26,6 +26,9 @@ pub struct LspClient {
     framing_errors: Arc<Mutex<Vec<String>>>,
     next_id: i64,
     child: Option<Child>,
+    /// The child's stderr, drained continuously so that a chatty log never blocks the server.
+    stderr: Arc<Mutex<Vec<u8>>>,
+    stderr_reader: Option<tokio::task::JoinHandle<()>>,
     /// Server requests are answered with `null` unless this is false.
     pub answer_server_requests: bool,
 }
@@ -88,7 +91,17 @@ impl LspClient {
         let mut child = command.spawn().context("spawning spark-lsp")?;
         let stdin = child.stdin.take().context("stdin")?;
         let stdout = child.stdout.take().context("stdout")?;
+        let mut stderr = child.stderr.take().context("stderr")?;
         let mut client = Self::over(stdout, stdin);
+        let sink = client.stderr.clone();
+        client.stderr_reader = Some(tokio::spawn(async move {
+            let mut buf = [0u8; 8192];
+            while let Ok(n @ 1..) = stderr.read(&mut buf).await {
+                if let Ok(mut sink) = sink.lock() {
+                    sink.extend_from_slice(&buf[..n]);
+                }
+            }
+        }));
         client.child = Some(child);
         Ok(client)
     }
@@ -112,6 +125,8 @@ impl LspClient {
             framing_errors,
             next_id: 0,
             child: None,
+            stderr: Arc::default(),
+            stderr_reader: None,
             answer_server_requests: true,
         }
     }
@@ -274,12 +289,17 @@ impl LspClient {
         Ok(())
     }
 
-    /// The child's stderr, after it has exited.
+    /// What the child wrote to stderr so far (all of it, once it has exited).
     pub async fn take_stderr(&mut self) -> Option<String> {
-        let mut stderr = self.child.as_mut()?.stderr.take()?;
-        let mut text = String::new();
-        stderr.read_to_string(&mut text).await.ok()?;
-        Some(text)
+        if let Some(child) = self.child.as_mut() {
+            // Once the child has exited, the reader reaches end of file with every line read.
+            let _ = tokio::time::timeout(MESSAGE_TIMEOUT, child.wait()).await;
+            if let Some(reader) = self.stderr_reader.take() {
+                let _ = tokio::time::timeout(MESSAGE_TIMEOUT, reader).await;
+            }
+        }
+        let bytes = std::mem::take(&mut *self.stderr.lock().ok()?);
+        Some(String::from_utf8_lossy(&bytes).into_owned())
     }
 }
 
