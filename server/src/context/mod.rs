@@ -41,7 +41,7 @@ use crate::syntax::Language;
 
 /// Marks the cursor in chat prompts. The reference model server's corpus mode looks for exactly
 /// this marker in the last user message and continues the text before it.
-pub const CURSOR: &str = "<|cursor|>";
+pub const CURSOR: &str = crate::providers::CURSOR_MARKER;
 
 /// Tokens kept for the path comment that opens a FIM prefix.
 const PATH_HEADER_TOKENS: usize = 16;

@@ -29,6 +29,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+/// Where the cursor is, in prompts for chat models (the reference model server and the context
+/// builder use the same marker).
+pub const CURSOR_MARKER: &str = "<|cursor|>";
+
 /// What the model is asked, independent of any wire format.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ModelRequest {

@@ -4,11 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::{ExtraFile, ModelInput, ModelRequest};
-
-/// Marks the cursor in a chat prompt built from FIM input (the reference model server and
-/// the default instructions use the same marker).
-pub(crate) const CURSOR_MARKER: &str = "<|cursor|>";
+use super::{CURSOR_MARKER, ExtraFile, ModelInput, ModelRequest};
 
 /// Used when FIM input goes to a chat model and the request brings no instructions: without
 /// them a chat model would explain the code instead of completing it.

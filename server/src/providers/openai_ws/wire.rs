@@ -10,10 +10,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue, header};
 
-use crate::providers::{ModelInput, ModelRequest, ProviderError, Settings};
-
-/// Put between prefix and suffix when a fill-in-the-middle request goes to a chat model.
-pub(super) const CURSOR_MARKER: &str = "<|cursor|>";
+use crate::providers::{ModelInput, ModelRequest, ProviderError, Settings, prompt};
 
 pub(super) const PREVIOUS_NOT_FOUND: &str = "previous_response_not_found";
 pub(super) const CONNECTION_LIMIT: &str = "websocket_connection_limit_reached";
@@ -96,8 +93,9 @@ pub(super) fn create_frame(model: &str, request: &ModelRequest, create: Create<'
     // items are: the instructions travel as the first (developer) message of the cacheable
     // part, so a continuation carries only the query and the warm base keeps them.
     let mut input: Vec<Value> = Vec::new();
-    if create.texts != Texts::Query && !request.instructions.is_empty() {
-        input.push(message("developer", request.instructions.clone()));
+    let instructions = prompt::instructions(request);
+    if create.texts != Texts::Query && !instructions.is_empty() {
+        input.push(message("developer", instructions.into_owned()));
     }
     input.extend(
         input_texts(&request.input, create.texts)
@@ -144,20 +142,8 @@ fn input_texts(input: &ModelInput, texts: Texts) -> Vec<String> {
                 kept
             }
         }
-        ModelInput::Fim {
-            prefix,
-            suffix,
-            extra,
-        } => {
-            let mut text = String::new();
-            for file in extra {
-                text.push_str(&format!("File {}:\n{}\n\n", file.path, file.text));
-            }
-            text.push_str(prefix);
-            text.push_str(CURSOR_MARKER);
-            text.push_str(suffix);
-            vec![text]
-        }
+        // One FIM rendering for every chat-style wire.
+        ModelInput::Fim { .. } => vec![prompt::user_text(input)],
     }
 }
 

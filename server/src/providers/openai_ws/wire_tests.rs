@@ -126,9 +126,12 @@ fn fim_is_one_message_with_the_cursor_marker() {
         ..ModelRequest::default()
     };
     let frame = frame(&fim, create(Texts::Full));
+    // The same rendering as the HTTP chat wires, after the default FIM instructions.
+    let texts = texts(&frame);
+    assert!(texts[0].starts_with("developer: "), "{texts:?}");
     assert_eq!(
-        texts(&frame),
-        ["File b.rs:\nfn b() {}\n\nfn a() {<|cursor|>}"]
+        texts[1..],
+        ["<file path=\"b.rs\">\nfn b() {}\n</file>\n\nfn a() {<|cursor|>}"]
     );
 }
 
