@@ -227,14 +227,6 @@ impl DocumentStore {
         })
     }
 
-    pub fn len(&self) -> usize {
-        self.inner.docs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.inner.docs.is_empty()
-    }
-
     /// How many documents hold a syntax tree right now.
     pub fn trees_in_memory(&self) -> usize {
         self.inner

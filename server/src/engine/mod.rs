@@ -60,10 +60,6 @@ impl Engine {
             .clone()
     }
 
-    pub fn scheduler(&self) -> &Scheduler {
-        &self.scheduler
-    }
-
     /// Forgets a closed document's anchor.
     pub fn forget(&self, uri: &str) {
         self.anchors
