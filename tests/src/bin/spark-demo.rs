@@ -32,7 +32,10 @@ async fn main() -> Result<()> {
     .await?;
     // `SPARK_DEMO_LOG=PATH` keeps the server's log (with `SPARK_LSP_LOG=debug`, say).
     let log_file = std::env::var("SPARK_DEMO_LOG").ok();
-    let args: Vec<&str> = log_file.iter().flat_map(|path| ["--log-file", path.as_str()]).collect();
+    let args: Vec<&str> = log_file
+        .iter()
+        .flat_map(|path| ["--log-file", path.as_str()])
+        .collect();
     let mut client = LspClient::spawn(&args, &[("SPARK_DEMO_KEY", KEY)]).await?;
     let options = json!({"provider": {
         "kind": "openai-responses", "transport": "websocket", "baseUrl": server.http_base(),
