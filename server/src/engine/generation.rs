@@ -115,8 +115,10 @@ async fn run(job: Job, tx: watch::Sender<Progress>, stats: Arc<Stats>) {
             break;
         }
     }
-    // Cancels the model call at once when the filter stopped it early.
+    // Cancels the model call at once when the filter stopped it early, and frees the call's
+    // slot before anyone hears it ended.
     drop(stream);
+    drop(ticket);
     let text = filter.finish();
     tracing::trace!(cleaned = ?text, "completion");
     stats.model_call_ended(first_token, started.elapsed());
