@@ -146,7 +146,10 @@ async fn stalled_requests_never_delay_changes_cancels_or_other_requests() -> any
     // Closing the documents drops their cached suggestions, which stops the calls.
     for uri in &stalled_uris {
         client
-            .notify("textDocument/didClose", json!({"textDocument": {"uri": uri}}))
+            .notify(
+                "textDocument/didClose",
+                json!({"textDocument": {"uri": uri}}),
+            )
             .await?;
     }
     assert!(
@@ -249,12 +252,23 @@ async fn bad_input_is_answered_or_logged_and_the_server_keeps_serving() -> anyho
         "the window ends at the document's end"
     );
     // The unchanged document is answered from the cache, with no model call.
-    let asked = provider.requests.lock().map(|r| r.len()).unwrap_or_default();
+    let asked = provider
+        .requests
+        .lock()
+        .map(|r| r.len())
+        .unwrap_or_default();
     let again = client
         .request("textDocument/inlineCompletion", inline_params(uri, 999, 0))
         .await?;
     assert_eq!(again["result"][0]["insertText"], "ok", "{again}");
-    assert_eq!(provider.requests.lock().map(|r| r.len()).unwrap_or_default(), asked);
+    assert_eq!(
+        provider
+            .requests
+            .lock()
+            .map(|r| r.len())
+            .unwrap_or_default(),
+        asked
+    );
     client.assert_clean_framing()?;
     Ok(())
 }

@@ -76,8 +76,8 @@ impl CachePoint {
             }
         }
         // A shorter remembered rest of the line ended at the line's end: it still must.
-        let line_ended = self.after.len() == AFTER_BYTES
-            || matches!(actual.next(), None | Some(b'\n' | b'\r'));
+        let line_ended =
+            self.after.len() == AFTER_BYTES || matches!(actual.next(), None | Some(b'\n' | b'\r'));
         line_ended.then_some(typed)
     }
 }
