@@ -4,7 +4,8 @@
 //!
 //! The model server answers from the file itself (corpus mode), so it predicts what the user is
 //! about to type, at the speed of a fast model: 20 ms to the first token, 1,000 tokens/s. The
-//! server keeps one warm WebSocket session to it.
+//! server keeps one warm WebSocket session to it, answers automatic triggers with the first line
+//! as soon as it exists, and answers keystrokes that type through a suggestion from its cache.
 //!
 //! Usage: `spark-demo [FILE] [--keystrokes N]` (`scripts/demo` builds and runs it).
 #![allow(clippy::print_stdout)]
@@ -136,6 +137,17 @@ async fn main() -> Result<()> {
         "{} WebSocket connection(s), {} frames, {continued} of them continued a warm context",
         server.websocket_connections(),
         frames.len()
+    );
+    let stats = client.request("spark/stats", Value::Null).await?;
+    let stats = &stats["result"];
+    let (hits, requests) = (
+        stats["cacheHits"].as_u64().unwrap_or(0),
+        stats["requests"].as_u64().unwrap_or(0),
+    );
+    println!(
+        "{hits} of {requests} keystrokes answered from the cache ({:.0}% hit rate), {} model calls",
+        100.0 * hits as f64 / requests.max(1) as f64,
+        stats["modelCalls"]
     );
     client.request("shutdown", Value::Null).await?;
     client.notify("exit", Value::Null).await?;
