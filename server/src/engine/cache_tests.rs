@@ -126,3 +126,56 @@ fn a_cursor_past_the_end_of_the_text_never_matches() {
     let point = CachePoint::at(&Rope::from_str("ab"), 2);
     assert_eq!(point.typed(&Rope::from_str("ab"), 9, "cdefghijkl"), None);
 }
+
+mod lookup {
+    use std::sync::Arc;
+
+    use ropey::Rope;
+    use tokio::sync::watch;
+
+    use super::super::{CachePoint, SuggestionCache};
+    use crate::engine::generation::{Progress, State};
+
+    /// Whether a request at `$1` of `now` is a hit for a suggestion in `state` asked at `$0`.
+    fn check(before: &str, now: &str, text: &str, state: State) -> Option<usize> {
+        let cursor0 = before.find("$0").expect("$0");
+        let point = CachePoint::at(&Rope::from_str(&before.replace("$0", "")), cursor0);
+        let (tx, rx) = watch::channel(Progress {
+            text: text.into(),
+            state,
+        });
+        let cache = SuggestionCache::default();
+        let uri: Arc<str> = "file:///a.rs".into();
+        cache.insert(uri.clone(), point, rx);
+        let cursor1 = now.find("$1").expect("$1");
+        let hit = cache.lookup(&uri, &Rope::from_str(&now.replace("$1", "")), cursor1);
+        drop(tx);
+        hit.map(|hit| hit.typed)
+    }
+
+    #[test]
+    fn a_finished_suggestion_typed_to_its_end_has_nothing_left() {
+        assert_eq!(check("x = $0\n", "x = 1$1\n", "12", State::Done), Some(1));
+        assert_eq!(check("x = $0\n", "x = 12$1\n", "12", State::Done), None);
+    }
+
+    #[test]
+    fn a_streaming_suggestion_typed_to_its_end_is_waited_on() {
+        assert_eq!(
+            check("x = $0\n", "x = 12$1\n", "12", State::Streaming),
+            Some(2)
+        );
+        assert_eq!(check("x = $0\n", "x = $1\n", "", State::Streaming), Some(0));
+    }
+
+    #[test]
+    fn dropped_cancelled_and_failed_suggestions_never_hit() {
+        for state in [
+            State::Dropped,
+            State::Cancelled,
+            State::Failed(crate::providers::ProviderError::Timeout),
+        ] {
+            assert_eq!(check("x = $0\n", "x = $1\n", "12", state), None);
+        }
+    }
+}

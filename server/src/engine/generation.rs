@@ -172,3 +172,17 @@ pub fn first_line(text: &str) -> Option<&str> {
     let end = content + text[content..].find('\n')?;
     Some(text[..end].trim_end())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::first_line;
+
+    #[test]
+    fn the_first_line_needs_its_line_break_and_skips_blank_lines() {
+        assert_eq!(first_line("let a = 1;"), None);
+        assert_eq!(first_line("let a = 1;\n  b"), Some("let a = 1;"));
+        assert_eq!(first_line("\n    next();\n"), Some("\n    next();"));
+        assert_eq!(first_line(" \n\n"), None);
+        assert_eq!(first_line("rest of line  \n"), Some("rest of line"));
+    }
+}

@@ -100,14 +100,23 @@ async fn main() -> Result<()> {
             matched += 1;
         }
         if suggestion != shown {
-            let first_line = suggestion.lines().next().unwrap_or("");
-            let more = if suggestion.lines().count() > 1 {
+            // A suggestion that starts on the next line shows that line, marked with ⏎.
+            let newline = if suggestion.starts_with('\n') {
+                "⏎ "
+            } else {
+                ""
+            };
+            let first_line = suggestion
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            let more = if suggestion.trim().lines().count() > 1 {
                 " …"
             } else {
                 ""
             };
             println!(
-                "{:>4} keys {:>6.1} ms  ⇢ {first_line:?}{more}",
+                "{:>4} keys {:>6.1} ms  ⇢ {newline}{first_line:?}{more}",
                 i + 1,
                 elapsed_ms
             );
