@@ -218,3 +218,54 @@ async fn the_items_command_is_the_accept_signal_too() -> anyhow::Result<()> {
     assert_eq!(response["error"]["code"], -32602, "{response}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_request_joins_the_call_in_flight_and_a_diverging_one_stops_it() -> anyhow::Result<()> {
+    let provider = FakeProvider::stalling_on("fn add", "unused");
+    let mut editor = Editor::start(provider.clone()).await?;
+    let here = json!({"textDocument": {"uri": URI}, "position": {"line": 1, "character": 4}, "context": {"triggerKind": 2}});
+    let first = editor
+        .client
+        .start_request("textDocument/inlineCompletion", here.clone())
+        .await?;
+    // Asked again at the same spot: the newer request waits on the same model call, and the
+    // older one is answered empty (supersession is the server's job).
+    let second = editor
+        .client
+        .start_request("textDocument/inlineCompletion", here)
+        .await?;
+    let older = editor.client.response(first).await?;
+    assert_eq!(older["result"], Value::Null, "{older}");
+    assert_eq!(provider.request_count(), 1, "joined, not asked again");
+    assert_eq!(provider.live_streams(), 1);
+
+    // Typing something the (empty) suggestion does not hold supersedes the call upstream.
+    editor.type_text("x").await?;
+    let third = editor
+        .client
+        .start_request(
+            "textDocument/inlineCompletion",
+            json!({"textDocument": {"uri": URI}, "position": {"line": 1, "character": 5}, "context": {"triggerKind": 2}}),
+        )
+        .await?;
+    let superseded = editor.client.response(second).await?;
+    assert_eq!(superseded["result"], Value::Null, "{superseded}");
+    assert_eq!(provider.request_count(), 2);
+    let mut released = false;
+    for _ in 0..500 {
+        if provider.live_streams() == 1 {
+            released = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(released, "the first call let go of the model");
+    editor
+        .client
+        .notify("$/cancelRequest", json!({"id": third}))
+        .await?;
+    let stats = editor.stats().await?;
+    assert_eq!(stats["cancelled"], 1, "{stats}");
+    assert_eq!(stats["superseded"], 2, "{stats}");
+    Ok(())
+}
