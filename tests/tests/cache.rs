@@ -269,3 +269,18 @@ async fn a_request_joins_the_call_in_flight_and_a_diverging_one_stops_it() -> an
     assert_eq!(stats["superseded"], 2, "{stats}");
     Ok(())
 }
+
+#[tokio::test]
+async fn an_accept_shows_in_the_text_for_editors_without_a_signal() -> anyhow::Result<()> {
+    let provider = FakeProvider::scripted(&["let sum = a + b;", "\n    sum", "never asked"]);
+    let mut editor = Editor::start(provider.clone()).await?;
+    let shown = editor.suggestion().await?.unwrap_or_default();
+    // The whole suggestion arrives in one change, and no command or notification follows.
+    editor.type_text(&shown).await?;
+    assert_eq!(editor.suggestion().await?.as_deref(), Some("\n    sum"));
+    assert_eq!(provider.request_count(), 2);
+    let stats = editor.stats().await?;
+    assert_eq!(stats["speculations"], 1, "{stats}");
+    assert_eq!(stats["cacheHits"], 1, "{stats}");
+    Ok(())
+}

@@ -154,6 +154,19 @@ impl SuggestionCache {
         }
     }
 
+    /// Whether `text` is what was last shown for `uri`.
+    pub fn is_shown(&self, uri: &str, text: &str) -> bool {
+        let docs = self.docs.lock().unwrap_or_else(|e| e.into_inner());
+        docs.get(uri)
+            .and_then(|entry| entry.shown.as_ref())
+            .is_some_and(|shown| shown.text == text)
+    }
+
+    /// Forgets every entry (the provider changed: its suggestions are not the new one's).
+    pub fn clear(&self) {
+        self.docs.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     /// What was last shown for `uri`.
     pub fn shown(&self, uri: &str) -> Option<Shown> {
         let docs = self.docs.lock().unwrap_or_else(|e| e.into_inner());

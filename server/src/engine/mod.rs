@@ -90,6 +90,7 @@ impl Engine {
 
     pub fn set_provider(&self, provider: Option<Arc<dyn Provider>>) {
         *self.provider.write().unwrap_or_else(|e| e.into_inner()) = provider;
+        self.cache.clear();
     }
 
     pub fn provider(&self) -> Option<Arc<dyn Provider>> {
@@ -177,6 +178,12 @@ impl Engine {
             self.cache.set_shown(&snapshot.uri, cursor_byte, text);
         }
         Ok(text.map(|text| Suggestion { text }))
+    }
+
+    /// Whether an edit that inserted `text` at once is the editor accepting the suggestion
+    /// shown last: the accept shows in the text for editors that send no accept signal.
+    pub fn is_shown(&self, uri: &str, text: &str) -> bool {
+        text.len() > 1 && self.cache.is_shown(uri, text)
     }
 
     /// The user accepted the suggestion shown last (`insert_text`, or all of it): unless the

@@ -79,6 +79,12 @@ impl LanguageServer for Backend {
             .into_iter()
             .map(convert::text_change)
             .collect();
+        // An editor that inserts the suggestion shown and sends no accept signal still shows the
+        // accept in its text: the whole suggestion arriving in one change.
+        let accepted = match changes.as_slice() {
+            [only] if self.engine.is_shown(uri.as_str(), &only.text) => Some(only.text.clone()),
+            _ => None,
+        };
         match self
             .documents
             .change(uri.as_str(), version, &changes, self.encoding())
@@ -96,6 +102,9 @@ impl LanguageServer for Backend {
             | Err(err @ ChangeError::StaleVersion { .. }) => {
                 tracing::warn!(uri = uri.as_str(), version, "didChange rejected: {err}");
             }
+        }
+        if let Some(text) = accepted {
+            self.accepted(uri.as_str(), Some(&text));
         }
     }
 
