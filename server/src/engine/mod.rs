@@ -35,8 +35,8 @@ use crate::context::{self, Anchor, ContextInput, PromptFamily};
 use crate::documents::Snapshot;
 use crate::providers::{ModelRequest, Provider, ProviderError};
 
-/// Requests per document may wait at once; only supersession matters for them, the model calls
-/// are bounded by the engine's `max_in_flight`.
+/// Requests that may wait at once. Only supersession per document matters for them: the model
+/// calls they wait on are bounded by the engine's `max_in_flight`.
 const MAX_WAITING: usize = 256;
 
 /// How the editor asked.
@@ -141,25 +141,11 @@ impl Engine {
         self.stats.request();
         // Registered before the first await, so a newer request always sees this one.
         let request = self.requests.begin(&snapshot.uri);
-        let (mut progress, typed) =
-            match self
-                .cache
-                .lookup(&snapshot.uri, &snapshot.rope, cursor_byte)
-            {
-                Some(hit) => {
-                    self.stats.hit();
-                    (hit.progress, hit.typed)
-                }
-                None => {
-                    self.stats.miss();
-                    let Some(progress) =
-                        self.start(&provider, &snapshot, cursor_byte, settings, false)
-                    else {
-                        return Ok(None);
-                    };
-                    (progress, 0)
-                }
-            };
+        let Some((mut progress, typed)) =
+            self.progress_at(&provider, &snapshot, cursor_byte, settings)
+        else {
+            return Ok(None);
+        };
         let want = match trigger {
             Trigger::Automatic => Want::FirstLine,
             Trigger::Invoked => Want::Whole,
@@ -178,6 +164,27 @@ impl Engine {
             self.cache.set_shown(&snapshot.uri, cursor_byte, text);
         }
         Ok(text.map(|text| Suggestion { text }))
+    }
+
+    /// What a request at `cursor_byte` waits on, and how much of it the user already has: the
+    /// cached suggestion the document continues, else a new model call.
+    fn progress_at(
+        &self,
+        provider: &Arc<dyn Provider>,
+        snapshot: &Snapshot,
+        cursor_byte: usize,
+        settings: &RequestSettings,
+    ) -> Option<(watch::Receiver<Progress>, usize)> {
+        if let Some(hit) = self
+            .cache
+            .lookup(&snapshot.uri, &snapshot.rope, cursor_byte)
+        {
+            self.stats.hit();
+            return Some((hit.progress, hit.typed));
+        }
+        self.stats.miss();
+        let progress = self.start(provider, snapshot, cursor_byte, settings, false)?;
+        Some((progress, 0))
     }
 
     /// Whether an edit that inserted `text` at once is the editor accepting the suggestion
