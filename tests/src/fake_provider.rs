@@ -1,6 +1,7 @@
 //! An in-process provider for tests that need the model to behave in one exact way: answer a
 //! fixed text and record what it was asked, or stall until the request is dropped.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -12,6 +13,8 @@ use spark_lsp::providers::{ModelInput, ModelRequest, Provider, ProviderError, Te
 #[derive(Default)]
 pub struct FakeProvider {
     pub answer: String,
+    /// Answers for the next requests, in order, before `answer` is used.
+    pub scripted: Mutex<VecDeque<String>>,
     pub stall_marker: Option<String>,
     /// When set, every request fails with this error.
     pub fail_with: Option<ProviderError>,
@@ -40,6 +43,20 @@ impl FakeProvider {
             fail_with: Some(err),
             ..Self::default()
         })
+    }
+
+    /// Answers `answers` in order, then `answers`' last one.
+    pub fn scripted(answers: &[&str]) -> Arc<Self> {
+        Arc::new(Self {
+            answer: answers.last().copied().unwrap_or_default().into(),
+            scripted: Mutex::new(answers.iter().map(|a| (*a).to_owned()).collect()),
+            ..Self::default()
+        })
+    }
+
+    /// How many model calls the server made.
+    pub fn request_count(&self) -> usize {
+        self.requests.lock().map(|r| r.len()).unwrap_or_default()
     }
 
     /// The prefix and suffix of the last fill-in-the-middle request.
@@ -82,7 +99,10 @@ impl Provider for FakeProvider {
         let (tx, stream) = TextStream::channel();
         let answer = match &self.fail_with {
             Some(err) => Err(err.clone()),
-            None => Ok(self.answer.clone()),
+            None => {
+                let next = self.scripted.lock().ok().and_then(|mut s| s.pop_front());
+                Ok(next.unwrap_or_else(|| self.answer.clone()))
+            }
         };
         let live = self.live.clone();
         live.fetch_add(1, Ordering::SeqCst);

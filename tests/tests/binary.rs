@@ -38,7 +38,9 @@ async fn initialize_is_pinned_and_a_session_leaves_stdout_clean() -> anyhow::Res
               "resolveProvider": false
             },
             "executeCommandProvider": {
-              "commands": []
+              "commands": [
+                "spark.didAccept"
+              ]
             },
             "inlineCompletionProvider": true,
             "positionEncoding": "utf-16",

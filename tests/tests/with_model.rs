@@ -163,3 +163,63 @@ async fn a_cloud_provider_without_a_key_is_explained_once_and_nothing_is_dialled
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
     Ok(())
 }
+
+#[tokio::test]
+async fn an_automatic_trigger_gets_the_first_line_early_and_the_rest_from_the_cache()
+-> anyhow::Result<()> {
+    // A slow decoder (20 tokens/s), so the first line is shown long before the answer ends.
+    let server = ModelServer::start(ModelServerConfig {
+        cost: CostModel {
+            base_latency: std::time::Duration::ZERO,
+            prefill_tps: f64::INFINITY,
+            decode_tps: 20.0,
+        },
+        api_key: Some(KEY.into()),
+        default_answer: "unused".into(),
+        ..ModelServerConfig::default()
+    })
+    .await?;
+    server.push_answer("let sum = a + b;\n    let twice = sum * 2;\n    twice\n");
+    let provider = json!({"kind": "openai-chat", "baseUrl": server.http_base()});
+    let capabilities = json!({"general": {"positionEncodings": ["utf-16"]}, "textDocument": {"inlineCompletion": {}}});
+    let mut client = spark(provider, capabilities).await?;
+    let uri = "file:///p/add.rs";
+    client
+        .open(uri, "rust", 1, "fn add(a: u32, b: u32) -> u32 {\n    \n}\n")
+        .await?;
+    let at = |character: u32, kind: u32| json!({"textDocument": {"uri": uri}, "position": {"line": 1, "character": character}, "context": {"triggerKind": kind}});
+    let items = first_answer(&mut client, "textDocument/inlineCompletion", at(4, 2)).await?;
+    assert_eq!(
+        items[0]["insertText"], "let sum = a + b;",
+        "only the first line"
+    );
+    assert_eq!(server.requests_for(Endpoint::ChatCompletions).len(), 1);
+
+    // The user accepts the line and the editor asks again at its end: the rest of the answer
+    // streamed on into the cache.
+    let change = json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"range": {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 4}}, "text": "let sum = a + b;"}]});
+    client.notify("textDocument/didChange", change).await?;
+    let next = client
+        .request("textDocument/inlineCompletion", at(20, 2))
+        .await?;
+    let next = next["result"][0]["insertText"].as_str().unwrap_or_default();
+    assert!(next.starts_with("\n    let twice = sum * 2;"), "{next:?}");
+    // An invoked request waits for the whole rest.
+    let whole = client
+        .request("textDocument/inlineCompletion", at(20, 1))
+        .await?;
+    assert_eq!(
+        whole["result"][0]["insertText"],
+        "\n    let twice = sum * 2;\n    twice"
+    );
+    assert_eq!(
+        server.requests_for(Endpoint::ChatCompletions).len(),
+        1,
+        "no new model request"
+    );
+    let stats = client.request("spark/stats", Value::Null).await?;
+    assert_eq!(stats["result"]["cacheHits"], 2, "{stats}");
+    assert_eq!(stats["result"]["modelCalls"], 1, "{stats}");
+    assert_eq!(client.shutdown_and_exit().await?, Some(0));
+    Ok(())
+}

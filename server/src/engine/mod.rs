@@ -1,22 +1,53 @@
 //! The engine: turns a document snapshot and a cursor into a suggestion from the model.
 //!
-//! It owns the provider in use and the [`Scheduler`] that supersedes stale requests. Everything
-//! here works on byte offsets and snapshots; only `lsp/` converts to and from LSP types.
+//! It owns the provider in use, the [`Scheduler`]s that supersede stale requests and model calls,
+//! the typing-through cache (`cache`), the streaming model calls (`generation`) and the counters
+//! (`stats`). A request is answered from the cache when the user typed (or accepted) part of the
+//! suggestion in it; otherwise it starts a model call, whose task keeps streaming into the cache
+//! after an automatic trigger got its early answer. Everything here works on byte offsets and
+//! snapshots; only `lsp/` converts to and from LSP types.
 
+mod cache;
+mod generation;
 mod postprocess;
 mod scheduler;
+mod stats;
 
+pub use cache::CachePoint;
+pub use generation::first_line;
 pub use postprocess::{
     Decision, PostContext, StopReason, StreamFilter, SyntaxInput, finish, raises_errors,
 };
 pub use scheduler::{Scheduler, Ticket};
+pub use stats::{Percentiles, StatsSnapshot};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use tokio::sync::watch;
+
+use cache::SuggestionCache;
+use generation::{Job, Progress, Want};
+use stats::Stats;
 
 use crate::context::{self, Anchor, ContextInput, PromptFamily};
 use crate::documents::Snapshot;
 use crate::providers::{ModelRequest, Provider, ProviderError};
+
+/// Requests that may wait at once. Only supersession per document matters for them: the model
+/// calls they wait on are bounded by the engine's `max_in_flight`.
+const MAX_WAITING: usize = 256;
+
+/// How the editor asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// While typing (`InlineCompletionTriggerKind::Automatic`): answer with the first complete
+    /// line as soon as it exists.
+    Automatic,
+    /// On demand, or a completion item: answer with the whole suggestion.
+    Invoked,
+}
 
 /// A suggestion to insert at the cursor.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,7 +65,12 @@ pub struct RequestSettings {
 
 pub struct Engine {
     provider: RwLock<Option<Arc<dyn Provider>>>,
+    /// Supersedes a document's waiting request with its next one.
+    requests: Scheduler,
+    /// Supersedes a document's model call with its next one, and caps the calls in flight.
     scheduler: Scheduler,
+    cache: SuggestionCache,
+    stats: Arc<Stats>,
     /// Per document, the text a chat prompt's cacheable context was built from; consecutive
     /// keystrokes reuse it byte for byte, so a warm session continues instead of resending.
     anchors: Mutex<HashMap<Arc<str>, Arc<Anchor>>>,
@@ -44,13 +80,17 @@ impl Engine {
     pub fn new(max_in_flight: usize) -> Self {
         Self {
             provider: RwLock::new(None),
+            requests: Scheduler::new(MAX_WAITING),
             scheduler: Scheduler::new(max_in_flight),
+            cache: SuggestionCache::default(),
+            stats: Arc::default(),
             anchors: Mutex::new(HashMap::new()),
         }
     }
 
     pub fn set_provider(&self, provider: Option<Arc<dyn Provider>>) {
         *self.provider.write().unwrap_or_else(|e| e.into_inner()) = provider;
+        self.cache.clear();
     }
 
     pub fn provider(&self) -> Option<Arc<dyn Provider>> {
@@ -60,46 +100,153 @@ impl Engine {
             .clone()
     }
 
-    /// Forgets a closed document's anchor.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot()
+    }
+
+    /// Forgets a closed document's anchor and cached suggestion (which stops its model call).
     pub fn forget(&self, uri: &str) {
         self.anchors
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(uri);
+        self.cache.remove(uri);
     }
 
     /// A completion at `cursor_byte`: `Ok(None)` when there is nothing to suggest (no provider,
     /// an inactive or secret document, an empty or unusable answer, or the request was
     /// superseded), `Err` when the provider failed, so that the caller can tell the user.
+    ///
+    /// Served from the cache when the document continues the suggestion shown last; an
+    /// automatic trigger gets the first complete line as soon as it exists.
     pub async fn complete(
         &self,
         snapshot: Snapshot,
         cursor_byte: usize,
+        trigger: Trigger,
         settings: &RequestSettings,
     ) -> Result<Option<Suggestion>, ProviderError> {
+        let received = Instant::now();
         if snapshot.inactive.is_some() {
             return Ok(None);
         }
         let Some(provider) = self.provider() else {
             return Ok(None);
         };
+        self.stats.request();
+        // Registered before the first await, so a newer request always sees this one.
+        let request = self.requests.begin(&snapshot.uri);
+        let Some((mut progress, typed)) =
+            self.progress_at(&provider, &snapshot, cursor_byte, settings)
+        else {
+            return Ok(None);
+        };
+        let want = match trigger {
+            Trigger::Automatic => Want::FirstLine,
+            Trigger::Invoked => Want::Whole,
+        };
+        let answer = tokio::select! {
+            () = request.superseded() => {
+                tracing::debug!(uri = %snapshot.uri, "completion superseded");
+                self.stats.superseded();
+                return Ok(None);
+            }
+            answer = generation::wait(&mut progress, typed, want) => answer,
+        };
+        self.stats.answered(received.elapsed());
+        let text = answer?;
+        if let Some(text) = &text {
+            self.cache.set_shown(&snapshot.uri, cursor_byte, text);
+        }
+        Ok(text.map(|text| Suggestion { text }))
+    }
+
+    /// What a request at `cursor_byte` waits on, and how much of it the user already has: the
+    /// cached suggestion the document continues, else a new model call.
+    fn progress_at(
+        &self,
+        provider: &Arc<dyn Provider>,
+        snapshot: &Snapshot,
+        cursor_byte: usize,
+        settings: &RequestSettings,
+    ) -> Option<(watch::Receiver<Progress>, usize)> {
+        if let Some(hit) = self
+            .cache
+            .lookup(&snapshot.uri, &snapshot.rope, cursor_byte)
+        {
+            self.stats.hit();
+            return Some((hit.progress, hit.typed));
+        }
+        self.stats.miss();
+        let progress = self.start(provider, snapshot, cursor_byte, settings, false)?;
+        Some((progress, 0))
+    }
+
+    /// Whether an edit that inserted `text` at once is the editor accepting the suggestion
+    /// shown last: the accept shows in the text for editors that send no accept signal.
+    pub fn is_shown(&self, uri: &str, text: &str) -> bool {
+        text.len() > 1 && self.cache.is_shown(uri, text)
+    }
+
+    /// The user accepted the suggestion shown last (`insert_text`, or all of it): unless the
+    /// cache already holds what follows, asks the model for the next suggestion at once, so that
+    /// it is ready (or in flight) when the editor asks. `snapshot` must hold the accepted text.
+    pub fn accepted(
+        &self,
+        snapshot: &Snapshot,
+        insert_text: Option<&str>,
+        settings: &RequestSettings,
+    ) {
+        let Some(shown) = self.cache.shown(&snapshot.uri) else {
+            tracing::debug!(uri = %snapshot.uri, "accept without a shown suggestion");
+            return;
+        };
+        let text = insert_text.unwrap_or(&shown.text);
+        if !cache::holds_at(&snapshot.rope, shown.cursor_byte, text) {
+            tracing::debug!(uri = %snapshot.uri, "accepted text is not in the document (yet)");
+            return;
+        }
+        let cursor_byte = shown.cursor_byte + text.len();
+        if self
+            .cache
+            .lookup(&snapshot.uri, &snapshot.rope, cursor_byte)
+            .is_some()
+        {
+            return;
+        }
+        let Some(provider) = self.provider() else {
+            return;
+        };
+        if snapshot.inactive.is_none() {
+            self.start(&provider, snapshot, cursor_byte, settings, true);
+        }
+    }
+
+    /// Starts a model call at `cursor_byte` streaming into the cache; `None` for a secret file.
+    fn start(
+        &self,
+        provider: &Arc<dyn Provider>,
+        snapshot: &Snapshot,
+        cursor_byte: usize,
+        settings: &RequestSettings,
+        speculative: bool,
+    ) -> Option<watch::Receiver<Progress>> {
+        let started = Instant::now();
         let family = if provider.wants_fim() {
             PromptFamily::Fim
         } else {
             PromptFamily::Chat
         };
-        let mut input = ContextInput::new(&snapshot, cursor_byte);
+        let mut input = ContextInput::new(snapshot, cursor_byte);
         input.secret_globs = &settings.secret_globs;
         let anchor = (family == PromptFamily::Chat)
             .then(|| self.anchor(&input))
             .flatten();
         input.anchor = anchor.as_deref();
         // Secret files get no prompt, so no suggestion.
-        let Some(prompt) = context::build(&input) else {
-            return Ok(None);
-        };
+        let prompt = context::build(&input)?;
         let (instructions, model_input) = prompt.to_request_parts(family);
-        // Registered before the first await, so a newer request always sees this one.
+        // Supersedes the document's previous call, which nobody can use any more.
         let ticket = self.scheduler.begin(&snapshot.uri);
         let request = ModelRequest {
             instructions,
@@ -108,28 +255,21 @@ impl Engine {
             session: Some(snapshot.uri.to_string()),
             ..ModelRequest::default()
         };
-        let mut stream = provider.stream(request);
-        let collect = async {
-            let mut text = String::new();
-            while let Some(delta) = stream.next().await {
-                text.push_str(&delta?);
-            }
-            Ok(text)
+        self.stats.model_call(speculative);
+        let job = Job {
+            stream: provider.stream(request),
+            ticket,
+            before: prompt.before,
+            after: prompt.after,
+            language: snapshot.language,
+            is_chat_model: family == PromptFamily::Chat,
+            started,
         };
-        let raw: String = tokio::select! {
-            () = ticket.superseded() => {
-                tracing::debug!(uri = %snapshot.uri, "completion superseded");
-                return Ok(None);
-            }
-            text = collect => text.inspect_err(|err: &ProviderError| {
-                tracing::warn!(provider = provider.name(), "completion failed: {err}");
-            })?,
-        };
-        let mut post = PostContext::new(&prompt.before, &prompt.after, snapshot.language);
-        post.is_chat_model = family == PromptFamily::Chat;
-        let text = finish(&post, &raw);
-        tracing::trace!(raw, cleaned = ?text, "completion");
-        Ok(text.map(|text| Suggestion { text }))
+        let progress = generation::spawn(job, self.stats.clone());
+        let point = CachePoint::at(&snapshot.rope, cursor_byte);
+        self.cache
+            .insert(snapshot.uri.clone(), point, progress.clone());
+        Some(progress)
     }
 
     /// The document's current anchor, replaced when the document moved on too far from it.

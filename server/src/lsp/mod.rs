@@ -141,6 +141,8 @@ where
                 Backend::inline_completion,
             )
             .custom_method(spark_protocol::methods::SET_TRACE, Backend::set_trace)
+            .custom_method(spark_protocol::methods::DID_ACCEPT, Backend::did_accept)
+            .custom_method(spark_protocol::methods::STATS, Backend::stats)
             .finish();
     Server::new(input, output, socket)
         .concurrency_level(CONCURRENCY_LEVEL)

@@ -79,6 +79,12 @@ impl LanguageServer for Backend {
             .into_iter()
             .map(convert::text_change)
             .collect();
+        // An editor that inserts the suggestion shown and sends no accept signal still shows the
+        // accept in its text: the whole suggestion arriving in one change.
+        let accepted = match changes.as_slice() {
+            [only] if self.engine.is_shown(uri.as_str(), &only.text) => Some(only.text.clone()),
+            _ => None,
+        };
         match self
             .documents
             .change(uri.as_str(), version, &changes, self.encoding())
@@ -96,6 +102,9 @@ impl LanguageServer for Backend {
             | Err(err @ ChangeError::StaleVersion { .. }) => {
                 tracing::warn!(uri = uri.as_str(), version, "didChange rejected: {err}");
             }
+        }
+        if let Some(text) = accepted {
+            self.accepted(uri.as_str(), Some(&text));
         }
     }
 
@@ -128,6 +137,15 @@ impl LanguageServer for Backend {
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        if params.command == spark_protocol::commands::DID_ACCEPT {
+            let Some(uri) = params.arguments.first().and_then(|uri| uri.as_str()) else {
+                return Err(Error::invalid_params(
+                    "spark.didAccept takes the document URI as its argument",
+                ));
+            };
+            self.accepted(uri, None);
+            return Ok(None);
+        }
         tracing::warn!(command = params.command, "unknown command");
         Err(Error::invalid_params(format!(
             "unknown command {}",
@@ -137,6 +155,29 @@ impl LanguageServer for Backend {
 }
 
 impl Backend {
+    /// `spark/stats`: the engine's counters and latency percentiles.
+    pub(super) async fn stats(&self) -> Result<spark_protocol::Stats> {
+        let stats = self.engine.stats();
+        let percentiles = |p: crate::engine::Percentiles| spark_protocol::Percentiles {
+            samples: p.samples,
+            p50: p.p50,
+            p95: p.p95,
+        };
+        Ok(spark_protocol::Stats {
+            requests: stats.requests,
+            model_calls: stats.model_calls,
+            cache_hits: stats.cache_hits,
+            cache_misses: stats.cache_misses,
+            superseded: stats.superseded,
+            cancelled: stats.cancelled,
+            speculations: stats.speculations,
+            errors: stats.errors,
+            first_token_ms: percentiles(stats.first_token_ms),
+            model_total_ms: percentiles(stats.model_total_ms),
+            answer_ms: percentiles(stats.answer_ms),
+        })
+    }
+
     /// `$/setTrace`: recorded in the log; the server's own log filter is `SPARK_LSP_LOG`.
     pub(super) async fn set_trace(&self, params: SetTraceParams) {
         tracing::info!(value = ?params.value, "$/setTrace");

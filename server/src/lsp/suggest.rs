@@ -1,15 +1,18 @@
 //! `textDocument/inlineCompletion` (ghost text) and `textDocument/completion` (the same
-//! suggestion as a completion item, for editors without ghost text such as Helix).
+//! suggestion as a completion item, for editors without ghost text such as Helix), and the
+//! accept signal (`spark/didAccept`, or the `spark.didAccept` command on every inline item) that
+//! starts the next suggestion before the editor asks.
 
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{
-    CompletionItem, CompletionItemKind, CompletionList, CompletionParams, CompletionResponse,
-    CompletionTextEdit, Documentation, InlineCompletionItem, InlineCompletionParams,
-    InlineCompletionResponse, MarkupContent, MarkupKind, TextDocumentPositionParams, TextEdit,
+    Command, CompletionItem, CompletionItemKind, CompletionList, CompletionParams,
+    CompletionResponse, CompletionTextEdit, Documentation, InlineCompletionItem,
+    InlineCompletionParams, InlineCompletionResponse, InlineCompletionTriggerKind, MarkupContent,
+    MarkupKind, TextDocumentPositionParams, TextEdit,
 };
 
 use super::{Backend, convert};
-use crate::engine::{RequestSettings, Suggestion};
+use crate::engine::{RequestSettings, Suggestion, Trigger};
 
 /// The longest label a completion item shows before it is cut.
 const LABEL_CHARS: usize = 40;
@@ -19,15 +22,28 @@ impl Backend {
         &self,
         params: InlineCompletionParams,
     ) -> Result<Option<InlineCompletionResponse>> {
-        let Some((suggestion, range)) = self.suggest(params.text_document_position).await else {
+        let trigger = if params.context.trigger_kind == InlineCompletionTriggerKind::AUTOMATIC {
+            Trigger::Automatic
+        } else {
+            Trigger::Invoked
+        };
+        let uri = params.text_document_position.text_document.uri.clone();
+        let Some((suggestion, range)) = self.suggest(params.text_document_position, trigger).await
+        else {
             return Ok(None);
         };
+        // Editors that run an accepted item's command (Neovim, VS Code) tell the server this way.
+        let command = Command::new(
+            "Accept suggestion".into(),
+            spark_protocol::commands::DID_ACCEPT.into(),
+            Some(vec![serde_json::Value::String(uri.as_str().to_owned())]),
+        );
         Ok(Some(InlineCompletionResponse::Array(vec![
             InlineCompletionItem {
                 insert_text: suggestion.text,
                 filter_text: None,
                 range: Some(range),
-                command: None,
+                command: Some(command),
                 insert_text_format: None,
             },
         ])))
@@ -37,7 +53,9 @@ impl Backend {
         &self,
         params: CompletionParams,
     ) -> Option<CompletionResponse> {
-        let (suggestion, range) = self.suggest(params.text_document_position).await?;
+        let (suggestion, range) = self
+            .suggest(params.text_document_position, Trigger::Invoked)
+            .await?;
         let first_line = suggestion
             .text
             .lines()
@@ -74,6 +92,7 @@ impl Backend {
     async fn suggest(
         &self,
         at: TextDocumentPositionParams,
+        trigger: Trigger,
     ) -> Option<(Suggestion, tower_lsp_server::ls_types::Range)> {
         let uri = at.text_document.uri;
         let Some(snapshot) = self.documents.snapshot(uri.as_str()) else {
@@ -86,12 +105,12 @@ impl Backend {
         let encoding = self.encoding();
         let cursor = convert::byte_of(&snapshot.rope, at.position, encoding);
         let range = convert::range_of(&snapshot.rope, cursor, cursor, encoding);
-        let config = self.config();
-        let settings = RequestSettings {
-            max_output_tokens: config.provider.max_output_tokens,
-            secret_globs: config.secrets.extra_globs.clone(),
-        };
-        match self.engine.complete(snapshot, cursor, &settings).await {
+        let settings = self.request_settings();
+        match self
+            .engine
+            .complete(snapshot, cursor, trigger, &settings)
+            .await
+        {
             Ok(suggestion) => {
                 self.provider_recovered();
                 Some((suggestion?, range))
@@ -100,6 +119,33 @@ impl Backend {
                 self.report_provider_error(&err).await;
                 None
             }
+        }
+    }
+}
+
+impl Backend {
+    /// `spark/didAccept`: the user accepted the suggestion shown last.
+    pub(super) async fn did_accept(&self, params: spark_protocol::DidAcceptParams) {
+        self.accepted(&params.text_document.uri, params.insert_text.as_deref());
+    }
+
+    /// Shared by `spark/didAccept` and the `spark.didAccept` command. Never awaits: the next
+    /// suggestion's model call runs in its own task.
+    pub(super) fn accepted(&self, uri: &str, insert_text: Option<&str>) {
+        let Some(snapshot) = self.documents.snapshot(uri) else {
+            tracing::warn!(uri, "accept for a document that is not open");
+            return;
+        };
+        tracing::debug!(uri, "suggestion accepted");
+        let settings = self.request_settings();
+        self.engine.accepted(&snapshot, insert_text, &settings);
+    }
+
+    fn request_settings(&self) -> RequestSettings {
+        let config = self.config();
+        RequestSettings {
+            max_output_tokens: config.provider.max_output_tokens,
+            secret_globs: config.secrets.extra_globs.clone(),
         }
     }
 }

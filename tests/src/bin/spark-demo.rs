@@ -4,7 +4,8 @@
 //!
 //! The model server answers from the file itself (corpus mode), so it predicts what the user is
 //! about to type, at the speed of a fast model: 20 ms to the first token, 1,000 tokens/s. The
-//! server keeps one warm WebSocket session to it.
+//! server keeps one warm WebSocket session to it, answers automatic triggers with the first line
+//! as soon as it exists, and answers keystrokes that type through a suggestion from its cache.
 //!
 //! Usage: `spark-demo [FILE] [--keystrokes N]` (`scripts/demo` builds and runs it).
 #![allow(clippy::print_stdout)]
@@ -99,14 +100,23 @@ async fn main() -> Result<()> {
             matched += 1;
         }
         if suggestion != shown {
-            let first_line = suggestion.lines().next().unwrap_or("");
-            let more = if suggestion.lines().count() > 1 {
+            // A suggestion that starts on the next line shows that line, marked with ⏎.
+            let newline = if suggestion.starts_with('\n') {
+                "⏎ "
+            } else {
+                ""
+            };
+            let first_line = suggestion
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            let more = if suggestion.trim().lines().count() > 1 {
                 " …"
             } else {
                 ""
             };
             println!(
-                "{:>4} keys {:>6.1} ms  ⇢ {first_line:?}{more}",
+                "{:>4} keys {:>6.1} ms  ⇢ {newline}{first_line:?}{more}",
                 i + 1,
                 elapsed_ms
             );
@@ -136,6 +146,17 @@ async fn main() -> Result<()> {
         "{} WebSocket connection(s), {} frames, {continued} of them continued a warm context",
         server.websocket_connections(),
         frames.len()
+    );
+    let stats = client.request("spark/stats", Value::Null).await?;
+    let stats = &stats["result"];
+    let (hits, requests) = (
+        stats["cacheHits"].as_u64().unwrap_or(0),
+        stats["requests"].as_u64().unwrap_or(0),
+    );
+    println!(
+        "{hits} of {requests} keystrokes answered from the cache ({:.0}% hit rate), {} model calls",
+        100.0 * hits as f64 / requests.max(1) as f64,
+        stats["modelCalls"]
     );
     client.request("shutdown", Value::Null).await?;
     client.notify("exit", Value::Null).await?;

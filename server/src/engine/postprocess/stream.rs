@@ -73,6 +73,16 @@ impl<'a> StreamFilter<'a> {
         &self.cleaned
     }
 
+    /// The part of the cleaned suggestion that is final: complete lines, or everything once
+    /// the filter has stopped. Later deltas only add to it, until [`Self::finish`] trims the tail.
+    pub fn settled(&self) -> &str {
+        if self.stopped.is_some() {
+            &self.cleaned
+        } else {
+            &self.cleaned[..self.committed]
+        }
+    }
+
     /// Whether a first complete, non-blank line exists, which is worth showing early.
     pub fn first_line_ready(&self) -> bool {
         self.first_line().is_some()
@@ -80,11 +90,7 @@ impl<'a> StreamFilter<'a> {
 
     /// The cleaned text through its first complete non-blank line, once there is one.
     pub fn first_line(&self) -> Option<&str> {
-        let settled = if self.stopped.is_some() {
-            self.cleaned.as_str()
-        } else {
-            &self.cleaned[..self.committed]
-        };
+        let settled = self.settled();
         let content_start = settled.find(|c: char| !c.is_whitespace())?;
         let line_end = settled[content_start..]
             .find('\n')

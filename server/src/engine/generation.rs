@@ -1,0 +1,188 @@
+//! One model call, streamed through post-processing in its own task.
+//!
+//! The task owns the [`TextStream`] and publishes the settled suggestion (whole lines the
+//! [`StreamFilter`] will not change) on a `watch` channel after every delta, then the final
+//! suggestion. Requests wait on the channel for what they need: the first complete line
+//! (automatic triggers, the early answer) or the whole suggestion. Because the task, not a
+//! request, drives the stream, generation continues into the cache after an early answer.
+//!
+//! The task stops, dropping the stream and so cancelling the model call, when the filter says
+//! the suggestion is complete, when its scheduler ticket is superseded (the document's next
+//! request did not match the suggestion), or when nobody holds the channel any more.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::watch;
+
+use super::postprocess::{Decision, PostContext, StreamFilter};
+use super::scheduler::Ticket;
+use super::stats::Stats;
+use crate::providers::{ProviderError, TextStream};
+use crate::syntax::Language;
+
+/// Where a model call is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum State {
+    #[default]
+    Streaming,
+    /// `text` is the final suggestion.
+    Done,
+    /// Post-processing dropped the answer: nothing to show.
+    Dropped,
+    /// Superseded before it ended.
+    Cancelled,
+    Failed(ProviderError),
+}
+
+/// What a model call has produced so far.
+#[derive(Clone, Debug, Default)]
+pub struct Progress {
+    /// Settled lines while streaming; the final suggestion once [`State::Done`].
+    pub text: String,
+    pub state: State,
+}
+
+/// What a request waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Want {
+    /// The first complete line (automatic triggers).
+    FirstLine,
+    /// The whole suggestion.
+    Whole,
+}
+
+/// Everything the task needs, owned.
+pub struct Job {
+    pub stream: TextStream,
+    pub ticket: Ticket,
+    pub before: String,
+    pub after: String,
+    pub language: Option<Language>,
+    pub is_chat_model: bool,
+    pub started: Instant,
+}
+
+/// Starts the task; the receiver is the suggestion's progress.
+pub fn spawn(job: Job, stats: Arc<Stats>) -> watch::Receiver<Progress> {
+    let (tx, rx) = watch::channel(Progress::default());
+    tokio::spawn(run(job, tx, stats));
+    rx
+}
+
+async fn run(job: Job, tx: watch::Sender<Progress>, stats: Arc<Stats>) {
+    let Job {
+        mut stream,
+        ticket,
+        before,
+        after,
+        language,
+        is_chat_model,
+        started,
+    } = job;
+    let mut post = PostContext::new(&before, &after, language);
+    post.is_chat_model = is_chat_model;
+    let mut filter = StreamFilter::new(&post);
+    let mut first_token = None;
+    loop {
+        let delta = tokio::select! {
+            biased;
+            () = ticket.superseded() => return cancel(&tx, &stats),
+            () = tx.closed() => return cancel(&tx, &stats),
+            delta = stream.next() => delta,
+        };
+        let delta = match delta {
+            None => break,
+            Some(Ok(delta)) => delta,
+            Some(Err(err)) => {
+                tracing::warn!("completion failed: {err}");
+                stats.error();
+                tx.send_modify(|p| p.state = State::Failed(err));
+                return;
+            }
+        };
+        first_token.get_or_insert_with(|| started.elapsed());
+        let decision = filter.push(&delta);
+        tx.send_if_modified(|p| {
+            let settled = filter.settled();
+            let grew = settled.len() != p.text.len();
+            if grew {
+                settled.clone_into(&mut p.text);
+            }
+            grew
+        });
+        if matches!(decision, Decision::Stop(_)) {
+            break;
+        }
+    }
+    // Cancels the model call at once when the filter stopped it early, and frees the call's
+    // slot before anyone hears it ended.
+    drop(stream);
+    drop(ticket);
+    let text = filter.finish();
+    tracing::trace!(cleaned = ?text, "completion");
+    stats.model_call_ended(first_token, started.elapsed());
+    tx.send_modify(|p| match text {
+        Some(text) => {
+            p.text = text;
+            p.state = State::Done;
+        }
+        None => p.state = State::Dropped,
+    });
+}
+
+fn cancel(tx: &watch::Sender<Progress>, stats: &Stats) {
+    stats.cancelled();
+    tx.send_modify(|p| p.state = State::Cancelled);
+}
+
+/// Waits until `progress`, from byte `typed` on, has what `want` asks for. `Ok(None)` when there
+/// is nothing to show.
+pub async fn wait(
+    progress: &mut watch::Receiver<Progress>,
+    typed: usize,
+    want: Want,
+) -> Result<Option<String>, ProviderError> {
+    loop {
+        {
+            let p = progress.borrow_and_update();
+            let rest = p.text.get(typed..).unwrap_or("");
+            match &p.state {
+                State::Streaming if want == Want::FirstLine => {
+                    if let Some(line) = first_line(rest) {
+                        return Ok(Some(line.to_owned()));
+                    }
+                }
+                State::Streaming => {}
+                State::Done if rest.trim().is_empty() => return Ok(None),
+                State::Done => return Ok(Some(rest.to_owned())),
+                State::Dropped | State::Cancelled => return Ok(None),
+                State::Failed(err) => return Err(err.clone()),
+            }
+        }
+        if progress.changed().await.is_err() {
+            return Ok(None);
+        }
+    }
+}
+
+/// `text` through its first complete non-blank line (without the line break), once it has one.
+pub fn first_line(text: &str) -> Option<&str> {
+    let content = text.find(|c: char| !c.is_whitespace())?;
+    let end = content + text[content..].find('\n')?;
+    Some(text[..end].trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_line;
+
+    #[test]
+    fn the_first_line_needs_its_line_break_and_skips_blank_lines() {
+        assert_eq!(first_line("let a = 1;"), None);
+        assert_eq!(first_line("let a = 1;\n  b"), Some("let a = 1;"));
+        assert_eq!(first_line("\n    next();\n"), Some("\n    next();"));
+        assert_eq!(first_line(" \n\n"), None);
+        assert_eq!(first_line("rest of line  \n"), Some("rest of line"));
+    }
+}
