@@ -25,8 +25,12 @@ pub mod commands {
     /// Arguments: `[uri]`, the document's URI as a string.
     pub const DID_ACCEPT: &str = "spark.didAccept";
 
+    /// Rewrites a range of a document with the model and applies the minimal edit with
+    /// `workspace/applyEdit`. Arguments: `[RewriteParams]` ([`super::RewriteParams`]).
+    pub const REWRITE: &str = "spark.rewrite";
+
     /// Every command the server advertises, in a stable order.
-    pub const ALL: &[&str] = &[DID_ACCEPT];
+    pub const ALL: &[&str] = &[DID_ACCEPT, REWRITE];
 }
 
 /// A document named by its URI.
@@ -43,6 +47,65 @@ pub struct DidAcceptParams {
     /// The text the editor inserted; all of the suggestion shown last when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insert_text: Option<String>,
+}
+
+/// A position as LSP sends it: a line and a character offset in the negotiated encoding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    pub line: u32,
+    pub character: u32,
+}
+
+/// A range as LSP sends it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Range {
+    pub start: Position,
+    pub end: Position,
+}
+
+/// What a model-backed code action asks the model to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ActionKind {
+    /// "Fix this diagnostic": the diagnostic's message is in [`ActionData::message`].
+    FixDiagnostic,
+    /// "Add documentation".
+    Document,
+    /// "Complete this implementation".
+    Complete,
+    /// "Simplify".
+    Simplify,
+}
+
+/// The `data` of every code action spark-lsp lists: everything `codeAction/resolve` needs to
+/// run the model later. Listing costs nothing; the model runs only on resolve.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionData {
+    pub uri: String,
+    /// The document version the action was listed for; a resolve at another version returns
+    /// the action without an edit.
+    pub version: i32,
+    /// The region the model rewrites (whole lines, or the enclosing scope).
+    pub range: Range,
+    pub kind: ActionKind,
+    /// The diagnostic's message, for [`ActionKind::FixDiagnostic`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The argument of the `spark.rewrite` command.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RewriteParams {
+    pub uri: String,
+    /// The selection; an empty range means the enclosing function (or the cursor's line).
+    pub range: Range,
+    /// What to do with the code, in the user's words.
+    pub instruction: String,
+    /// When set, the command aborts if the document is at another version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i32>,
 }
 
 /// p50 and p95 of a latency in milliseconds, over the latest samples; `null` before any.

@@ -10,6 +10,7 @@
 mod cache;
 mod generation;
 mod postprocess;
+pub mod refactor;
 mod scheduler;
 mod stats;
 

@@ -45,3 +45,20 @@ pub fn range_of(
         position(to_line_col(rope, end_byte, encoding)),
     )
 }
+
+/// The protocol crate's copy of an LSP range (carried in code action data and commands).
+pub fn protocol_range(range: Range) -> spark_protocol::Range {
+    let position = |p: Position| spark_protocol::Position {
+        line: p.line,
+        character: p.character,
+    };
+    spark_protocol::Range {
+        start: position(range.start),
+        end: position(range.end),
+    }
+}
+
+pub fn lsp_range(range: spark_protocol::Range) -> Range {
+    let position = |p: spark_protocol::Position| Position::new(p.line, p.character);
+    Range::new(position(range.start), position(range.end))
+}

@@ -6,6 +6,7 @@
 //! in spawned tasks or is bounded by the engine's scheduler, so a slow request never holds back
 //! `didChange`, `$/cancelRequest` or another request.
 
+mod actions;
 mod capabilities;
 mod convert;
 mod server;
@@ -70,6 +71,8 @@ pub struct State {
     documents: DocumentStore,
     engine: Engine,
     encoding: OnceLock<PositionEncoding>,
+    /// What the client supports for code actions, edits and progress; set by `initialize`.
+    client_support: OnceLock<actions::ClientSupport>,
     config: RwLock<Arc<Config>>,
     sources: Mutex<ConfigSources>,
     /// Settings problems found during `initialize`, shown after `initialized`.
@@ -95,6 +98,7 @@ impl Backend {
             documents: DocumentStore::default(),
             engine,
             encoding: OnceLock::new(),
+            client_support: OnceLock::new(),
             config: RwLock::new(Arc::new(Config::default())),
             sources: Mutex::new(ConfigSources::default()),
             pending_issues: Mutex::new(Vec::new()),

@@ -12,7 +12,7 @@ use tower_lsp_server::ls_types::{
     InitializedParams, LSPAny, ServerInfo, SetTraceParams,
 };
 
-use super::{Backend, capabilities, convert};
+use super::{Backend, actions, capabilities, convert};
 use crate::documents::{ChangeError, PositionEncoding};
 
 impl LanguageServer for Backend {
@@ -25,6 +25,9 @@ impl LanguageServer for Backend {
         let encoding =
             PositionEncoding::negotiate(offered.into_iter().flatten().map(|kind| kind.as_str()));
         let _ = self.encoding.set(encoding);
+        let _ = self
+            .client_support
+            .set(actions::ClientSupport::of(&params.capabilities));
         let pulls = params
             .capabilities
             .workspace
@@ -127,13 +130,13 @@ impl LanguageServer for Backend {
         Ok(self.completion_items(params).await)
     }
 
-    async fn code_action(&self, _: CodeActionParams) -> Result<Option<CodeActionResponse>> {
-        // Model-backed actions are listed here once the refactor work lands; listing is free.
-        Ok(None)
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let actions = self.list_actions(params);
+        Ok((!actions.is_empty()).then_some(actions))
     }
 
     async fn code_action_resolve(&self, action: CodeAction) -> Result<CodeAction> {
-        Ok(action)
+        Ok(self.resolve_action(action).await)
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
@@ -145,6 +148,10 @@ impl LanguageServer for Backend {
             };
             self.accepted(uri, None);
             return Ok(None);
+        }
+        if params.command == spark_protocol::commands::REWRITE {
+            let token = params.work_done_progress_params.work_done_token;
+            return self.rewrite_command(params.arguments, token).await;
         }
         tracing::warn!(command = params.command, "unknown command");
         Err(Error::invalid_params(format!(

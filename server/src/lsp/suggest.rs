@@ -141,7 +141,7 @@ impl Backend {
         self.engine.accepted(&snapshot, insert_text, &settings);
     }
 
-    fn request_settings(&self) -> RequestSettings {
+    pub(super) fn request_settings(&self) -> RequestSettings {
         let config = self.config();
         RequestSettings {
             max_output_tokens: config.provider.max_output_tokens,
