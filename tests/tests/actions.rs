@@ -1,0 +1,340 @@
+//! Code-action refactors over an in-process server with a fake provider: listing is free and
+//! carries no edit, resolve and `spark.rewrite` return minimal edits that give the expected
+//! document, a stale version gets no edit, and positions are right in UTF-16 with non-ASCII text.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use spark_lsp::lsp::ServerOptions;
+use spark_lsp::providers::ModelInput;
+use spark_tests::fake_provider::FakeProvider;
+use spark_tests::lsp_client::LspClient;
+
+const URI: &str = "file:///w/add.rs";
+const ADD: &str = "fn add(a: i32, b: i32) -> i32 {\n    todo!()\n}\n\nfn main() {}\n";
+
+/// A VS Code-like client: resolves edits, takes versioned document changes, shows progress.
+fn full_client() -> Value {
+    json!({
+        "general": {"positionEncodings": ["utf-16"]},
+        "textDocument": {"codeAction": {"resolveSupport": {"properties": ["edit"]}}},
+        "workspace": {"workspaceEdit": {"documentChanges": true}},
+        "window": {"workDoneProgress": true},
+    })
+}
+
+async fn started(provider: Arc<FakeProvider>, capabilities: Value) -> anyhow::Result<LspClient> {
+    let mut client = LspClient::in_process(ServerOptions {
+        provider: Some(provider),
+        ..ServerOptions::default()
+    });
+    client.initialize(capabilities, Value::Null).await?;
+    Ok(client)
+}
+
+fn range(l0: u32, c0: u32, l1: u32, c1: u32) -> Value {
+    json!({"start": {"line": l0, "character": c0}, "end": {"line": l1, "character": c1}})
+}
+
+async fn list(
+    client: &mut LspClient,
+    uri: &str,
+    range: Value,
+    diagnostics: Value,
+) -> anyhow::Result<Vec<Value>> {
+    let params = json!({"textDocument": {"uri": uri}, "range": range, "context": {"diagnostics": diagnostics}});
+    let response = client.request("textDocument/codeAction", params).await?;
+    anyhow::ensure!(response.get("error").is_none(), "{response}");
+    Ok(response["result"].as_array().cloned().unwrap_or_default())
+}
+
+fn titled<'a>(actions: &'a [Value], prefix: &str) -> &'a Value {
+    actions
+        .iter()
+        .find(|a| a["title"].as_str().is_some_and(|t| t.starts_with(prefix)))
+        .unwrap_or_else(|| panic!("no action {prefix:?} in {actions:?}"))
+}
+
+/// The byte offset of a UTF-16 position in `text` (lines split on `\n`).
+fn byte_of(text: &str, position: &Value) -> usize {
+    let line = position["line"].as_u64().unwrap_or_default() as usize;
+    let character = position["character"].as_u64().unwrap_or_default() as usize;
+    let line_start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+    let mut units = 0;
+    for (offset, c) in text[line_start..].char_indices() {
+        if units >= character || c == '\n' {
+            return line_start + offset;
+        }
+        units += c.len_utf16();
+    }
+    text.len()
+}
+
+/// Applies LSP text edits (UTF-16 positions into `text`), as an editor would.
+fn apply(text: &str, edits: &[Value]) -> String {
+    let mut spans: Vec<(usize, usize, &str)> = edits
+        .iter()
+        .map(|e| {
+            (
+                byte_of(text, &e["range"]["start"]),
+                byte_of(text, &e["range"]["end"]),
+                e["newText"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    spans.sort_by_key(|span| std::cmp::Reverse(span.0));
+    let mut out = text.to_owned();
+    for (start, end, new_text) in spans {
+        out.replace_range(start..end, new_text);
+    }
+    out
+}
+
+/// The edits of a `WorkspaceEdit` for `uri`, from `documentChanges` (checking the version) or
+/// `changes`.
+fn edits_of(edit: &Value, uri: &str, version: i32) -> Vec<Value> {
+    if let Some(changes) = edit["documentChanges"].as_array() {
+        assert_eq!(changes.len(), 1, "{edit}");
+        assert_eq!(changes[0]["textDocument"]["uri"], uri);
+        assert_eq!(changes[0]["textDocument"]["version"], version);
+        return changes[0]["edits"].as_array().cloned().unwrap_or_default();
+    }
+    edit["changes"][uri].as_array().cloned().unwrap_or_default()
+}
+
+async fn resolve(client: &mut LspClient, action: &Value) -> anyhow::Result<Value> {
+    let response = client.request("codeAction/resolve", action.clone()).await?;
+    anyhow::ensure!(response.get("error").is_none(), "{response}");
+    Ok(response["result"].clone())
+}
+
+#[tokio::test]
+async fn each_action_is_listed_free_and_resolves_to_a_minimal_edit() -> anyhow::Result<()> {
+    let provider = FakeProvider::scripted(&[
+        "/// Adds two numbers.\nfn add(a: i32, b: i32) -> i32 {\n    todo!()\n}\n",
+        "fn add(a: i32, b: i32) -> i32 {\n    a + b\n}",
+        "```rust\nfn add(a: i32, b: i32) -> i32 {\n    b + a\n}\n```\n",
+        "fn add(a: i32, b: i32) -> i32 {\n    a - b\n}\n",
+    ]);
+    let mut client = started(provider.clone(), full_client()).await?;
+    client.open(URI, "rust", 1, ADD).await?;
+    let diagnostic =
+        json!({"range": range(1, 4, 1, 11), "message": "not yet implemented", "severity": 2});
+    let actions = list(&mut client, URI, range(1, 6, 1, 6), json!([diagnostic])).await?;
+    assert_eq!(provider.request_count(), 0, "listing calls no model");
+    let titles: Vec<&str> = actions.iter().filter_map(|a| a["title"].as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Fix this diagnostic: not yet implemented",
+            "Add documentation",
+            "Complete this implementation",
+            "Simplify"
+        ]
+    );
+    for action in &actions {
+        assert!(action.get("edit").is_none(), "{action}");
+        assert!(action.get("command").is_none(), "{action}");
+        assert_eq!(action["data"]["uri"], URI);
+        assert_eq!(action["data"]["version"], 1);
+        // The empty selection took the function around the cursor.
+        assert_eq!(action["data"]["range"], range(0, 0, 3, 0), "{action}");
+    }
+    assert_eq!(titled(&actions, "Fix")["kind"], "quickfix");
+    assert_eq!(
+        titled(&actions, "Fix")["diagnostics"][0]["message"],
+        "not yet implemented"
+    );
+    assert_eq!(titled(&actions, "Simplify")["kind"], "refactor.rewrite");
+
+    let expected = [
+        ("Add documentation", "/// Adds two numbers.\n"),
+        ("Complete", "a + b"),
+        // The fenced answer is unwrapped.
+        ("Simplify", "b + a"),
+        ("Fix", "a - b"),
+    ];
+    for (prefix, new_text) in expected {
+        let resolved = resolve(&mut client, titled(&actions, prefix)).await?;
+        let edits = edits_of(&resolved["edit"], URI, 1);
+        assert_eq!(edits.len(), 1, "{prefix}: one minimal edit, got {edits:?}");
+        assert_eq!(edits[0]["newText"], new_text, "{prefix}");
+        let want = if prefix == "Add documentation" {
+            format!("/// Adds two numbers.\n{ADD}")
+        } else {
+            ADD.replace("todo!()", new_text)
+        };
+        assert_eq!(apply(ADD, &edits), want, "{prefix}");
+    }
+    assert_eq!(provider.request_count(), 4);
+
+    // The model got a chat request naming the task and holding the region.
+    let requests = provider
+        .requests
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?;
+    let ModelInput::Chat { context, query } = &requests[3].input else {
+        anyhow::bail!("not a chat request: {:?}", requests[3].input);
+    };
+    assert!(query.contains("not yet implemented"), "{query}");
+    assert!(query.contains("    todo!()\n"), "{query}");
+    assert!(context.contains("<region>\nfn add"), "{context}");
+    drop(requests);
+
+    // Progress was shown on a token the server created.
+    let begin = client.notification("$/progress").await?;
+    assert_eq!(begin["value"]["kind"], "begin", "{begin}");
+    let end = client.notification("$/progress").await?;
+    assert_eq!(end["value"]["kind"], "end", "{end}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_stale_version_gets_no_edit_and_no_model_call() -> anyhow::Result<()> {
+    let provider = FakeProvider::answering("fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n");
+    let mut client = started(provider.clone(), full_client()).await?;
+    client.open(URI, "rust", 1, ADD).await?;
+    let actions = list(&mut client, URI, range(1, 0, 2, 0), json!([])).await?;
+    let change = json!({"textDocument": {"uri": URI, "version": 2},
+        "contentChanges": [{"range": range(4, 0, 4, 0), "text": "// moved on\n"}]});
+    client.notify("textDocument/didChange", change).await?;
+    let resolved = resolve(&mut client, titled(&actions, "Complete")).await?;
+    assert!(resolved.get("edit").is_none(), "{resolved}");
+    assert_eq!(resolved["title"], "Complete this implementation");
+    assert_eq!(provider.request_count(), 0);
+
+    // The command with a stale version aborts too, without asking the client to apply anything.
+    let args = json!({"uri": URI, "range": range(1, 0, 2, 0), "instruction": "sum", "version": 1});
+    let response = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "spark.rewrite", "arguments": [args]}),
+        )
+        .await?;
+    assert_eq!(response["result"], Value::Null, "{response}");
+    assert!(
+        !client
+            .received
+            .iter()
+            .any(|m| m["method"] == "workspace/applyEdit")
+    );
+    assert_eq!(provider.request_count(), 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn spark_rewrite_applies_the_minimal_edit_with_apply_edit() -> anyhow::Result<()> {
+    let provider = FakeProvider::answering("    a + b\n");
+    // A Helix-like client: no resolve, no document changes, no progress.
+    let mut client = started(provider.clone(), json!({})).await?;
+    client.open(URI, "rust", 1, ADD).await?;
+    let actions = list(&mut client, URI, range(1, 2, 1, 5), json!([])).await?;
+    let complete = titled(&actions, "Complete");
+    assert_eq!(
+        complete["command"]["command"], "spark.rewrite",
+        "{complete}"
+    );
+    assert!(complete.get("edit").is_none());
+    assert_eq!(provider.request_count(), 0);
+
+    let args = json!({"uri": URI, "range": range(1, 2, 1, 5), "instruction": "implement it"});
+    let params = json!({"command": "spark.rewrite", "arguments": [args], "workDoneToken": "t1"});
+    let response = client.request("workspace/executeCommand", params).await?;
+    assert_eq!(response["result"], Value::Null, "{response}");
+    let apply_edit = client
+        .received
+        .iter()
+        .find(|m| m["method"] == "workspace/applyEdit")
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no workspace/applyEdit in {:?}", client.received))?;
+    let edits = edits_of(&apply_edit["params"]["edit"], URI, 1);
+    assert_eq!(
+        edits,
+        [json!({"range": range(1, 4, 1, 11), "newText": "a + b"})]
+    );
+    assert_eq!(apply(ADD, &edits), ADD.replace("todo!()", "a + b"));
+    let ModelInput::Chat { query, .. } = &provider
+        .requests
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?[0]
+        .input
+    else {
+        anyhow::bail!("not a chat request");
+    };
+    assert!(query.starts_with("Task: implement it\n"), "{query}");
+    // Progress went to the client's token.
+    let begin = client.notification("$/progress").await?;
+    assert_eq!(begin["token"], "t1");
+
+    // An instruction is required.
+    let args = json!({"uri": URI, "range": range(1, 2, 1, 5), "instruction": " "});
+    let response = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "spark.rewrite", "arguments": [args]}),
+        )
+        .await?;
+    assert_eq!(response["error"]["code"], -32602, "{response}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn non_ascii_regions_map_to_utf16_positions() -> anyhow::Result<()> {
+    let text = "fn greet() {\n    let s = \"café 😀 bonjour\"; let n = 1;\n}\n";
+    let provider = FakeProvider::answering("    let s = \"café 😀 salut\"; let n = 1;\n");
+    let mut client = started(provider.clone(), full_client()).await?;
+    client.open("file:///w/g.rs", "rust", 3, text).await?;
+    // A selection inside the line, ending after the emoji (UTF-16: 😀 is two units).
+    let actions = list(
+        &mut client,
+        "file:///w/g.rs",
+        range(1, 17, 1, 21),
+        json!([]),
+    )
+    .await?;
+    assert_eq!(
+        titled(&actions, "Simplify")["data"]["range"],
+        range(1, 0, 2, 0)
+    );
+    let resolved = resolve(&mut client, titled(&actions, "Simplify")).await?;
+    let edits = edits_of(&resolved["edit"], "file:///w/g.rs", 3);
+    // `    let s = "café 😀 ` is 21 UTF-16 units.
+    assert_eq!(
+        edits,
+        [json!({"range": range(1, 21, 1, 28), "newText": "salut"})]
+    );
+    assert_eq!(apply(text, &edits), text.replace("bonjour", "salut"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn secret_documents_get_no_actions_and_prompting_clients_get_rewrite() -> anyhow::Result<()> {
+    let provider = FakeProvider::answering("x");
+    let mut capabilities = full_client();
+    capabilities["experimental"] = json!({"spark": {"rewriteInstruction": true}});
+    let mut client = started(provider.clone(), capabilities).await?;
+    client
+        .open("file:///w/.env", "plaintext", 1, "KEY=secret\n")
+        .await?;
+    let actions = list(&mut client, "file:///w/.env", range(0, 0, 0, 3), json!([])).await?;
+    assert!(actions.is_empty(), "{actions:?}");
+
+    client.open(URI, "rust", 1, ADD).await?;
+    let actions = list(&mut client, URI, range(1, 0, 2, 0), json!([])).await?;
+    let rewrite = titled(&actions, "Rewrite with instruction");
+    assert_eq!(rewrite["kind"], "refactor.rewrite");
+    assert_eq!(rewrite["command"]["command"], "spark.rewrite");
+    assert_eq!(rewrite["command"]["arguments"][0]["uri"], URI);
+    assert_eq!(
+        rewrite["command"]["arguments"][0]["range"],
+        range(1, 0, 2, 0)
+    );
+
+    // `only` filters by kind.
+    let params = json!({"textDocument": {"uri": URI}, "range": range(1, 0, 2, 0),
+        "context": {"diagnostics": [], "only": ["quickfix"]}});
+    let response = client.request("textDocument/codeAction", params).await?;
+    assert_eq!(response["result"], Value::Null, "{response}");
+    assert_eq!(provider.request_count(), 0);
+    Ok(())
+}
