@@ -102,6 +102,18 @@ fn edits_of(edit: &Value, uri: &str, version: i32) -> Vec<Value> {
     edit["changes"][uri].as_array().cloned().unwrap_or_default()
 }
 
+/// The context and query of the model request number `index`, which must be a chat request.
+fn chat(provider: &FakeProvider, index: usize) -> anyhow::Result<(String, String)> {
+    let requests = provider
+        .requests
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?;
+    match requests.get(index).map(|r| &r.input) {
+        Some(ModelInput::Chat { context, query }) => Ok((context.clone(), query.clone())),
+        other => anyhow::bail!("not a chat request: {other:?}"),
+    }
+}
+
 async fn resolve(client: &mut LspClient, action: &Value) -> anyhow::Result<Value> {
     let response = client.request("codeAction/resolve", action.clone()).await?;
     anyhow::ensure!(response.get("error").is_none(), "{response}");
@@ -169,17 +181,10 @@ async fn each_action_is_listed_free_and_resolves_to_a_minimal_edit() -> anyhow::
     assert_eq!(provider.request_count(), 4);
 
     // The model got a chat request naming the task and holding the region.
-    let requests = provider
-        .requests
-        .lock()
-        .map_err(|_| anyhow::anyhow!("poisoned"))?;
-    let ModelInput::Chat { context, query } = &requests[3].input else {
-        anyhow::bail!("not a chat request: {:?}", requests[3].input);
-    };
+    let (context, query) = chat(&provider, 3)?;
     assert!(query.contains("not yet implemented"), "{query}");
     assert!(query.contains("    todo!()\n"), "{query}");
     assert!(context.contains("<region>\nfn add"), "{context}");
-    drop(requests);
 
     // Progress was shown on a token the server created.
     let begin = client.notification("$/progress").await?;
@@ -253,14 +258,7 @@ async fn spark_rewrite_applies_the_minimal_edit_with_apply_edit() -> anyhow::Res
         [json!({"range": range(1, 4, 1, 11), "newText": "a + b"})]
     );
     assert_eq!(apply(ADD, &edits), ADD.replace("todo!()", "a + b"));
-    let ModelInput::Chat { query, .. } = &provider
-        .requests
-        .lock()
-        .map_err(|_| anyhow::anyhow!("poisoned"))?[0]
-        .input
-    else {
-        anyhow::bail!("not a chat request");
-    };
+    let (_, query) = chat(&provider, 0)?;
     assert!(query.starts_with("Task: implement it\n"), "{query}");
     // Progress went to the client's token.
     let begin = client.notification("$/progress").await?;
