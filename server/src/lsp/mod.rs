@@ -8,6 +8,7 @@
 
 mod actions;
 mod capabilities;
+mod client_support;
 mod convert;
 mod server;
 mod settings;
@@ -72,7 +73,7 @@ pub struct State {
     engine: Engine,
     encoding: OnceLock<PositionEncoding>,
     /// What the client supports for code actions, edits and progress; set by `initialize`.
-    client_support: OnceLock<actions::ClientSupport>,
+    client_support: OnceLock<client_support::ClientSupport>,
     config: RwLock<Arc<Config>>,
     sources: Mutex<ConfigSources>,
     /// Settings problems found during `initialize`, shown after `initialized`.

@@ -12,7 +12,7 @@ use tower_lsp_server::ls_types::{
     InitializedParams, LSPAny, ServerInfo, SetTraceParams,
 };
 
-use super::{Backend, actions, capabilities, convert};
+use super::{Backend, capabilities, client_support, convert};
 use crate::documents::{ChangeError, PositionEncoding};
 
 impl LanguageServer for Backend {
@@ -27,7 +27,7 @@ impl LanguageServer for Backend {
         let _ = self.encoding.set(encoding);
         let _ = self
             .client_support
-            .set(actions::ClientSupport::of(&params.capabilities));
+            .set(client_support::ClientSupport::of(&params.capabilities));
         let pulls = params
             .capabilities
             .workspace
