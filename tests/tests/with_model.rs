@@ -223,3 +223,61 @@ async fn an_automatic_trigger_gets_the_first_line_early_and_the_rest_from_the_ca
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
     Ok(())
 }
+
+/// A code action through the real binary: listed for free, resolved by the model over the
+/// Responses WebSocket into a minimal versioned edit.
+#[tokio::test]
+async fn a_code_action_resolves_to_a_minimal_edit_from_the_model() -> anyhow::Result<()> {
+    let server = model_server().await?;
+    let provider = json!({"kind": "openai-responses", "transport": "websocket", "baseUrl": server.http_base()});
+    let capabilities = json!({
+        "general": {"positionEncodings": ["utf-16"]},
+        "textDocument": {"codeAction": {"resolveSupport": {"properties": ["edit"]}}},
+        "workspace": {"workspaceEdit": {"documentChanges": true}},
+    });
+    let mut client = spark(provider, capabilities).await?;
+    let text = "fn add(a: i32, b: i32) -> i32 {\n    todo!()\n}\n";
+    client.open("file:///p/add.rs", "rust", 3, text).await?;
+    let params = json!({"textDocument": {"uri": "file:///p/add.rs"},
+        "range": {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 4}},
+        "context": {"diagnostics": []}});
+    let actions = client.request("textDocument/codeAction", params).await?["result"].clone();
+    let complete = actions
+        .as_array()
+        .and_then(|a| {
+            a.iter().find(|a| {
+                a["title"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("Complete"))
+            })
+        })
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no Complete action in {actions}"))?;
+    assert!(complete.get("edit").is_none(), "listing is free");
+    let before = server.requests().len();
+    // The model rewrites the function; wait until the provider is up, as a user would retry.
+    let mut resolved = Value::Null;
+    for _ in 0..200 {
+        server.push_answer("```rust\nfn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n```");
+        resolved = client
+            .request("codeAction/resolve", complete.clone())
+            .await?["result"]
+            .clone();
+        if resolved.get("edit").is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(server.requests().len() > before, "resolve asked the model");
+    let change = &resolved["edit"]["documentChanges"][0];
+    assert_eq!(change["textDocument"]["version"], 3);
+    let edits = change["edits"].as_array().cloned().unwrap_or_default();
+    assert_eq!(edits.len(), 1, "a minimal edit: {edits:?}");
+    assert_eq!(edits[0]["newText"], "a + b");
+    assert_eq!(
+        edits[0]["range"],
+        json!({"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 11}})
+    );
+    assert_eq!(client.shutdown_and_exit().await?, Some(0));
+    Ok(())
+}
