@@ -20,7 +20,6 @@ pub use postprocess::{
     Decision, PostContext, StopReason, StreamFilter, SyntaxInput, finish, raises_errors,
 };
 pub use scheduler::{Scheduler, Ticket};
-pub use stats::{Percentiles, StatsSnapshot};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -101,7 +100,7 @@ impl Engine {
             .clone()
     }
 
-    pub fn stats(&self) -> StatsSnapshot {
+    pub fn stats(&self) -> spark_protocol::Stats {
         self.stats.snapshot()
     }
 

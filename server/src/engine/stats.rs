@@ -7,6 +7,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use spark_protocol::{Percentiles, Stats as Report};
+
 /// Samples kept per latency.
 const RING: usize = 1024;
 
@@ -61,38 +63,6 @@ impl Ring {
     }
 }
 
-/// Percentiles of a latency in milliseconds; `None` before the first sample.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Percentiles {
-    pub samples: usize,
-    pub p50: Option<f64>,
-    pub p95: Option<f64>,
-}
-
-/// A copy of the counters and percentiles at one moment.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct StatsSnapshot {
-    /// Completion requests that reached the engine.
-    pub requests: u64,
-    /// Model calls started, speculative ones included.
-    pub model_calls: u64,
-    pub cache_hits: u64,
-    pub cache_misses: u64,
-    /// Requests answered empty because a newer one for the document arrived.
-    pub superseded: u64,
-    /// Model calls stopped before their end because nobody could use them.
-    pub cancelled: u64,
-    /// Model calls started after an accept, before the editor asked.
-    pub speculations: u64,
-    pub errors: u64,
-    /// Model call start → first delta.
-    pub first_token_ms: Percentiles,
-    /// Model call start → last delta.
-    pub model_total_ms: Percentiles,
-    /// Request received → answer ready (cache hits included).
-    pub answer_ms: Percentiles,
-}
-
 fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
@@ -136,10 +106,11 @@ impl Stats {
         samples.answer_ms.push(ms(latency));
     }
 
-    pub fn snapshot(&self) -> StatsSnapshot {
+    /// The counters and percentiles now, in the `spark/stats` wire shape.
+    pub fn snapshot(&self) -> Report {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
-        StatsSnapshot {
+        Report {
             requests: load(&self.requests),
             model_calls: load(&self.model_calls),
             cache_hits: load(&self.cache_hits),

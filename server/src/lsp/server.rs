@@ -164,25 +164,7 @@ impl LanguageServer for Backend {
 impl Backend {
     /// `spark/stats`: the engine's counters and latency percentiles.
     pub(super) async fn stats(&self) -> Result<spark_protocol::Stats> {
-        let stats = self.engine.stats();
-        let percentiles = |p: crate::engine::Percentiles| spark_protocol::Percentiles {
-            samples: p.samples,
-            p50: p.p50,
-            p95: p.p95,
-        };
-        Ok(spark_protocol::Stats {
-            requests: stats.requests,
-            model_calls: stats.model_calls,
-            cache_hits: stats.cache_hits,
-            cache_misses: stats.cache_misses,
-            superseded: stats.superseded,
-            cancelled: stats.cancelled,
-            speculations: stats.speculations,
-            errors: stats.errors,
-            first_token_ms: percentiles(stats.first_token_ms),
-            model_total_ms: percentiles(stats.model_total_ms),
-            answer_ms: percentiles(stats.answer_ms),
-        })
+        Ok(self.engine.stats())
     }
 
     /// `$/setTrace`: recorded in the log; the server's own log filter is `SPARK_LSP_LOG`.
