@@ -31,17 +31,9 @@ impl Anthropic {
         )?;
         Ok(Self { core })
     }
-
-    /// Calls, prewarms and preconnections still running (0 once everything has let go).
-    pub fn in_flight(&self) -> usize {
-        self.core.in_flight()
-    }
-
-    /// Waits until nothing is in flight, e.g. until the preconnection is pooled.
-    pub async fn settled(&self) {
-        self.core.settled().await;
-    }
 }
+
+http_stream::introspection!(Anthropic);
 
 impl Provider for Anthropic {
     fn name(&self) -> &str {

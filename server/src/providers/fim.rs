@@ -52,17 +52,9 @@ impl Fim {
         )?;
         Ok(Self { core, api })
     }
-
-    /// Calls, prewarms and preconnections still running (0 once everything has let go).
-    pub fn in_flight(&self) -> usize {
-        self.core.in_flight()
-    }
-
-    /// Waits until nothing is in flight, e.g. until the preconnection is pooled.
-    pub async fn settled(&self) {
-        self.core.settled().await;
-    }
 }
+
+http_stream::introspection!(Fim);
 
 impl Provider for Fim {
     fn name(&self) -> &str {

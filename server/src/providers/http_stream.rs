@@ -372,6 +372,25 @@ impl Call {
     }
 }
 
+/// The introspection every HTTP provider offers, so tests and benchmarks can wait for its
+/// background work (preconnect, prewarm, abandoned calls) to let go.
+macro_rules! introspection {
+    ($provider:ty) => {
+        impl $provider {
+            /// Calls, prewarms and preconnections still running (0 once everything has let go).
+            pub fn in_flight(&self) -> usize {
+                self.core.in_flight()
+            }
+
+            /// Waits until nothing is in flight, e.g. until the preconnection is pooled.
+            pub async fn settled(&self) {
+                self.core.settled().await;
+            }
+        }
+    };
+}
+pub(crate) use introspection;
+
 #[cfg(test)]
 mod tests {
     use super::*;
