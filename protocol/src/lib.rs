@@ -17,6 +17,13 @@ pub mod methods {
     pub const DID_ACCEPT: &str = "spark/didAccept";
     /// Request, client → server: counters and latency percentiles ([`super::Stats`]).
     pub const STATS: &str = "spark/stats";
+    /// Request, client → server: the edit the user is likely to make next, anywhere near the
+    /// cursor ([`super::NextEditParams`] → [`super::NextEditResult`]). Shaped like the Copilot
+    /// language server's `textDocument/copilotInlineEdit`.
+    pub const NEXT_EDIT: &str = "spark/nextEdit";
+    /// Notification, server → client: busy/idle/error and the last latency
+    /// ([`super::StatusParams`]), shaped like the Copilot language server's `didChangeStatus`.
+    pub const STATUS: &str = "spark/status";
 }
 
 /// Commands the server executes through `workspace/executeCommand`.
@@ -29,8 +36,12 @@ pub mod commands {
     /// `workspace/applyEdit`. Arguments: `[RewriteParams]` ([`super::RewriteParams`]).
     pub const REWRITE: &str = "spark.rewrite";
 
+    /// Put on every next-edit suggestion; executed by the editor when the user applies it.
+    /// Arguments: `[uri]`. The server then looks for the edit after it before the editor asks.
+    pub const DID_ACCEPT_NEXT_EDIT: &str = "spark.didAcceptNextEdit";
+
     /// Every command the server advertises, in a stable order.
-    pub const ALL: &[&str] = &[DID_ACCEPT, REWRITE];
+    pub const ALL: &[&str] = &[DID_ACCEPT, REWRITE, DID_ACCEPT_NEXT_EDIT];
 }
 
 /// A document named by its URI.
@@ -47,6 +58,82 @@ pub struct DidAcceptParams {
     /// The text the editor inserted; all of the suggestion shown last when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insert_text: Option<String>,
+}
+
+/// A document at a version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionedTextDocument {
+    pub uri: String,
+    pub version: i32,
+}
+
+/// Params of `spark/nextEdit`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NextEditParams {
+    /// The document; when the server's copy is at another version the result is empty.
+    pub text_document: VersionedTextDocument,
+    pub position: Position,
+}
+
+/// One replacement of a next-edit suggestion, in the document's negotiated position encoding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NextEdit {
+    pub range: Range,
+    pub new_text: String,
+    /// The document and version the range refers to.
+    pub text_document: VersionedTextDocument,
+}
+
+/// Result of `spark/nextEdit`: no edits when the model proposes none (or the document moved on).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextEditResult {
+    /// Non-overlapping, in document order; apply them together.
+    pub edits: Vec<NextEdit>,
+    /// `spark.didAcceptNextEdit`, to execute when the user applies the edits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Command>,
+}
+
+/// An LSP `Command`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    pub title: String,
+    pub command: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arguments: Vec<serde_json::Value>,
+}
+
+/// How the status bar should look.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StatusKind {
+    /// Ready, or working (`busy`).
+    #[default]
+    Normal,
+    /// A transient problem: rate limited, a timeout.
+    Warning,
+    /// The provider fails: authentication, unreachable, misconfigured.
+    Error,
+    /// No provider is configured; nothing is suggested.
+    Inactive,
+}
+
+/// Params of `spark/status`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusParams {
+    /// Model calls are in flight.
+    pub busy: bool,
+    pub kind: StatusKind,
+    /// One line for a status bar or tooltip: what is wrong and what to do, or the provider.
+    pub message: String,
+    /// The provider's name, e.g. `openai-responses (websocket)`; absent when none is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// Request → answer of the last suggestion, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_latency_ms: Option<f64>,
 }
 
 /// A position as LSP sends it: a line and a character offset in the negotiated encoding.
