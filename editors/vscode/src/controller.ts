@@ -1,0 +1,235 @@
+/**
+ * The extension's state: one client at a time, the status bar item, the commands. `restart` is
+ * the single (re)start path; configuration changes either restart (client settings) or are sent
+ * to the running server (`workspace/didChangeConfiguration`).
+ */
+
+import * as vscode from "vscode";
+import { ClientFactory, REWRITE, STATUS, SparkClient } from "./client";
+import { CLIENT_KEYS, changedSettings, serverConfig } from "./config";
+import { NextEdits } from "./nextEdit";
+import { resolveServerPath } from "./serverPath";
+import { ClientState, StatusParams, statusView } from "./status";
+
+export const COMMANDS = [
+  "spark.enable",
+  "spark.disable",
+  "spark.restart",
+  "spark.showLog",
+  "spark.rewriteSelection",
+  "spark.showNextEdit",
+  "spark.acceptNextEdit",
+  "spark.dismissNextEdit",
+] as const;
+
+export class Controller implements vscode.Disposable {
+  private client?: SparkClient;
+  private state: ClientState = "stopped";
+  private status?: StatusParams;
+  private failure?: string;
+  private startOptions: Record<string, unknown> = {};
+  private readonly item: vscode.StatusBarItem;
+  private readonly subscriptions: vscode.Disposable[] = [];
+  private clientSubscriptions: vscode.Disposable[] = [];
+  readonly nextEdits: NextEdits;
+  /** Serialises start/stop so that quick restarts never run two servers. */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly factory: ClientFactory,
+    readonly output: vscode.LogOutputChannel,
+  ) {
+    this.item = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
+    this.item.name = "spark-lsp";
+    this.nextEdits = new NextEdits(() => (this.state === "running" ? this.client : undefined));
+    this.render();
+    this.item.show();
+    this.subscriptions.push(
+      this.item,
+      this.nextEdits,
+      vscode.workspace.onDidChangeConfiguration((e) => this.configurationChanged(e)),
+      ...this.registerCommands(),
+    );
+  }
+
+  private registerCommands(): vscode.Disposable[] {
+    const handlers: Record<(typeof COMMANDS)[number], () => unknown> = {
+      "spark.enable": () => this.settings().update("enable", true, vscode.ConfigurationTarget.Global),
+      "spark.disable": () => this.settings().update("enable", false, vscode.ConfigurationTarget.Global),
+      "spark.restart": () => this.restart(),
+      "spark.showLog": () => this.output.show(true),
+      "spark.rewriteSelection": () => this.rewriteSelection(),
+      "spark.showNextEdit": () => this.withEditor((editor) => this.nextEdits.show(editor)),
+      "spark.acceptNextEdit": () => this.withEditor((editor) => this.nextEdits.accept(editor)),
+      "spark.dismissNextEdit": () => this.nextEdits.dismiss(),
+    };
+    return COMMANDS.map((command) => vscode.commands.registerCommand(command, handlers[command]));
+  }
+
+  private settings(): vscode.WorkspaceConfiguration {
+    return vscode.workspace.getConfiguration("spark");
+  }
+
+  get currentState(): ClientState {
+    return this.state;
+  }
+
+  get currentClient(): SparkClient | undefined {
+    return this.client;
+  }
+
+  /** Stops the running server (if any) and starts one with the current settings. */
+  restart(): Promise<void> {
+    this.queue = this.queue.then(async () => {
+      await this.stopNow();
+      await this.startNow();
+    });
+    return this.queue;
+  }
+
+  stop(): Promise<void> {
+    this.queue = this.queue.then(() => this.stopNow());
+    return this.queue;
+  }
+
+  private async startNow(): Promise<void> {
+    const settings = this.settings();
+    if (!settings.get<boolean>("enable", true)) {
+      this.setState("disabled");
+      return;
+    }
+    const resolved = resolveServerPath(settings.get<string>("server.path"));
+    if ("error" in resolved) {
+      this.fail(resolved.error);
+      return;
+    }
+    this.startOptions = serverConfig((key) => settings.inspect(key));
+    const client = this.factory({
+      command: resolved.path,
+      args: settings.get<string[]>("server.extraArgs", []),
+      initializationOptions: this.startOptions,
+      output: this.output,
+      fillRewriteArgs: (args) => this.fillRewriteArgs(args),
+    });
+    this.client = client;
+    this.status = undefined;
+    this.setState("starting");
+    this.clientSubscriptions.push(
+      client.onNotification(STATUS, (params: StatusParams) => {
+        this.status = params;
+        this.render();
+      }),
+    );
+    try {
+      this.output.appendLine(`starting ${resolved.path}`);
+      await client.start();
+      this.setState("running");
+    } catch (error) {
+      this.client = undefined;
+      this.fail(`${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private async stopNow(): Promise<void> {
+    this.nextEdits.dismiss();
+    const client = this.client;
+    this.client = undefined;
+    for (const d of this.clientSubscriptions) d.dispose();
+    this.clientSubscriptions = [];
+    if (client) {
+      try {
+        await client.stop();
+      } catch (error) {
+        this.output.appendLine(`stopping spark-lsp: ${String(error)}`);
+      }
+    }
+    this.setState("stopped");
+  }
+
+  private fail(message: string): void {
+    this.failure = message;
+    this.output.appendLine(message);
+    this.setState("failed");
+    void vscode.window.showErrorMessage(`spark-lsp: ${message}`, "Show Log").then((choice) => {
+      if (choice === "Show Log") this.output.show(true);
+    });
+  }
+
+  private setState(state: ClientState): void {
+    this.state = state;
+    void vscode.commands.executeCommand("setContext", "spark.running", state === "running");
+    this.render();
+  }
+
+  private render(): void {
+    const view = statusView(this.state, this.status, this.failure);
+    this.item.text = view.text;
+    this.item.tooltip = view.tooltip;
+    this.item.command = view.command;
+    this.item.backgroundColor = view.background ? new vscode.ThemeColor(view.background) : undefined;
+  }
+
+  /** The status bar as shown, for tests. */
+  get statusBar(): { text: string; tooltip: unknown; command: unknown; background?: string } {
+    const background = this.item.backgroundColor as unknown as { id?: string } | undefined;
+    return { text: this.item.text, tooltip: this.item.tooltip, command: this.item.command, background: background?.id };
+  }
+
+  private configurationChanged(e: vscode.ConfigurationChangeEvent): void {
+    if (!e.affectsConfiguration("spark")) return;
+    if (CLIENT_KEYS.some((key) => e.affectsConfiguration(`spark.${key}`))) {
+      void this.restart();
+      return;
+    }
+    const client = this.client;
+    if (!client || this.state !== "running") return;
+    const settings = this.settings();
+    void client.sendNotification("workspace/didChangeConfiguration", {
+      settings: changedSettings((key) => settings.inspect(key), this.startOptions),
+    });
+  }
+
+  /** "Rewrite selection…": asks for the instruction, then runs `spark.rewrite` on the server. */
+  async rewriteSelection(): Promise<boolean> {
+    const editor = vscode.window.activeTextEditor;
+    const client = this.client;
+    if (!editor || !client || this.state !== "running") return false;
+    const instruction = await vscode.window.showInputBox({
+      title: "Rewrite selection",
+      prompt: "What should the model do with the selected code?",
+      placeHolder: "e.g. handle the error instead of unwrapping",
+    });
+    if (!instruction || instruction.trim() === "") return false;
+    const { start, end } = editor.selection;
+    await client.sendRequest("workspace/executeCommand", {
+      command: REWRITE,
+      arguments: [
+        {
+          uri: editor.document.uri.toString(),
+          range: { start: { line: start.line, character: start.character }, end: { line: end.line, character: end.character } },
+          instruction: instruction.trim(),
+          version: editor.document.version,
+        },
+      ],
+    });
+    return true;
+  }
+
+  /** The server's "Rewrite with instruction…" action sends `spark.rewrite` without one. */
+  private async fillRewriteArgs(args: unknown[]): Promise<unknown[] | undefined> {
+    const first = (args[0] ?? {}) as Record<string, unknown>;
+    if (typeof first.instruction === "string" && first.instruction.trim() !== "") return args;
+    const instruction = await vscode.window.showInputBox({ title: "Rewrite with instruction", prompt: "What should the model do?" });
+    if (!instruction || instruction.trim() === "") return undefined;
+    return [{ ...first, instruction: instruction.trim() }, ...args.slice(1)];
+  }
+
+  private async withEditor(run: (editor: vscode.TextEditor) => Promise<unknown>): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (editor && this.state === "running") await run(editor);
+  }
+
+  dispose(): void {
+    for (const d of this.subscriptions) d.dispose();
+  }
+}
