@@ -24,4 +24,14 @@ H.run(function()
   H.eq(nil, config.filetypes, "every filetype")
   H.eq("", vim.fn.maparg("<M-w>", "i"), "a mapping set to false is not mapped")
   H.eq(true, vim.fn.maparg("<Tab>", "i") ~= "", "<Tab> is mapped")
+
+  -- Without a suggestion, a key falls back to the mapping it had before setup() (here a
+  -- completion plugin's <Tab>), or to the key itself.
+  vim.keymap.set("i", "<C-l>", function()
+    return "[cmp]"
+  end, { expr = true })
+  require("spark").setup({ keymaps = { accept_line = "<C-l>" } })
+  vim.cmd.enew()
+  H.feed("ix<C-l><Tab>y<Esc>")
+  H.eq({ "x[cmp]\ty" }, H.lines(), "the keys did what they did before")
 end)

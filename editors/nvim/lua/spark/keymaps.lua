@@ -74,19 +74,60 @@ local function native_action(name)
 end
 
 local mapped = {}
+--- The mappings the plugin's replaced, by index, so its keys fall back to them.
+local previous = {}
+
+--- Keys that do what `lhs` did before the plugin mapped it: the earlier mapping's result, or
+--- the key itself.
+local function fallback(index, lhs)
+  local prev = previous[index]
+  if not prev or vim.tbl_isempty(prev) then
+    return lhs
+  end
+  if prev.callback then
+    if prev.expr == 1 then
+      return prev.callback()
+    end
+    return ("<Cmd>lua require('spark.keymaps').call_previous(%d)<CR>"):format(index)
+  end
+  local rhs = prev.rhs or ""
+  if prev.expr == 1 then
+    return vim.api.nvim_eval(rhs)
+  end
+  if prev.noremap == 1 then
+    return rhs
+  end
+  -- A recursive mapping: its keys go through mappings again.
+  vim.api.nvim_feedkeys(vim.keycode(rhs), "m", false)
+  return ""
+end
+
+function M.call_previous(index)
+  previous[index].callback()
+end
 
 --- Sets the mappings in `keymaps` (name → key or false), replacing the previous ones.
 --- @param keymaps spark.Keymaps
 function M.set(keymaps)
   for _, m in ipairs(mapped) do
-    pcall(vim.keymap.del, m.mode, m.lhs)
+    -- Only our own mapping goes, and what it replaced comes back.
+    local current = vim.fn.maparg(m.lhs, m.mode, false, true)
+    if (current.desc or ""):find("^spark: ") then
+      pcall(vim.keymap.del, m.mode, m.lhs)
+      if not vim.tbl_isempty(m.previous) then
+        vim.fn.mapset(m.mode, false, m.previous)
+      end
+    end
   end
-  mapped = {}
+  mapped, previous = {}, {}
   for name, lhs in pairs(keymaps) do
     local action = M.actions[name]
     if lhs and action then
       local nat = native_action(name)
       for _, mode in ipairs(action.modes) do
+        local prev = vim.fn.maparg(lhs, mode, false, true)
+        table.insert(previous, prev)
+        local index = #previous
         vim.keymap.set(mode, lhs, function()
           if mode == "i" and nat and nat() then
             return ""
@@ -94,9 +135,9 @@ function M.set(keymaps)
           if action.when() then
             return ("<Cmd>lua require('spark.keymaps').run(%q)<CR>"):format(name)
           end
-          return lhs
+          return fallback(index, lhs)
         end, { expr = true, silent = true, desc = "spark: " .. name:gsub("_", " ") })
-        table.insert(mapped, { mode = mode, lhs = lhs })
+        table.insert(mapped, { mode = mode, lhs = lhs, previous = prev })
       end
     end
   end
