@@ -26,6 +26,7 @@ fn plugin_dir() -> PathBuf {
 }
 
 /// The Neovim to drive, or `None` (with a message) when there is none and none is required.
+#[allow(clippy::print_stderr)]
 fn nvim() -> Option<PathBuf> {
     let required = std::env::var_os("SPARK_REQUIRE_NVIM").is_some_and(|v| !v.is_empty());
     let cache = std::env::var_os("XDG_CACHE_HOME")

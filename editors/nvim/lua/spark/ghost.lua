@@ -367,7 +367,12 @@ function M.attach(client, bufnr)
     vim.api.nvim_create_autocmd(events, { group = group, buffer = bufnr, callback = callback })
   end
   on("InsertEnter", function()
-    M.request(bufnr, false)
+    -- After the event the cursor is where insert mode starts (`A` moves it to the line's end).
+    vim.schedule(function()
+      if vim.fn.mode() == "i" and vim.api.nvim_get_current_buf() == bufnr then
+        M.request(bufnr, false)
+      end
+    end)
   end)
   on("TextChangedI", function()
     on_text_changed(bufnr)
