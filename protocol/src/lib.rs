@@ -162,6 +162,8 @@ pub enum ActionKind {
     Complete,
     /// "Simplify".
     Simplify,
+    /// "Apply suggested edit": the next-edit suggestion at the range's start.
+    NextEdit,
 }
 
 /// The `data` of every code action spark-lsp lists: everything `codeAction/resolve` needs to

@@ -43,6 +43,7 @@ pub struct Config {
     pub syntax: SyntaxConfig,
     pub secrets: SecretsConfig,
     pub log: LogConfig,
+    pub completion: CompletionConfig,
 }
 
 /// Which model endpoint to talk to and how.
@@ -161,6 +162,28 @@ pub struct SyntaxConfig {
 impl Default for SyntaxConfig {
     fn default() -> Self {
         Self { max_trees: 8 }
+    }
+}
+
+/// How suggestions are scheduled.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CompletionConfig {
+    /// Model calls in flight at once (over all documents); beyond it the oldest is cancelled.
+    pub max_in_flight: usize,
+    /// How long a `textDocument/completion` answer may wait for the model, in milliseconds.
+    /// Editors such as Helix merge all servers' items, so a slow answer would hold up the
+    /// others; past the budget the answer is empty (still incomplete) and the model call goes
+    /// on into the cache, which answers the editor's next request as the user types.
+    pub item_budget_ms: u64,
+}
+
+impl Default for CompletionConfig {
+    fn default() -> Self {
+        Self {
+            max_in_flight: 4,
+            item_budget_ms: 80,
+        }
     }
 }
 

@@ -139,6 +139,7 @@ async fn each_action_is_listed_free_and_resolves_to_a_minimal_edit() -> anyhow::
         titles,
         [
             "Fix this diagnostic: not yet implemented",
+            "Apply suggested edit",
             "Add documentation",
             "Complete this implementation",
             "Simplify"
@@ -149,8 +150,14 @@ async fn each_action_is_listed_free_and_resolves_to_a_minimal_edit() -> anyhow::
         assert!(action.get("command").is_none(), "{action}");
         assert_eq!(action["data"]["uri"], URI);
         assert_eq!(action["data"]["version"], 1);
-        // The empty selection took the function around the cursor.
-        assert_eq!(action["data"]["range"], range(0, 0, 3, 0), "{action}");
+        // The empty selection took the function around the cursor; the next edit is looked for
+        // at the cursor.
+        let want = if action["title"] == "Apply suggested edit" {
+            range(1, 6, 1, 6)
+        } else {
+            range(0, 0, 3, 0)
+        };
+        assert_eq!(action["data"]["range"], want, "{action}");
     }
     assert_eq!(titled(&actions, "Fix")["kind"], "quickfix");
     assert_eq!(
@@ -334,5 +341,57 @@ async fn secret_documents_get_no_actions_and_prompting_clients_get_rewrite() -> 
     let response = client.request("textDocument/codeAction", params).await?;
     assert_eq!(response["result"], Value::Null, "{response}");
     assert_eq!(provider.request_count(), 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_next_edit_comes_by_request_code_action_and_inline_item_from_one_model_call()
+-> anyhow::Result<()> {
+    // The model rewrites the editable region (echoing the cursor marker, which is dropped).
+    let provider = FakeProvider::scripted(&[
+        "fn add(a: i32, b: i32) -> i32 {\n    a + b<|cursor|>\n}\n\nfn main() {}\n",
+        "completion",
+    ]);
+    let mut client = started(provider.clone(), full_client()).await?;
+    client.open(URI, "rust", 1, ADD).await?;
+    let at = json!({"textDocument": {"uri": URI, "version": 1}, "position": {"line": 1, "character": 6}});
+    let response = client.request("spark/nextEdit", at.clone()).await?;
+    let result = &response["result"];
+    let edits = result["edits"].as_array().cloned().unwrap_or_default();
+    assert_eq!(edits.len(), 1, "{response}");
+    assert_eq!(edits[0]["range"], range(1, 4, 1, 11), "{response}");
+    assert_eq!(edits[0]["newText"], "a + b");
+    assert_eq!(edits[0]["textDocument"], json!({"uri": URI, "version": 1}));
+    assert_eq!(result["command"]["command"], "spark.didAcceptNextEdit");
+    assert_eq!(result["command"]["arguments"], json!([URI]));
+    let (context, query) = chat(&provider, 0)?;
+    assert!(query.contains("    to<|cursor|>do!()"), "{query}");
+    assert!(context.contains("<region>\nfn add"), "{context}");
+
+    // The code action and the inline item reuse the suggestion made for this version.
+    let actions = list(&mut client, URI, range(1, 6, 1, 6), json!([])).await?;
+    let resolved = resolve(&mut client, titled(&actions, "Apply suggested edit")).await?;
+    let edits = edits_of(&resolved["edit"], URI, 1);
+    assert_eq!(apply(ADD, &edits), ADD.replace("todo!()", "a + b"));
+    let inline = client
+        .request(
+            "textDocument/inlineCompletion",
+            json!({"textDocument": {"uri": URI}, "position": {"line": 1, "character": 6}, "context": {"triggerKind": 1}}),
+        )
+        .await?;
+    // Beside the completion at the cursor, an item with a range replaces `todo!()`.
+    let items = inline["result"].as_array().cloned().unwrap_or_default();
+    assert!(
+        items
+            .iter()
+            .any(|item| item["range"] == range(1, 4, 1, 11) && item["insertText"] == "a + b"),
+        "{inline}"
+    );
+    // A request at another version gets nothing and asks nothing.
+    let calls = provider.request_count();
+    let stale = json!({"textDocument": {"uri": URI, "version": 7}, "position": {"line": 1, "character": 6}});
+    let response = client.request("spark/nextEdit", stale).await?;
+    assert_eq!(response["result"]["edits"], json!([]), "{response}");
+    assert_eq!(provider.request_count(), calls);
     Ok(())
 }

@@ -40,7 +40,8 @@ async fn initialize_is_pinned_and_a_session_leaves_stdout_clean() -> anyhow::Res
             "executeCommandProvider": {
               "commands": [
                 "spark.didAccept",
-                "spark.rewrite"
+                "spark.rewrite",
+                "spark.didAcceptNextEdit"
               ]
             },
             "inlineCompletionProvider": true,

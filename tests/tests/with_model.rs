@@ -38,8 +38,12 @@ async fn first_answer(
 ) -> anyhow::Result<Value> {
     for _ in 0..200 {
         let response = client.request(method, params.clone()).await?;
-        if !response["result"].is_null() {
-            return Ok(response["result"].clone());
+        let result = &response["result"];
+        // An empty completion list: the answer was over the completion budget (it goes on into
+        // the cache, and the editor asks again).
+        let empty_list = result["items"].as_array().is_some_and(Vec::is_empty);
+        if !result.is_null() && !empty_list {
+            return Ok(result.clone());
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
@@ -279,5 +283,178 @@ async fn a_code_action_resolves_to_a_minimal_edit_from_the_model() -> anyhow::Re
         json!({"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 11}})
     );
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
+    Ok(())
+}
+
+/// A slow decoder (20 tokens/s) answering `answer` once.
+async fn slow_model(answer: &str) -> anyhow::Result<ModelServer> {
+    let server = ModelServer::start(ModelServerConfig {
+        cost: CostModel {
+            base_latency: std::time::Duration::ZERO,
+            prefill_tps: f64::INFINITY,
+            decode_tps: 20.0,
+        },
+        api_key: Some(KEY.into()),
+        default_answer: "unused".into(),
+        ..ModelServerConfig::default()
+    })
+    .await?;
+    server.push_answer(answer);
+    Ok(server)
+}
+
+#[tokio::test]
+async fn a_client_with_a_partial_result_token_sees_the_suggestion_grow_line_by_line()
+-> anyhow::Result<()> {
+    let server = slow_model("let sum = a + b;\n    let twice = sum * 2;\n    twice\n").await?;
+    let provider = json!({"kind": "openai-chat", "baseUrl": server.http_base()});
+    let capabilities = json!({"general": {"positionEncodings": ["utf-16"]}});
+    let mut client = spark(provider, capabilities).await?;
+    let uri = "file:///p/add.rs";
+    client
+        .open(uri, "rust", 1, "fn add(a: u32, b: u32) -> u32 {\n    \n}\n")
+        .await?;
+    // Wait for the provider with a request the reference server answers with its default.
+    let warm = json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 0}, "context": {"triggerKind": 1}});
+    let _ = first_answer(&mut client, "textDocument/inlineCompletion", warm).await;
+    server.push_answer("let sum = a + b;\n    let twice = sum * 2;\n    twice\n");
+    let params = json!({"textDocument": {"uri": uri}, "position": {"line": 1, "character": 4}, "context": {"triggerKind": 2}, "partialResultToken": "p1"});
+    let id = client
+        .start_request("textDocument/inlineCompletion", params)
+        .await?;
+    let response = client.response(id).await?;
+    // Automatic, yet the whole suggestion: the client sees it grow instead.
+    assert_eq!(
+        response["result"][0]["insertText"],
+        "let sum = a + b;\n    let twice = sum * 2;\n    twice",
+        "{response}"
+    );
+    let mut partials = Vec::new();
+    while let Ok(Ok(progress)) = tokio::time::timeout(
+        std::time::Duration::from_millis(200),
+        client.notification("$/progress"),
+    )
+    .await
+    {
+        assert_eq!(progress["token"], "p1", "{progress}");
+        partials.push(progress["value"]["items"][0]["insertText"].clone());
+    }
+    // Line by line: each partial result is a settled prefix of the next and of the answer.
+    let partials: Vec<&str> = partials.iter().filter_map(Value::as_str).collect();
+    assert_eq!(
+        partials.first(),
+        Some(&"let sum = a + b;\n"),
+        "{partials:?}"
+    );
+    assert!(partials.len() >= 2, "{partials:?}");
+    for pair in partials.windows(2) {
+        assert!(
+            pair[1].starts_with(pair[0]) && pair[1].len() > pair[0].len(),
+            "{partials:?}"
+        );
+    }
+    let whole = response["result"][0]["insertText"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        partials.iter().all(|p| whole.starts_with(p.trim_end())),
+        "{partials:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn status_follows_the_provider_busy_idle_and_errors() -> anyhow::Result<()> {
+    // No key for a cloud provider: inactive, and how to fix it.
+    let mut client = LspClient::spawn(&[], &[]).await?;
+    let options = json!({"provider": {"apiKeyEnv": "SPARK_E2E_UNSET_KEY"}});
+    client.initialize(json!({}), options).await?;
+    let status = client.notification("spark/status").await?;
+    assert_eq!(status["kind"], "Inactive", "{status}");
+    assert_eq!(status["busy"], false);
+    let message = status["message"].as_str().unwrap_or_default();
+    assert!(message.contains("SPARK_E2E_UNSET_KEY"), "{message}");
+    assert_eq!(client.shutdown_and_exit().await?, Some(0));
+
+    // A working provider: named, busy while a request runs, idle with its latency after.
+    let server = model_server().await?;
+    let provider = json!({"kind": "openai-chat", "baseUrl": server.http_base()});
+    let mut client = spark(provider, json!({})).await?;
+    let ready = client.notification("spark/status").await?;
+    assert_eq!(ready["kind"], "Normal", "{ready}");
+    assert_eq!(ready["provider"], "openai-chat", "{ready}");
+    client
+        .open(
+            "file:///p/a.py",
+            "python",
+            1,
+            "def add(a, b):\n    return \n",
+        )
+        .await?;
+    let at = json!({"textDocument": {"uri": "file:///p/a.py"}, "position": {"line": 1, "character": 11}, "context": {"triggerKind": 1}});
+    first_answer(&mut client, "textDocument/inlineCompletion", at.clone()).await?;
+    let busy = client.notification("spark/status").await?;
+    assert_eq!(busy["busy"], true, "{busy}");
+    let idle = client.notification("spark/status").await?;
+    assert_eq!(idle["busy"], false, "{idle}");
+    assert!(idle["lastLatencyMs"].as_f64().is_some(), "{idle}");
+
+    // The provider fails: an error with the reason.
+    server.push_fault(spark_tests::model_server::Fault::ServerError(503));
+    client
+        .open(
+            "file:///p/b.py",
+            "python",
+            1,
+            "def sub(a, b):\n    return \n",
+        )
+        .await?;
+    let at = json!({"textDocument": {"uri": "file:///p/b.py"}, "position": {"line": 1, "character": 11}, "context": {"triggerKind": 1}});
+    client.request("textDocument/inlineCompletion", at).await?;
+    let mut kinds = Vec::new();
+    while let Ok(Ok(status)) = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        client.notification("spark/status"),
+    )
+    .await
+    {
+        kinds.push(status["kind"].as_str().unwrap_or_default().to_owned());
+    }
+    assert!(kinds.iter().any(|k| k == "Error"), "{kinds:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn helix_gets_an_empty_incomplete_list_past_the_budget_and_the_item_from_the_cache_next()
+-> anyhow::Result<()> {
+    let server = slow_model("a + b\n").await?;
+    let capabilities = json!({"general": {"positionEncodings": ["utf-8"]}});
+    let env = [("SPARK_E2E_KEY", KEY)];
+    let mut client = LspClient::spawn(&[], &env).await?;
+    let options = json!({"provider": {"kind": "openai-chat", "baseUrl": server.http_base(), "apiKeyEnv": "SPARK_E2E_KEY", "model": "m"}, "completion": {"itemBudgetMs": 1}});
+    client.initialize(capabilities, options).await?;
+    client.notification("spark/status").await?;
+    client
+        .open(
+            "file:///p/a.py",
+            "python",
+            1,
+            "def add(a, b):\n    return \n",
+        )
+        .await?;
+    let at = json!({"textDocument": {"uri": "file:///p/a.py"}, "position": {"line": 1, "character": 11}});
+    // 20 tokens/s: far past a 1 ms budget. The editor's other servers are not held up.
+    let first = client
+        .request("textDocument/completion", at.clone())
+        .await?;
+    assert_eq!(
+        first["result"],
+        json!({"isIncomplete": true, "items": []}),
+        "{first}"
+    );
+    // The call went on into the cache; Helix asks again (incomplete) and gets the item.
+    let list = first_answer(&mut client, "textDocument/completion", at).await?;
+    assert_eq!(list["items"][0]["textEdit"]["newText"], "a + b");
+    assert_eq!(server.requests_for(Endpoint::ChatCompletions).len(), 1);
     Ok(())
 }

@@ -91,6 +91,10 @@ fn defaults() {
           "log": {
             "level": null,
             "file": null
+          },
+          "completion": {
+            "maxInFlight": 4,
+            "itemBudgetMs": 80
           }
         }"#]]
     .assert_eq(&json);

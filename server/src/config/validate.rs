@@ -90,6 +90,20 @@ pub(super) fn validate(config: &mut Config, issues: &mut Vec<ConfigIssue>) {
         &defaults.syntax.max_trees,
         |n| (*n == 0).then_some("must be at least 1"),
     );
+    check(
+        issues,
+        "completion.maxInFlight",
+        &mut config.completion.max_in_flight,
+        &defaults.completion.max_in_flight,
+        |n| (!(1..=64).contains(n)).then_some("must be from 1 to 64"),
+    );
+    check(
+        issues,
+        "completion.itemBudgetMs",
+        &mut config.completion.item_budget_ms,
+        &defaults.completion.item_budget_ms,
+        |n| (!(1..=60_000).contains(n)).then_some("must be from 1 to 60000"),
+    );
     check(issues, "log.level", &mut config.log.level, &None, |level| {
         let level = level.as_deref()?;
         tracing_subscriber::EnvFilter::try_new(level)

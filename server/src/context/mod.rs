@@ -32,6 +32,11 @@ pub use related::Snippet;
 pub use secrets::{display_path, is_secret_path};
 pub use tokens::estimate_tokens;
 
+/// The user's recent edits as a compact diff that fits in `tokens` (see `edits`).
+pub fn render_recent_edits(snapshot: &Snapshot, tokens: usize) -> String {
+    edits::render(&snapshot.rope, &snapshot.recent_edits, tokens)
+}
+
 use std::ops::Range;
 
 use ropey::Rope;

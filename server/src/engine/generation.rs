@@ -137,11 +137,13 @@ fn cancel(tx: &watch::Sender<Progress>, stats: &Stats) {
 }
 
 /// Waits until `progress`, from byte `typed` on, has what `want` asks for. `Ok(None)` when there
-/// is nothing to show.
+/// is nothing to show. While waiting for the whole suggestion, `partial` gets the settled text
+/// each time it grows.
 pub async fn wait(
     progress: &mut watch::Receiver<Progress>,
     typed: usize,
     want: Want,
+    partial: Option<&(dyn Fn(&str) + Sync)>,
 ) -> Result<Option<String>, ProviderError> {
     loop {
         {
@@ -153,7 +155,11 @@ pub async fn wait(
                         return Ok(Some(line.to_owned()));
                     }
                 }
-                State::Streaming => {}
+                State::Streaming => {
+                    if let Some(partial) = partial.filter(|_| !rest.trim().is_empty()) {
+                        partial(rest);
+                    }
+                }
                 State::Done if rest.trim().is_empty() => return Ok(None),
                 State::Done => return Ok(Some(rest.to_owned())),
                 State::Dropped | State::Cancelled => return Ok(None),

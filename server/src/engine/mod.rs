@@ -9,6 +9,7 @@
 
 mod cache;
 mod generation;
+mod next_edit;
 mod postprocess;
 pub mod refactor;
 mod scheduler;
@@ -16,6 +17,7 @@ mod stats;
 
 pub use cache::CachePoint;
 pub use generation::first_line;
+pub use next_edit::{NextEditResult, as_one_edit, touches_line};
 pub use postprocess::{
     Decision, PostContext, StopReason, StreamFilter, SyntaxInput, finish, raises_errors,
 };
@@ -74,6 +76,8 @@ pub struct Engine {
     /// Per document, the text a chat prompt's cacheable context was built from; consecutive
     /// keystrokes reuse it byte for byte, so a warm session continues instead of resending.
     anchors: Mutex<HashMap<Arc<str>, Arc<Anchor>>>,
+    /// Per document, the latest next-edit suggestion (or the call making it).
+    next_edits: Mutex<HashMap<Arc<str>, next_edit::Entry>>,
 }
 
 impl Engine {
@@ -85,7 +89,13 @@ impl Engine {
             cache: SuggestionCache::default(),
             stats: Arc::default(),
             anchors: Mutex::new(HashMap::new()),
+            next_edits: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Caps the model calls in flight (`completion.maxInFlight`).
+    pub fn set_max_in_flight(&self, max_in_flight: usize) {
+        self.scheduler.set_max_in_flight(max_in_flight);
     }
 
     pub fn set_provider(&self, provider: Option<Arc<dyn Provider>>) {
@@ -110,6 +120,10 @@ impl Engine {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(uri);
+        self.next_edits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(uri);
         self.cache.remove(uri);
     }
 
@@ -125,6 +139,20 @@ impl Engine {
         cursor_byte: usize,
         trigger: Trigger,
         settings: &RequestSettings,
+    ) -> Result<Option<Suggestion>, ProviderError> {
+        self.complete_streaming(snapshot, cursor_byte, trigger, settings, None)
+            .await
+    }
+
+    /// [`Engine::complete`] for a client that takes partial results: it waits for the whole
+    /// suggestion whatever the trigger, and `partial` gets the settled text as it grows.
+    pub async fn complete_streaming(
+        &self,
+        snapshot: Snapshot,
+        cursor_byte: usize,
+        trigger: Trigger,
+        settings: &RequestSettings,
+        partial: Option<&(dyn Fn(&str) + Sync)>,
     ) -> Result<Option<Suggestion>, ProviderError> {
         let received = Instant::now();
         if snapshot.inactive.is_some() {
@@ -142,8 +170,8 @@ impl Engine {
             return Ok(None);
         };
         let want = match trigger {
-            Trigger::Automatic => Want::FirstLine,
-            Trigger::Invoked => Want::Whole,
+            Trigger::Automatic if partial.is_none() => Want::FirstLine,
+            _ => Want::Whole,
         };
         let answer = tokio::select! {
             () = request.superseded() => {
@@ -151,7 +179,7 @@ impl Engine {
                 self.stats.superseded();
                 return Ok(None);
             }
-            answer = generation::wait(&mut progress, typed, want) => answer,
+            answer = generation::wait(&mut progress, typed, want, partial) => answer,
         };
         self.stats.answered(received.elapsed());
         let text = answer?;

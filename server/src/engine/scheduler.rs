@@ -6,6 +6,7 @@
 //! the oldest is cancelled. A cancelled request answers at once with an empty result.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
@@ -26,7 +27,7 @@ struct Queue {
 /// Hands out [`Ticket`]s; cheap to share.
 pub struct Scheduler {
     queue: Arc<Mutex<Queue>>,
-    max_in_flight: usize,
+    max_in_flight: AtomicUsize,
 }
 
 /// A request's right to run. Dropping it (the request finished or its future was dropped by a
@@ -41,8 +42,14 @@ impl Scheduler {
     pub fn new(max_in_flight: usize) -> Self {
         Self {
             queue: Arc::default(),
-            max_in_flight: max_in_flight.max(1),
+            max_in_flight: AtomicUsize::new(max_in_flight.max(1)),
         }
+    }
+
+    /// Changes the cap for the requests that begin from now on.
+    pub fn set_max_in_flight(&self, max_in_flight: usize) {
+        self.max_in_flight
+            .store(max_in_flight.max(1), Ordering::Relaxed);
     }
 
     /// Registers a request for `key` (a document), superseding the older request for that key
@@ -57,7 +64,8 @@ impl Scheduler {
             }
             !superseded
         });
-        while queue.entries.len() >= self.max_in_flight {
+        let max_in_flight = self.max_in_flight.load(Ordering::Relaxed);
+        while queue.entries.len() >= max_in_flight {
             if let Some(oldest) = queue.entries.pop_front() {
                 oldest.token.cancel();
             }

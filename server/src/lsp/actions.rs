@@ -59,6 +59,7 @@ impl Backend {
                 }
             })
             .collect();
+        let listed_fixes = listed.len();
         for (title, kind) in [
             ("Add documentation", ActionKind::Document),
             ("Complete this implementation", ActionKind::Complete),
@@ -76,6 +77,10 @@ impl Backend {
             .into_iter()
             .map(|item| CodeActionOrCommand::CodeAction(self.action(&snapshot, item, support)))
             .collect();
+        if support.resolves_edit {
+            let action = self.next_edit_action(&snapshot, start);
+            actions.insert(listed_fixes, CodeActionOrCommand::CodeAction(action));
+        }
         if support.prompts_instruction {
             let range = convert::range_of(&snapshot.rope, selection.start, selection.end, encoding);
             let args = RewriteParams {
@@ -146,6 +151,10 @@ impl Backend {
             );
             return action;
         };
+        if data.kind == ActionKind::NextEdit {
+            action.edit = self.resolve_next_edit(&data).await;
+            return action;
+        }
         let task = task(data.kind, data.message.clone());
         let Some(edit) = self
             .rewrite(&data.uri, data.range, Some(data.version), &task, None)
@@ -254,7 +263,7 @@ impl Backend {
     }
 
     /// The document's snapshot, unless it is unknown, inactive or secret.
-    fn usable_snapshot(&self, uri: &str) -> Option<Snapshot> {
+    pub(super) fn usable_snapshot(&self, uri: &str) -> Option<Snapshot> {
         let Some(snapshot) = self.documents.snapshot(uri) else {
             tracing::warn!(uri, "code action for a document that is not open");
             return None;
@@ -273,6 +282,8 @@ fn task(kind: ActionKind, message: Option<String>) -> Task {
         ActionKind::Document => Task::Document,
         ActionKind::Complete => Task::Complete,
         ActionKind::Simplify => Task::Simplify,
+        // Resolved by `resolve_next_edit`, never as a refactor command.
+        ActionKind::NextEdit => Task::Simplify,
     }
 }
 

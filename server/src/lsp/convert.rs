@@ -58,7 +58,10 @@ pub fn protocol_range(range: Range) -> spark_protocol::Range {
     }
 }
 
+pub fn lsp_position(position: spark_protocol::Position) -> Position {
+    Position::new(position.line, position.character)
+}
+
 pub fn lsp_range(range: spark_protocol::Range) -> Range {
-    let position = |p: spark_protocol::Position| Position::new(p.line, p.character);
-    Range::new(position(range.start), position(range.end))
+    Range::new(lsp_position(range.start), lsp_position(range.end))
 }

@@ -10,6 +10,7 @@ mod actions;
 mod capabilities;
 mod client_support;
 mod convert;
+mod next_edit;
 mod server;
 mod settings;
 mod status;
@@ -33,9 +34,6 @@ use crate::providers::{Provider, ProviderError};
 /// pending requests starve every later message; the engine's scheduler bounds model requests
 /// far below this, so the limit is never what delays a `didChange`.
 const CONCURRENCY_LEVEL: usize = 256;
-
-/// How many completion requests may wait on the model at once before the oldest is dropped.
-const MAX_IN_FLIGHT: usize = 4;
 
 /// The embedding process's logging, which the `log.*` settings adjust at run time.
 pub trait LogControl: Send + Sync {
@@ -84,6 +82,8 @@ pub struct State {
     built_provider: Mutex<Option<crate::config::ProviderConfig>>,
     /// Provider failure classes shown since the provider last answered.
     reported_errors: Mutex<HashSet<std::mem::Discriminant<ProviderError>>>,
+    /// What `spark/status` says.
+    status: status::Status,
     /// The client answers `workspace/configuration` requests.
     pulls_configuration: AtomicBool,
     shutdown: Arc<AtomicBool>,
@@ -92,7 +92,7 @@ pub struct State {
 
 impl Backend {
     fn new(client: Client, options: ServerOptions, shutdown: Arc<AtomicBool>) -> Self {
-        let engine = Engine::new(MAX_IN_FLIGHT);
+        let engine = Engine::new(crate::config::CompletionConfig::default().max_in_flight);
         engine.set_provider(options.provider.clone());
         Self(Arc::new(State {
             client,
@@ -106,6 +106,7 @@ impl Backend {
             shown_issues: Mutex::new(HashSet::new()),
             reported_errors: Mutex::new(HashSet::new()),
             built_provider: Mutex::new(None),
+            status: status::Status::default(),
             pulls_configuration: AtomicBool::new(false),
             shutdown,
             options,
@@ -148,6 +149,7 @@ where
             .custom_method(spark_protocol::methods::SET_TRACE, Backend::set_trace)
             .custom_method(spark_protocol::methods::DID_ACCEPT, Backend::did_accept)
             .custom_method(spark_protocol::methods::STATS, Backend::stats)
+            .custom_method(spark_protocol::methods::NEXT_EDIT, Backend::next_edit)
             .finish();
     Server::new(input, output, socket)
         .concurrency_level(CONCURRENCY_LEVEL)

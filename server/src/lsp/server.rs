@@ -54,6 +54,9 @@ impl LanguageServer for Backend {
 
     async fn initialized(&self, _: InitializedParams) {
         self.report_settings_issues().await;
+        if let Some(provider) = &self.options.provider {
+            self.provider_ready(provider.name()).await;
+        }
     }
 
     async fn shutdown(&self) -> Result<()> {
@@ -147,6 +150,15 @@ impl LanguageServer for Backend {
                 ));
             };
             self.accepted(uri, None);
+            return Ok(None);
+        }
+        if params.command == spark_protocol::commands::DID_ACCEPT_NEXT_EDIT {
+            let Some(uri) = params.arguments.first().and_then(|uri| uri.as_str()) else {
+                return Err(Error::invalid_params(
+                    "spark.didAcceptNextEdit takes the document URI as its argument",
+                ));
+            };
+            self.accepted_next_edit(uri);
             return Ok(None);
         }
         if params.command == spark_protocol::commands::REWRITE {

@@ -107,12 +107,12 @@ impl Backend {
         }
         tracing::info!(provider = ?config.provider.kind, model = config.provider.model, "configuration applied");
         self.rebuild_provider_if_changed(&config.provider);
+        self.engine
+            .set_max_in_flight(config.completion.max_in_flight);
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
         issues
     }
 
-    /// Tells the user about each problem once: re-resolving after a settings change finds the
-    /// unchanged bad keys of other layers again, and repeating them would be noise.
     /// Builds a new provider when its settings changed. Building may run `apiKeyCommand` and
     /// read certificates, so it happens on a blocking thread; until it is done the previous
     /// provider keeps serving. An embedder's provider (tests, benchmarks) is never replaced.
@@ -136,19 +136,23 @@ impl Backend {
             let result = tokio::task::spawn_blocking(move || providers::build(&config)).await;
             match result {
                 Ok(Ok(provider)) => {
+                    let name = provider.name().to_owned();
                     backend.engine.set_provider(Some(provider));
                     backend.provider_recovered();
+                    backend.provider_ready(&name).await;
                 }
                 Ok(Err(err)) => {
                     tracing::warn!("no provider: {err}");
                     backend.engine.set_provider(None);
-                    backend.report_provider_error(&err).await;
+                    backend.no_provider(&err).await;
                 }
                 Err(err) => tracing::error!("building the provider panicked: {err}"),
             }
         });
     }
 
+    /// Tells the user about each problem once: re-resolving after a settings change finds the
+    /// unchanged bad keys of other layers again, and repeating them would be noise.
     async fn show_issues(&self, issues: Vec<ConfigIssue>) {
         for issue in issues {
             let message = issue.to_string_for_user();

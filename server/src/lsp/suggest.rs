@@ -4,11 +4,12 @@
 //! starts the next suggestion before the editor asks.
 
 use tower_lsp_server::jsonrpc::Result;
+use tower_lsp_server::ls_types::notification::Notification;
 use tower_lsp_server::ls_types::{
     Command, CompletionItem, CompletionItemKind, CompletionList, CompletionParams,
     CompletionResponse, CompletionTextEdit, Documentation, InlineCompletionItem,
     InlineCompletionParams, InlineCompletionResponse, InlineCompletionTriggerKind, MarkupContent,
-    MarkupKind, TextDocumentPositionParams, TextEdit,
+    MarkupKind, ProgressToken, TextDocumentPositionParams, TextEdit, Uri,
 };
 
 use super::{Backend, convert};
@@ -20,42 +21,73 @@ const LABEL_CHARS: usize = 40;
 impl Backend {
     pub(super) async fn inline_completion(
         &self,
-        params: InlineCompletionParams,
+        params: InlineParams,
     ) -> Result<Option<InlineCompletionResponse>> {
+        let InlineParams {
+            params,
+            partial_result_token,
+        } = params;
         let trigger = if params.context.trigger_kind == InlineCompletionTriggerKind::AUTOMATIC {
             Trigger::Automatic
         } else {
             Trigger::Invoked
         };
         let uri = params.text_document_position.text_document.uri.clone();
-        let Some((suggestion, range)) = self.suggest(params.text_document_position, trigger).await
-        else {
-            return Ok(None);
-        };
-        // Editors that run an accepted item's command (Neovim, VS Code) tell the server this way.
-        let command = Command::new(
-            "Accept suggestion".into(),
-            spark_protocol::commands::DID_ACCEPT.into(),
-            Some(vec![serde_json::Value::String(uri.as_str().to_owned())]),
-        );
-        Ok(Some(InlineCompletionResponse::Array(vec![
-            InlineCompletionItem {
+        let position = params.text_document_position.position;
+        let partial = partial_result_token.map(|token| self.partial_results(token, uri.clone()));
+        let suggestion = self
+            .suggest(
+                params.text_document_position,
+                trigger,
+                partial.as_ref().map(|p| &p.send as &(dyn Fn(&str) + Sync)),
+            )
+            .await;
+        if let Some(partial) = partial {
+            partial.flush().await;
+        }
+        // A next-edit suggestion made for this version that touches the cursor line is offered
+        // too (never a model call here).
+        let next_edit = self.usable_snapshot(uri.as_str()).and_then(|snapshot| {
+            let cursor = convert::byte_of(&snapshot.rope, position, self.encoding());
+            self.next_edit_item(&snapshot, cursor)
+        });
+        let mut items = Vec::new();
+        if let Some((suggestion, range)) = suggestion {
+            // Editors that run an accepted item's command (Neovim, VS Code) tell the server
+            // this way.
+            let command = Command::new(
+                "Accept suggestion".into(),
+                spark_protocol::commands::DID_ACCEPT.into(),
+                Some(vec![serde_json::Value::String(uri.as_str().to_owned())]),
+            );
+            items.push(InlineCompletionItem {
                 insert_text: suggestion.text,
                 filter_text: None,
                 range: Some(range),
                 command: Some(command),
                 insert_text_format: None,
-            },
-        ])))
+            });
+        }
+        items.extend(next_edit);
+        Ok((!items.is_empty()).then_some(InlineCompletionResponse::Array(items)))
     }
 
     pub(super) async fn completion_items(
         &self,
         params: CompletionParams,
     ) -> Option<CompletionResponse> {
-        let (suggestion, range) = self
-            .suggest(params.text_document_position, Trigger::Invoked)
-            .await?;
+        // Past the budget the model call goes on into the cache, which answers the editor's next
+        // request (it asks again as the user types, the list being incomplete).
+        let budget = std::time::Duration::from_millis(self.config().completion.item_budget_ms);
+        let suggest = self.suggest(params.text_document_position, Trigger::Invoked, None);
+        let Ok(suggestion) = tokio::time::timeout(budget, suggest).await else {
+            tracing::debug!("completion item over budget; answering without it");
+            return Some(CompletionResponse::List(CompletionList {
+                is_incomplete: true,
+                items: Vec::new(),
+            }));
+        };
+        let (suggestion, range) = suggestion?;
         let first_line = suggestion
             .text
             .lines()
@@ -93,6 +125,7 @@ impl Backend {
         &self,
         at: TextDocumentPositionParams,
         trigger: Trigger,
+        partial: Option<&(dyn Fn(&str) + Sync)>,
     ) -> Option<(Suggestion, tower_lsp_server::ls_types::Range)> {
         let uri = at.text_document.uri;
         let Some(snapshot) = self.documents.snapshot(uri.as_str()) else {
@@ -106,14 +139,17 @@ impl Backend {
         let cursor = convert::byte_of(&snapshot.rope, at.position, encoding);
         let range = convert::range_of(&snapshot.rope, cursor, cursor, encoding);
         let settings = self.request_settings();
+        let busy = self.busy().await;
         match self
             .engine
-            .complete(snapshot, cursor, trigger, &settings)
+            .complete_streaming(snapshot, cursor, trigger, &settings, partial)
             .await
         {
             Ok(suggestion) => {
                 self.provider_recovered();
-                Some((suggestion?, range))
+                let suggestion = suggestion?;
+                busy.answered();
+                Some((suggestion, range))
             }
             Err(err) => {
                 self.report_provider_error(&err).await;
@@ -123,7 +159,66 @@ impl Backend {
     }
 }
 
+/// `textDocument/inlineCompletion` params with the partial result token that the LSP 3.18 types
+/// leave out.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct InlineParams {
+    #[serde(flatten)]
+    params: InlineCompletionParams,
+    #[serde(default)]
+    partial_result_token: Option<ProgressToken>,
+}
+
+/// `$/progress` carrying a partial result.
+enum PartialResult {}
+
+impl Notification for PartialResult {
+    type Params = serde_json::Value;
+    const METHOD: &'static str = "$/progress";
+}
+
+/// Streams a suggestion's text as partial results, in order, through one forwarding task.
+struct Partials {
+    send: Box<dyn Fn(&str) + Send + Sync>,
+    forwarder: tokio::task::JoinHandle<()>,
+}
+
+impl Partials {
+    /// Waits until every partial result went out, so that they all precede the response.
+    async fn flush(self) {
+        drop(self.send);
+        let _ = self.forwarder.await;
+    }
+}
+
 impl Backend {
+    /// Partial results for `token`: each `$/progress` value is the whole inline completion list
+    /// so far (an item at the cursor with the settled text), replacing the previous one.
+    fn partial_results(&self, token: ProgressToken, uri: Uri) -> Partials {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let client = self.client.clone();
+        let forwarder = tokio::spawn(async move {
+            while let Some(text) = rx.recv().await {
+                let value = serde_json::json!({
+                    "token": token,
+                    "value": {"items": [{"insertText": text, "command": {
+                        "title": "Accept suggestion",
+                        "command": spark_protocol::commands::DID_ACCEPT,
+                        "arguments": [uri.as_str()],
+                    }}]},
+                });
+                client.send_notification::<PartialResult>(value).await;
+            }
+        });
+        Partials {
+            send: Box::new(move |text: &str| {
+                let _ = tx.send(text.to_owned());
+            }),
+            forwarder,
+        }
+    }
+
     /// `spark/didAccept`: the user accepted the suggestion shown last.
     pub(super) async fn did_accept(&self, params: spark_protocol::DidAcceptParams) {
         self.accepted(&params.text_document.uri, params.insert_text.as_deref());
