@@ -167,7 +167,8 @@ async fn helix_completes_retypes_from_the_cache_and_applies_the_item() -> anyhow
     let second = client.response(second).await?;
     assert!(first.get("error").is_none(), "{first}");
     let edit = item_edit(&second);
-    assert_eq!(second["result"]["isIncomplete"], true);
+    let now = stats(&mut client).await?;
+    assert_eq!(second["result"]["isIncomplete"], true, "{first}\n{second}\n{before}\n{now}\n{text:?}");
     assert_eq!(
         apply(&text, std::slice::from_ref(&edit)),
         "def add(a, b):\n    return a + b\n",

@@ -156,10 +156,21 @@ async fn ghost_text_appears_types_through_and_accepts_by_line_word_and_whole() -
 }
 
 #[tokio::test]
-async fn a_code_action_applies_the_models_edit() -> anyhow::Result<()> {
+async fn code_actions_apply_the_models_edit_and_rewrite_asks_for_the_instruction() -> anyhow::Result<()> {
     let Some(nvim) = nvim() else { return Ok(()) };
-    let server = model_server(&["fn add(a: i32, b: i32) -> i32 {\n    a + b\n}"]).await?;
-    run_script(&nvim, "code_action.lua", &server).await
+    let server = model_server(&[
+        "fn add(a: i32, b: i32) -> i32 {\n    a + b\n}",
+        "fn add(a: i32, b: i32) -> i32 {\n    a.wrapping_add(b)\n}",
+    ])
+    .await?;
+    run_script(&nvim, "code_action.lua", &server).await?;
+    // The instruction the user typed reached the model.
+    let last = server.requests().last().map(|r| r.body.to_string());
+    assert!(
+        last.as_deref().is_some_and(|b| b.contains("use wrapping_add")),
+        "{last:?}"
+    );
+    Ok(())
 }
 
 #[tokio::test]

@@ -20,4 +20,22 @@ H.run(function()
     return H.lines()[2] == "    a + b"
   end, "the resolved edit in the buffer", { every = complete, every_ms = 2000 })
   H.eq({ "fn add(a: i32, b: i32) -> i32 {", "    a + b", "}" }, H.lines(), "the whole buffer")
+
+  -- "Rewrite with instruction…": the plugin asks for the instruction (vim.ui.input), the server
+  -- runs spark.rewrite and applies the edit with workspace/applyEdit.
+  local prompts = {}
+  vim.ui.input = function(opts, on_confirm)
+    table.insert(prompts, opts.prompt)
+    on_confirm("use wrapping_add")
+  end
+  vim.lsp.buf.code_action({
+    apply = true,
+    filter = function(action)
+      return vim.startswith(action.title, "Rewrite with instruction")
+    end,
+  })
+  H.wait(function()
+    return H.lines()[2] == "    a.wrapping_add(b)"
+  end, "the rewrite in the buffer", { shown = H.lines })
+  H.eq({ "Rewrite with instruction: " }, prompts, "asked once")
 end)

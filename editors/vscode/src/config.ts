@@ -25,6 +25,8 @@ export const SERVER_KEYS = [
   "secrets.extraGlobs",
   "log.level",
   "log.file",
+  "completion.maxInFlight",
+  "completion.itemBudgetMs",
 ] as const;
 
 /** Settings that are the client's own: changing one restarts the server instead. */
