@@ -377,7 +377,7 @@ async fn status_follows_the_provider_busy_idle_and_errors() -> anyhow::Result<()
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
 
     // A working provider: named, busy while a request runs, idle with its latency after.
-    let server = model_server().await?;
+    let server = slow_model("a + b\n").await?;
     let provider = json!({"kind": "openai-chat", "baseUrl": server.http_base()});
     let mut client = spark(provider, json!({})).await?;
     let ready = client.notification("spark/status").await?;
@@ -456,5 +456,55 @@ async fn helix_gets_an_empty_incomplete_list_past_the_budget_and_the_item_from_t
     let list = first_answer(&mut client, "textDocument/completion", at).await?;
     assert_eq!(list["items"][0]["textEdit"]["newText"], "a + b");
     assert_eq!(server.requests_for(Endpoint::ChatCompletions).len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_next_edit_finishes_a_rename_through_the_binary() -> anyhow::Result<()> {
+    let server = model_server().await?;
+    let provider = json!({"kind": "openai-chat", "baseUrl": server.http_base()});
+    let capabilities = json!({"general": {"positionEncodings": ["utf-16"]}});
+    let mut client = spark(provider, capabilities).await?;
+    client.notification("spark/status").await?;
+    let uri = "file:///p/total.py";
+    let text =
+        "def total(items):\n    acc = 0\n    for i in items:\n        acc += i\n    return acc\n";
+    client.open(uri, "python", 1, text).await?;
+    // The user renames `acc` to `sum_` on line 1; the model finishes the rename.
+    let rename = json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"range": {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 7}}, "text": "sum_"}]});
+    client.notify("textDocument/didChange", rename).await?;
+    server.push_answer(
+        "def total(items):\n    sum_ = 0\n    for i in items:\n        sum_ += i\n    return sum_\n",
+    );
+    let params = json!({"textDocument": {"uri": uri, "version": 2}, "position": {"line": 1, "character": 8}});
+    let response = client.request("spark/nextEdit", params).await?;
+    let edits = response["result"]["edits"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let replaced: Vec<(u64, u64, &str)> = edits
+        .iter()
+        .map(|e| {
+            (
+                e["range"]["start"]["line"].as_u64().unwrap_or_default(),
+                e["range"]["start"]["character"]
+                    .as_u64()
+                    .unwrap_or_default(),
+                e["newText"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(replaced, [(3, 8, "sum_"), (4, 11, "sum_")], "{response}");
+    // The model saw the rename in the recent edits and the cursor in the region.
+    let requests = server.requests_for(Endpoint::ChatCompletions);
+    let body = requests
+        .last()
+        .map(|r| r.body.to_string())
+        .unwrap_or_default();
+    assert!(
+        body.contains("-    acc = 0") && body.contains("+    sum_ = 0"),
+        "{body}"
+    );
+    assert!(body.contains("sum_<|cursor|> = 0"), "{body}");
     Ok(())
 }

@@ -139,7 +139,7 @@ impl Backend {
         let cursor = convert::byte_of(&snapshot.rope, at.position, encoding);
         let range = convert::range_of(&snapshot.rope, cursor, cursor, encoding);
         let settings = self.request_settings();
-        let busy = self.busy().await;
+        let busy = self.busy();
         match self
             .engine
             .complete_streaming(snapshot, cursor, trigger, &settings, partial)
