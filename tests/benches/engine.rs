@@ -7,7 +7,10 @@
 //!   against the time the whole answer takes, on the same model calls;
 //! - the latency of an answer from the typing-through cache (request written → response read);
 //! - over a scripted typing session of a real file (the model server answering from the file,
-//!   corpus mode), the fraction of keystrokes answered from the cache.
+//!   corpus mode), the fraction of keystrokes answered from the cache;
+//! - the time the server adds to a completion that calls the model: request written → request
+//!   received upstream, plus last upstream byte written → response read (both include loopback
+//!   transit and JSON-RPC framing), against an instant model.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
@@ -22,12 +25,66 @@ const ANSWER: &str = "let sum = a + b;\n    let twice = sum * 2;\n    let thrice
 const EARLY_RUNS: usize = 40;
 const HIT_DOCS: usize = 4;
 const SESSION_KEYSTROKES: usize = 400;
+const OVERHEAD_RUNS: usize = 300;
 
 #[tokio::main]
 async fn main() {
     early_answer().await;
     cache_hits().await;
     typing_session().await;
+    server_overhead().await;
+}
+
+async fn server_overhead() {
+    let server = ModelServer::start(ModelServerConfig {
+        cost: spark_tests::model_server::CostModel::instant(),
+        default_answer: "let sum = a + b;\n    sum".into(),
+        ..ModelServerConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut client =
+        ready_client(json!({"kind": "openai-chat", "baseUrl": server.http_base(), "model": "m"}))
+            .await;
+    let (mut before, mut after, mut total) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..OVERHEAD_RUNS {
+        // A new document each time, so that every request calls the model.
+        let uri = format!("file:///bench/overhead{run}.rs");
+        client.open(&uri, "rust", 1, DOC).await.unwrap();
+        let calls = server.requests().len();
+        let written = Instant::now();
+        let response = client
+            .request("textDocument/inlineCompletion", at(&uri, 4, 1))
+            .await
+            .unwrap();
+        let read = Instant::now();
+        assert_eq!(
+            response["result"][0]["insertText"],
+            "let sum = a + b;\n    sum"
+        );
+        let requests = server.requests();
+        assert_eq!(requests.len(), calls + 1, "one model call per request");
+        let upstream = requests[calls].received_at;
+        let finished = *server.finished_at().last().unwrap();
+        before.push(ms(upstream - written));
+        after.push(ms(read - finished));
+        total.push(ms(upstream - written) + ms(read - finished));
+    }
+    println!(
+        "time the server adds to a model-backed completion: {OVERHEAD_RUNS} requests, instant model, in-process JSON-RPC, loopback HTTP"
+    );
+    for (name, samples) in [
+        ("request written → upstream received", &mut before),
+        ("upstream last byte → response read ", &mut after),
+        ("together                            ", &mut total),
+    ] {
+        println!(
+            "  {name}  p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+            pct(samples, 0.5),
+            pct(samples, 0.99),
+            pct(samples, 1.0)
+        );
+    }
 }
 
 /// An in-process server whose provider is `provider` (built in the background).

@@ -391,3 +391,49 @@ async fn provider_failures_are_told_once_per_class_and_serving_goes_on() -> anyh
     assert_eq!(shown, 0, "no second message: {:?}", client.received);
     Ok(())
 }
+
+/// After edits with non-ASCII text in each position encoding, the model gets exactly the text
+/// before and after the cursor.
+#[tokio::test]
+async fn the_model_gets_the_exact_prefix_and_suffix_after_non_ascii_edits() -> anyhow::Result<()> {
+    // Columns per encoding: after `    let s = "` (13), `é` is 2/1/1 units, `😀` 4/2/1, `日本` 6/2/2.
+    for (encoding, after_emoji, e_end, after_cjk) in [
+        ("utf-8", 19, 15, 24),
+        ("utf-16", 16, 14, 18),
+        ("utf-32", 15, 14, 17),
+    ] {
+        let provider = FakeProvider::answering("ok");
+        let mut client = started(provider.clone(), &[encoding]).await?;
+        let uri = "file:///w/s.rs";
+        client
+            .open(uri, "rust", 1, "fn main() {\n    let s = \"é😀\";\n}\n")
+            .await?;
+        let edits = [
+            change(uri, 2, Some([1, after_emoji, 1, after_emoji]), "日本"),
+            change(uri, 3, Some([1, 13, 1, e_end]), "e"),
+            change(uri, 4, Some([2, 0, 2, 0]), "    x(\n"),
+        ];
+        for edit in edits {
+            client.notify("textDocument/didChange", edit).await?;
+        }
+        let response = client
+            .request(
+                "textDocument/inlineCompletion",
+                inline_params(uri, 1, after_cjk),
+            )
+            .await?;
+        assert_eq!(
+            response["result"][0]["insertText"], "ok",
+            "{encoding}: {response}"
+        );
+        assert_eq!(
+            provider.last_fim(),
+            Some((
+                "fn main() {\n    let s = \"e😀日本".to_owned(),
+                "\";\n    x(\n}\n".to_owned()
+            )),
+            "{encoding}"
+        );
+    }
+    Ok(())
+}

@@ -377,7 +377,7 @@ async fn status_follows_the_provider_busy_idle_and_errors() -> anyhow::Result<()
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
 
     // A working provider: named, busy while a request runs, idle with its latency after.
-    let server = model_server().await?;
+    let server = slow_model("a + b\n").await?;
     let provider = json!({"kind": "openai-chat", "baseUrl": server.http_base()});
     let mut client = spark(provider, json!({})).await?;
     let ready = client.notification("spark/status").await?;
@@ -456,5 +456,156 @@ async fn helix_gets_an_empty_incomplete_list_past_the_budget_and_the_item_from_t
     let list = first_answer(&mut client, "textDocument/completion", at).await?;
     assert_eq!(list["items"][0]["textEdit"]["newText"], "a + b");
     assert_eq!(server.requests_for(Endpoint::ChatCompletions).len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_next_edit_finishes_a_rename_through_the_binary() -> anyhow::Result<()> {
+    let server = model_server().await?;
+    let provider = json!({"kind": "openai-chat", "baseUrl": server.http_base()});
+    let capabilities = json!({"general": {"positionEncodings": ["utf-16"]}});
+    let mut client = spark(provider, capabilities).await?;
+    client.notification("spark/status").await?;
+    let uri = "file:///p/total.py";
+    let text =
+        "def total(items):\n    acc = 0\n    for i in items:\n        acc += i\n    return acc\n";
+    client.open(uri, "python", 1, text).await?;
+    // The user renames `acc` to `sum_` on line 1; the model finishes the rename.
+    let rename = json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"range": {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 7}}, "text": "sum_"}]});
+    client.notify("textDocument/didChange", rename).await?;
+    server.push_answer(
+        "def total(items):\n    sum_ = 0\n    for i in items:\n        sum_ += i\n    return sum_\n",
+    );
+    let params = json!({"textDocument": {"uri": uri, "version": 2}, "position": {"line": 1, "character": 8}});
+    let response = client.request("spark/nextEdit", params).await?;
+    let edits = response["result"]["edits"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let replaced: Vec<(u64, u64, &str)> = edits
+        .iter()
+        .map(|e| {
+            (
+                e["range"]["start"]["line"].as_u64().unwrap_or_default(),
+                e["range"]["start"]["character"]
+                    .as_u64()
+                    .unwrap_or_default(),
+                e["newText"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(replaced, [(3, 8, "sum_"), (4, 11, "sum_")], "{response}");
+    // The model saw the rename in the recent edits and the cursor in the region.
+    let requests = server.requests_for(Endpoint::ChatCompletions);
+    let body = requests
+        .last()
+        .map(|r| r.body.to_string())
+        .unwrap_or_default();
+    assert!(
+        body.contains("-    acc = 0") && body.contains("+    sum_ = 0"),
+        "{body}"
+    );
+    assert!(body.contains("sum_<|cursor|> = 0"), "{body}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_newer_request_supersedes_the_older_for_a_client_that_never_cancels() -> anyhow::Result<()>
+{
+    // Helix-like: utf-8, completion items, no `$/cancelRequest`. The first answer takes ~1 s.
+    let server =
+        slow_model("let one = 1;\nlet two = 2;\nlet three = 3;\nlet four = 4;\nlet five = 5;\n")
+            .await?;
+    let env = [("SPARK_E2E_KEY", KEY)];
+    let mut client = LspClient::spawn(&[], &env).await?;
+    let options = json!({"provider": {"kind": "openai-chat", "baseUrl": server.http_base(), "apiKeyEnv": "SPARK_E2E_KEY", "model": "m"}, "completion": {"itemBudgetMs": 60000}});
+    client
+        .initialize(
+            json!({"general": {"positionEncodings": ["utf-8"]}}),
+            options,
+        )
+        .await?;
+    client.notification("spark/status").await?;
+    let uri = "file:///p/n.rs";
+    client.open(uri, "rust", 1, "fn f() {\n    \n}\n").await?;
+    let at = |character: u32| json!({"textDocument": {"uri": uri}, "position": {"line": 1, "character": character}});
+    let first = client
+        .start_request("textDocument/completion", at(4))
+        .await?;
+    // The user types something the pending suggestion does not start with, and Helix asks again.
+    let typed = json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"range": {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 4}}, "text": "x"}]});
+    while server.requests_for(Endpoint::ChatCompletions).is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    client.notify("textDocument/didChange", typed).await?;
+    server.push_answer(" = 1;\n");
+    let second = client
+        .start_request("textDocument/completion", at(5))
+        .await?;
+    let older = client.response(first).await?;
+    assert!(older["result"].is_null(), "answered empty: {older}");
+    let newer = client.response(second).await?;
+    assert_eq!(
+        newer["result"]["items"][0]["textEdit"]["newText"], " = 1;",
+        "{newer}"
+    );
+    let stats = client.request("spark/stats", Value::Null).await?;
+    assert_eq!(
+        stats["result"]["cancelled"], 1,
+        "the first model call stopped: {stats}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn secret_files_never_reach_the_model() -> anyhow::Result<()> {
+    let server = model_server().await?;
+    let provider = json!({"kind": "openai-chat", "baseUrl": server.http_base()});
+    let capabilities = json!({"general": {"positionEncodings": ["utf-16"]}, "textDocument": {"codeAction": {"resolveSupport": {"properties": ["edit"]}}}});
+    let mut client = spark(provider, capabilities).await?;
+    client.notification("spark/status").await?;
+    let secrets = [
+        ("file:///p/.env", "API_TOKEN=sk-live-secret-1\n"),
+        (
+            "file:///p/deploy/server.pem",
+            "-----BEGIN sk-live-secret-2\n",
+        ),
+        ("file:///home/u/.ssh/id_rsa", "sk-live-secret-3\n"),
+    ];
+    for (uri, text) in secrets {
+        client.open(uri, "plaintext", 1, text).await?;
+        let at = json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 3}, "context": {"triggerKind": 1}});
+        let inline = client
+            .request("textDocument/inlineCompletion", at.clone())
+            .await?;
+        assert!(inline["result"].is_null(), "{uri}: {inline}");
+        let next = json!({"textDocument": {"uri": uri, "version": 1}, "position": {"line": 0, "character": 3}});
+        let next = client.request("spark/nextEdit", next).await?;
+        assert_eq!(next["result"]["edits"], json!([]), "{uri}: {next}");
+        let range =
+            json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 3}});
+        let actions = client
+            .request("textDocument/codeAction", json!({"textDocument": {"uri": uri}, "range": range, "context": {"diagnostics": []}}))
+            .await?;
+        let listed = actions["result"].as_array().map_or(0, Vec::len);
+        assert_eq!(listed, 0, "{uri}: {actions}");
+    }
+    // An ordinary file open beside them is completed; its prompt holds none of their text.
+    client
+        .open(
+            "file:///p/app.py",
+            "python",
+            1,
+            "import os\ntoken = os.environ[\"API_TOKEN\"]\n",
+        )
+        .await?;
+    let at = json!({"textDocument": {"uri": "file:///p/app.py"}, "position": {"line": 2, "character": 0}, "context": {"triggerKind": 1}});
+    first_answer(&mut client, "textDocument/inlineCompletion", at).await?;
+    let requests = server.requests();
+    assert!(!requests.is_empty());
+    for request in requests {
+        let body = request.body.to_string();
+        assert!(!body.contains("sk-live-secret"), "{body}");
+    }
     Ok(())
 }

@@ -74,7 +74,7 @@ impl Backend {
         snapshot: &Snapshot,
         cursor: usize,
     ) -> Option<Vec<TextEdit>> {
-        let busy = self.busy().await;
+        let busy = self.busy();
         let settings = self.request_settings();
         match self.engine.next_edit(snapshot, cursor, &settings).await {
             Ok(edits) => {

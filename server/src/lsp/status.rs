@@ -54,16 +54,16 @@ impl Drop for Busy {
                 .update_status(|s| s.last_latency_ms = Some((ms * 10.0).round() / 10.0));
         }
         self.backend.status.busy.fetch_sub(1, Ordering::SeqCst);
-        let backend = self.backend.clone();
-        tokio::spawn(async move { backend.publish_status().await });
+        self.backend.publish_status_soon();
     }
 }
 
 impl Backend {
-    /// Marks the server busy until the guard is dropped, and tells the client.
-    pub(super) async fn busy(&self) -> Busy {
+    /// Marks the server busy until the guard is dropped, and tells the client off the
+    /// request's path.
+    pub(super) fn busy(&self) -> Busy {
         self.status.busy.fetch_add(1, Ordering::SeqCst);
-        self.publish_status().await;
+        self.publish_status_soon();
         Busy {
             backend: self.clone(),
             started: Instant::now(),
@@ -79,6 +79,13 @@ impl Backend {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()),
         );
+    }
+
+    /// [`Backend::publish_status`] in a task of its own. The state is read when the task runs,
+    /// so a request answered before then (a cache hit) shows no busy flicker.
+    fn publish_status_soon(&self) {
+        let backend = self.clone();
+        tokio::spawn(async move { backend.publish_status().await });
     }
 
     /// Sends `spark/status` if it differs from what the client was told last.

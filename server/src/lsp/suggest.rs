@@ -3,6 +3,8 @@
 //! accept signal (`spark/didAccept`, or the `spark.didAccept` command on every inline item) that
 //! starts the next suggestion before the editor asks.
 
+use std::task::Poll;
+
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::notification::Notification;
 use tower_lsp_server::ls_types::{
@@ -139,16 +141,26 @@ impl Backend {
         let cursor = convert::byte_of(&snapshot.rope, at.position, encoding);
         let range = convert::range_of(&snapshot.rope, cursor, cursor, encoding);
         let settings = self.request_settings();
-        let busy = self.busy().await;
-        match self
+        let answer = self
             .engine
-            .complete_streaming(snapshot, cursor, trigger, &settings, partial)
-            .await
-        {
+            .complete_streaming(snapshot, cursor, trigger, &settings, partial);
+        let mut answer = std::pin::pin!(answer);
+        // Answered at once (from the cache): no busy status. Otherwise busy until it ends.
+        let (answer, busy) =
+            match std::future::poll_fn(|cx| Poll::Ready(answer.as_mut().poll(cx))).await {
+                Poll::Ready(answer) => (answer, None),
+                Poll::Pending => {
+                    let busy = self.busy();
+                    (answer.await, Some(busy))
+                }
+            };
+        match answer {
             Ok(suggestion) => {
                 self.provider_recovered();
                 let suggestion = suggestion?;
-                busy.answered();
+                if let Some(busy) = busy {
+                    busy.answered();
+                }
                 Some((suggestion, range))
             }
             Err(err) => {

@@ -110,6 +110,11 @@ impl ModelServer {
     }
 
     /// Every request so far, in arrival order (WS `response.create` frames included).
+    /// When each complete HTTP response wrote its last byte, in order.
+    pub fn finished_at(&self) -> Vec<std::time::Instant> {
+        self.shared.finished_at()
+    }
+
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.requests()
     }

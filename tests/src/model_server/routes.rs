@@ -200,6 +200,9 @@ async fn respond(
     }
     let schedule = Schedule::new(ctx.shared.config.cost, received_at, plan.new_prompt_tokens);
     let played = play_plan(conn, ctx.endpoint, &plan, schedule, &faults, keep_alive).await?;
+    if played == Played::Complete {
+        ctx.shared.finished(Instant::now());
+    }
     if played == Played::Complete
         && let Some((id, context_tokens)) = &plan.store_as
     {

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use super::config::{Endpoint, Fault, ModelServerConfig, RecordedRequest};
 
@@ -26,6 +27,8 @@ pub(crate) struct Shared {
     answers: Mutex<VecDeque<Scripted<String>>>,
     faults: Mutex<VecDeque<Scripted<Fault>>>,
     requests: Mutex<Vec<RecordedRequest>>,
+    /// When each HTTP response that played to the end wrote its last byte, in order.
+    finished: Mutex<Vec<Instant>>,
     /// Context size in tokens of every finished `store:true` response, by id.
     stored: Mutex<HashMap<String, u64>>,
     pub connections: AtomicUsize,
@@ -42,6 +45,7 @@ impl Shared {
             answers: Mutex::default(),
             faults: Mutex::default(),
             requests: Mutex::default(),
+            finished: Mutex::default(),
             stored: Mutex::default(),
             connections: AtomicUsize::new(0),
             ws_connections: AtomicUsize::new(0),
@@ -112,6 +116,14 @@ impl Shared {
 
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.requests).clone()
+    }
+
+    pub fn finished(&self, at: Instant) {
+        lock(&self.finished).push(at);
+    }
+
+    pub fn finished_at(&self) -> Vec<Instant> {
+        lock(&self.finished).clone()
     }
 
     pub fn store_response(&self, id: &str, context_tokens: u64) {

@@ -5,6 +5,12 @@
 //! tree-sitter re-lexes only around the insertion. The syntax errors are then counted in the
 //! top-level item around the cursor (or a window of lines), before and after; errors elsewhere
 //! in the file, which the user has and the suggestion did not cause, do not count.
+//!
+//! The cost is bounded: a broken suggestion makes tree-sitter's error recovery reparse far more
+//! than the insertion (73 ms on a 9,000-line file), so in a document larger than
+//! [`WHOLE_DOCUMENT_BYTES`] only the lines around the cursor (at most [`MAX_WINDOW_BYTES`]) are
+//! parsed, on their own, before and after the insertion: 1.5 ms for a valid and 2.8 ms for a
+//! broken suggestion in that file (dev build, loaded machine).
 
 use std::ops::Range;
 
@@ -15,6 +21,10 @@ use crate::syntax::{self, Language, ScopeKind};
 
 /// Bytes either side of the cursor counted when no enclosing item is found.
 const WINDOW_BYTES: usize = 4 * 1024;
+/// Documents up to this size are checked with their tree.
+const WHOLE_DOCUMENT_BYTES: usize = 16 * 1024;
+/// The most text parsed on its own around the cursor in a larger document.
+const MAX_WINDOW_BYTES: usize = 4 * 1024;
 
 /// Whether inserting `suggestion` at `cursor_byte` raises the syntax-error count around it.
 /// `old_tree` is the tree of `rope` (parsed here when `None`, which costs a full parse).
@@ -27,6 +37,9 @@ pub fn raises_errors(
     cursor_byte: usize,
     suggestion: &str,
 ) -> bool {
+    if rope.len_bytes() > WHOLE_DOCUMENT_BYTES {
+        return raises_errors_in_window(language, rope, cursor_byte, suggestion);
+    }
     let parsed;
     let old_tree = match old_tree {
         Some(tree) => tree,
@@ -55,6 +68,35 @@ pub fn raises_errors(
     let before = affected_range(old_tree, language, rope, cursor_byte);
     let after = before.start..before.end + suggestion.len();
     syntax::error_count(&new_tree, after) > syntax::error_count(old_tree, before)
+}
+
+/// [`raises_errors`] for a large document: the whole lines within [`MAX_WINDOW_BYTES`] around
+/// the cursor parsed on their own, before and after the insertion. Cutting the text may add
+/// errors at its edges, the same on both sides. (Finding the item around the cursor in the
+/// document's tree first cost milliseconds in a 9,000-line file, more than the parses.)
+fn raises_errors_in_window(
+    language: Language,
+    rope: &Rope,
+    cursor_byte: usize,
+    suggestion: &str,
+) -> bool {
+    let cursor_byte = rope.char_to_byte(rope.byte_to_char(cursor_byte.min(rope.len_bytes())));
+    let half = MAX_WINDOW_BYTES / 2;
+    let start = cursor_byte.saturating_sub(half);
+    let end = (cursor_byte + half).min(rope.len_bytes());
+    let start = rope.line_to_byte(rope.byte_to_line(start));
+    let end = rope.line_to_byte((rope.byte_to_line(end) + 1).min(rope.len_lines()));
+    let old = Rope::from(rope.byte_slice(start..end));
+    let mut new = old.clone();
+    new.insert(old.byte_to_char(cursor_byte - start), suggestion);
+    let (Some(old_tree), Some(new_tree)) = (
+        syntax::parse(language, &old, None),
+        syntax::parse(language, &new, None),
+    ) else {
+        return false;
+    };
+    syntax::error_count(&new_tree, 0..new.len_bytes())
+        > syntax::error_count(&old_tree, 0..old.len_bytes())
 }
 
 /// The outermost function or class around the cursor, stretched to the window around it:

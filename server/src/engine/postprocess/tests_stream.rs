@@ -129,6 +129,40 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
+#[test]
+fn a_large_file_is_checked_in_the_window_around_the_cursor() {
+    let text = large_rust_file();
+    assert!(
+        text.len() > 64 * 1024,
+        "the window path: {} bytes",
+        text.len()
+    );
+    let rope = Rope::from_str(&text);
+    let tree = crate::syntax::parse(Language::Rust, &rope, None);
+    let middle = text.len() / 2;
+    let cursor_byte = text[middle..]
+        .find("    let mut total")
+        .map_or(0, |i| middle + i);
+    for old in [tree.as_ref(), None] {
+        let valid = "let extra = items.len() as u32;\n    ";
+        let broken = "let extra = items.len( as u32;\n    ";
+        assert!(!raises_errors(
+            Language::Rust,
+            old,
+            &rope,
+            cursor_byte,
+            valid
+        ));
+        assert!(raises_errors(
+            Language::Rust,
+            old,
+            &rope,
+            cursor_byte,
+            broken
+        ));
+    }
+}
+
 /// Timing, not an assertion: run with `cargo test --release -p spark-lsp --lib
 /// postprocess::tests_stream::time -- --ignored --nocapture`.
 #[test]
