@@ -165,7 +165,10 @@ async fn code_actions_apply_the_models_edit_and_rewrite_asks_for_the_instruction
     .await?;
     run_script(&nvim, "code_action.lua", &server).await?;
     // The instruction the user typed reached the model.
-    let last = server.requests().last().map(|r| r.body.to_string());
+    let last = server
+        .requests_for(Endpoint::ChatCompletions)
+        .last()
+        .map(|r| r.body.to_string());
     assert!(
         last.as_deref().is_some_and(|b| b.contains("use wrapping_add")),
         "{last:?}"
