@@ -57,7 +57,9 @@ fn byte_of(text: &str, position: &Value) -> usize {
     let line = position["line"].as_u64().unwrap_or_default() as usize;
     let character = position["character"].as_u64().unwrap_or_default() as usize;
     let line_start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
-    let line_len = text[line_start..].find('\n').unwrap_or(text.len() - line_start);
+    let line_len = text[line_start..]
+        .find('\n')
+        .unwrap_or(text.len() - line_start);
     line_start + character.min(line_len)
 }
 
@@ -186,7 +188,7 @@ async fn helix_completes_retypes_from_the_cache_and_applies_the_item() -> anyhow
 
     // Accepting the item: Helix applies it as a plain didChange (its versions jump).
     let accept = json!({"range": edit["range"], "text": edit["newText"]});
-    text = apply(&text, &[edit.clone()]);
+    text = apply(&text, std::slice::from_ref(&edit));
     client
         .notify(
             "textDocument/didChange",
@@ -232,7 +234,9 @@ async fn helix_resolves_a_code_action_and_applies_its_utf8_edit() -> anyhow::Res
         .collect();
     assert!(titles.contains(&"Simplify"), "{titles:?}");
     assert!(
-        !titles.iter().any(|t| t.starts_with("Rewrite with instruction")),
+        !titles
+            .iter()
+            .any(|t| t.starts_with("Rewrite with instruction")),
         "Helix cannot prompt for an instruction: {titles:?}"
     );
     let simplify = actions
@@ -286,7 +290,12 @@ async fn helix_resolves_a_code_action_and_applies_its_utf8_edit() -> anyhow::Res
     let mut kinds = Vec::new();
     while !kinds.contains(&"end".to_owned()) {
         let progress = client.notification("$/progress").await?;
-        kinds.push(progress["value"]["kind"].as_str().unwrap_or_default().to_owned());
+        kinds.push(
+            progress["value"]["kind"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
     }
     assert!(kinds.contains(&"begin".to_owned()), "{kinds:?}");
     assert_eq!(client.shutdown_and_exit().await?, Some(0));

@@ -156,7 +156,8 @@ async fn ghost_text_appears_types_through_and_accepts_by_line_word_and_whole() -
 }
 
 #[tokio::test]
-async fn code_actions_apply_the_models_edit_and_rewrite_asks_for_the_instruction() -> anyhow::Result<()> {
+async fn code_actions_apply_the_models_edit_and_rewrite_asks_for_the_instruction()
+-> anyhow::Result<()> {
     let Some(nvim) = nvim() else { return Ok(()) };
     let server = model_server(&[
         "fn add(a: i32, b: i32) -> i32 {\n    a + b\n}",
@@ -170,7 +171,8 @@ async fn code_actions_apply_the_models_edit_and_rewrite_asks_for_the_instruction
         .last()
         .map(|r| r.body.to_string());
     assert!(
-        last.as_deref().is_some_and(|b| b.contains("use wrapping_add")),
+        last.as_deref()
+            .is_some_and(|b| b.contains("use wrapping_add")),
         "{last:?}"
     );
     Ok(())
@@ -179,10 +181,9 @@ async fn code_actions_apply_the_models_edit_and_rewrite_asks_for_the_instruction
 #[tokio::test]
 async fn a_next_edit_is_previewed_and_applied_with_one_key() -> anyhow::Result<()> {
     let Some(nvim) = nvim() else { return Ok(()) };
-    let server = model_server(&[
-        "fn add(a: i32, b: i32) -> i32 {\n    let total = a + b;\n    total\n}",
-    ])
-    .await?;
+    let server =
+        model_server(&["fn add(a: i32, b: i32) -> i32 {\n    let total = a + b;\n    total\n}"])
+            .await?;
     run_script(&nvim, "next_edit.lua", &server).await
 }
 
