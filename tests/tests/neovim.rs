@@ -161,6 +161,24 @@ async fn ghost_text_appears_types_through_and_accepts_by_line_word_and_whole() -
 }
 
 #[tokio::test]
+async fn ghost_text_grows_with_partial_results_as_the_model_streams() -> anyhow::Result<()> {
+    let Some(nvim) = nvim() else { return Ok(()) };
+    // A slow decoder (10 tokens/s): the first line is shown long before the answer ends.
+    let server = ModelServer::start(ModelServerConfig {
+        cost: CostModel {
+            base_latency: Duration::ZERO,
+            prefill_tps: f64::INFINITY,
+            decode_tps: 10.0,
+        },
+        api_key: Some(KEY.into()),
+        ..ModelServerConfig::default()
+    })
+    .await?;
+    server.push_answer("let sum = a + b;\n    sum * 2");
+    run_script(&nvim, "streaming.lua", &server).await
+}
+
+#[tokio::test]
 async fn code_actions_apply_the_models_edit_and_rewrite_asks_for_the_instruction()
 -> anyhow::Result<()> {
     let Some(nvim) = nvim() else { return Ok(()) };
