@@ -23,4 +23,14 @@ H.run(function()
   if report:find("ERROR") or report:find("WARNING") then
     error("the report has errors or warnings:\n" .. report)
   end
+
+  -- :Spark restart stops the server and starts a new one for the file's buffer.
+  vim.cmd.bwipeout()
+  local old = vim.lsp.get_clients({ bufnr = 0, name = "spark" })[1]
+  vim.cmd("Spark restart")
+  H.wait(function()
+    local client = vim.lsp.get_clients({ bufnr = 0, name = "spark" })[1]
+    return client and client.id ~= old.id and client.initialized
+  end, "a new spark-lsp client for the buffer")
+  H.eq(true, old:is_stopped(), "the old one stopped")
 end)
