@@ -34,4 +34,12 @@ H.run(function()
   vim.cmd.enew()
   H.feed("ix<C-l><Tab>y<Esc>")
   H.eq({ "x[cmp]\ty" }, H.lines(), "the keys did what they did before")
+
+  -- :checkhealth says what is wrong when the binary is missing.
+  require("spark").setup({ server = { path = "/nonexistent/spark-lsp" } })
+  vim.cmd("checkhealth spark")
+  local report = table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), "\n")
+  if not report:find("ERROR spark%-lsp binary not found: /nonexistent/spark%-lsp") then
+    error("no error for the missing binary:\n" .. report)
+  end
 end)
