@@ -37,10 +37,25 @@ pub(super) fn candidates(cursor: &Cursor, is_chat_model: bool) -> Vec<Candidate>
             exact: true,
         });
     }
+    let word = partial_word(line_prefix);
     if is_unambiguous(line_prefix.trim()) {
         candidates.push(Candidate {
             text: line_prefix.to_owned(),
             exact: false,
+        });
+    } else if is_chat_model && !word.is_empty() {
+        // Shown `    r<|cursor|>`, a chat model often answers the whole line, `    return …`.
+        candidates.push(Candidate {
+            text: line_prefix.to_owned(),
+            exact: false,
+        });
+    }
+    if is_chat_model && !word.is_empty() {
+        // ... or the whole word, `return …`: a completion model would write `eturn`, but a
+        // chat model restates the word it was shown cut, and `rreturn` is never meant.
+        candidates.push(Candidate {
+            text: word.to_owned(),
+            exact: true,
         });
     }
     let lines = &cursor.previous_lines;
@@ -55,6 +70,17 @@ pub(super) fn candidates(cursor: &Cursor, is_chat_model: bool) -> Vec<Candidate>
         candidates.push(Candidate { text, exact: false });
     }
     candidates
+}
+
+/// The identifier characters right before the cursor: the word being typed.
+fn partial_word(line_prefix: &str) -> &str {
+    let start = line_prefix
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphanumeric() || *c == '_')
+        .last()
+        .map_or(line_prefix.len(), |(i, _)| i);
+    &line_prefix[start..]
 }
 
 /// Whether a suggestion starting with `line_prefix` surely repeats it rather than continuing a

@@ -83,6 +83,21 @@ fn rust_repeat_of_the_line_before_the_cursor_is_cut() {
         "urn 1",
         expect!["urn 1"],
     );
+    // A chat model shown the word cut restates it, alone or with its line.
+    for raw in ["return 1", "    return 1"] {
+        check_chat(
+            Language::Rust,
+            "fn f() -> u32 {\n    r$0\n}\n",
+            raw,
+            expect!["eturn 1"],
+        );
+    }
+    check_chat(
+        Language::Rust,
+        "fn f(a: u32) -> u32 {\n    let x = a$0\n}\n",
+        "a + 1;",
+        expect![" + 1;"],
+    );
 }
 
 #[test]
