@@ -261,19 +261,6 @@ impl Backend {
         }
         Some(self.workspace_edit(&snapshot, &edits))
     }
-
-    /// The document's snapshot, unless it is unknown, inactive or secret.
-    pub(super) fn usable_snapshot(&self, uri: &str) -> Option<Snapshot> {
-        let Some(snapshot) = self.documents.snapshot(uri) else {
-            tracing::warn!(uri, "code action for a document that is not open");
-            return None;
-        };
-        let secret_globs = &self.config().secrets.extra_globs;
-        if snapshot.inactive.is_some() || crate::context::is_secret_path(uri, secret_globs) {
-            return None;
-        }
-        Some(snapshot)
-    }
 }
 
 fn task(kind: ActionKind, message: Option<String>) -> Task {

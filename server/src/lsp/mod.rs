@@ -129,6 +129,20 @@ impl State {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
+
+    /// The document's snapshot, unless it is unknown (logged), inactive or secret: what every
+    /// model-backed request starts from.
+    fn usable_snapshot(&self, uri: &str) -> Option<crate::documents::Snapshot> {
+        let Some(snapshot) = self.documents.snapshot(uri) else {
+            tracing::warn!(uri, "request for a document that is not open");
+            return None;
+        };
+        let secret_globs = &self.config().secrets.extra_globs;
+        if snapshot.inactive.is_some() || crate::context::is_secret_path(uri, secret_globs) {
+            return None;
+        }
+        Some(snapshot)
+    }
 }
 
 /// Serves LSP on `input`/`output` until `exit` or end of input. Returns whether `shutdown` was

@@ -55,18 +55,11 @@ impl Backend {
         });
         let mut items = Vec::new();
         if let Some((suggestion, range)) = suggestion {
-            // Editors that run an accepted item's command (Neovim, VS Code) tell the server
-            // this way.
-            let command = Command::new(
-                "Accept suggestion".into(),
-                spark_protocol::commands::DID_ACCEPT.into(),
-                Some(vec![serde_json::Value::String(uri.as_str().to_owned())]),
-            );
             items.push(InlineCompletionItem {
                 insert_text: suggestion.text,
                 filter_text: None,
                 range: Some(range),
-                command: Some(command),
+                command: Some(accept_command(&uri)),
                 insert_text_format: None,
             });
         }
@@ -171,6 +164,16 @@ impl Backend {
     }
 }
 
+/// Put on every inline item: editors that run an accepted item's command (Neovim, VS Code) tell
+/// the server about the accept this way.
+fn accept_command(uri: &Uri) -> Command {
+    Command::new(
+        "Accept suggestion".into(),
+        spark_protocol::commands::DID_ACCEPT.into(),
+        Some(vec![serde_json::Value::String(uri.as_str().to_owned())]),
+    )
+}
+
 /// `textDocument/inlineCompletion` params with the partial result token that the LSP 3.18 types
 /// leave out.
 #[derive(serde::Deserialize)]
@@ -211,14 +214,11 @@ impl Backend {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
         let client = self.client.clone();
         let forwarder = tokio::spawn(async move {
+            let command = accept_command(&uri);
             while let Some(text) = rx.recv().await {
                 let value = serde_json::json!({
                     "token": token,
-                    "value": {"items": [{"insertText": text, "command": {
-                        "title": "Accept suggestion",
-                        "command": spark_protocol::commands::DID_ACCEPT,
-                        "arguments": [uri.as_str()],
-                    }}]},
+                    "value": {"items": [{"insertText": text, "command": command}]},
                 });
                 client.send_notification::<PartialResult>(value).await;
             }
