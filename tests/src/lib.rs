@@ -11,11 +11,11 @@ pub mod tls;
 
 use anyhow::Context;
 
-/// The messages a real editor sent, from `shared/clients/NAME` (one JSON object a line, the
-/// message under `msg`).
+/// The messages a real editor sent, from `tests/fixtures/clients/NAME` (one JSON object a line,
+/// the message under `msg`; recorded from real Helix and Neovim, see the README there).
 pub fn recorded_session(name: &str) -> anyhow::Result<Vec<serde_json::Value>> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/clients")
+        .join("fixtures/clients")
         .join(name);
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;

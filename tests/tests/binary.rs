@@ -147,7 +147,7 @@ async fn version_and_help_print_and_exit() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Replays what real Helix and Neovim sent (shared/clients) through the binary: every request
+/// Replays what real Helix and Neovim sent (tests/fixtures/clients) through the binary: every request
 /// gets a response without an error, and the session ends cleanly.
 #[tokio::test]
 async fn recorded_editor_sessions_replay_cleanly() -> anyhow::Result<()> {

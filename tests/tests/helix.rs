@@ -1,5 +1,5 @@
 //! Helix, replayed: the real `spark-lsp` binary over stdio driven the way Helix 25.07.1 drives a
-//! language server (its recorded `initialize` from `shared/clients/helix-25.07.1.jsonl`, the
+//! language server (its recorded `initialize` from `tests/fixtures/clients/helix-25.07.1.jsonl`, the
 //! config table as `initializationOptions` and as bare settings, utf-8 positions, `didChange`
 //! per keystroke, `textDocument/completion` asked again while `isIncomplete`, pipelined and
 //! never cancelled, code actions resolved and their `documentChanges` applied), against the
