@@ -415,6 +415,10 @@ impl Cache {
         self.len
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Forgets every position from `len` on.
     pub fn truncate(&mut self, len: usize, config: &Config) {
         let keep = len.min(self.len);

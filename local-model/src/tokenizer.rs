@@ -121,13 +121,12 @@ impl Tokenizer {
         }
         token
             .chars()
-            .map(|c| {
+            .flat_map(|c| {
                 self.char_to_byte
                     .get(&c)
                     .copied()
                     .map_or_else(|| c.to_string().into_bytes(), |b| vec![b])
             })
-            .flatten()
             .collect()
     }
 
@@ -191,9 +190,7 @@ impl Utf8Stream {
             Err(e) => e.valid_up_to(),
         };
         let rest = self.pending.split_off(valid);
-        let text =
-            String::from_utf8(std::mem::replace(&mut self.pending, rest)).unwrap_or_default();
-        text
+        String::from_utf8(std::mem::replace(&mut self.pending, rest)).unwrap_or_default()
     }
 }
 

@@ -77,7 +77,9 @@ fn defaults() {
             "connectTimeoutMs": 3000,
             "caCertFile": null,
             "maxOutputTokens": 256,
-            "temperature": null
+            "temperature": null,
+            "modelPath": null,
+            "threads": null
           },
           "documents": {
             "maxFileBytes": 4194304

@@ -203,6 +203,7 @@ impl ModelThread {
         }
         let started = std::time::Instant::now();
         let prompt = self.template.render(&engine.tokenizer, &job.request);
+        tracing::trace!(prompt = %engine.tokenizer.decode(&prompt), "local model prompt");
         let params = Params {
             max_tokens: if job.warm_only {
                 0
@@ -233,9 +234,15 @@ impl ModelThread {
                 Err(_) => Flow::Stop,
             }
         };
+        let before = (
+            self.stats.prefilled.load(Ordering::Relaxed),
+            self.stats.generated.load(Ordering::Relaxed),
+        );
         engine.generate(&prompt, &params, &mut emit);
         tracing::debug!(
             prompt_tokens = prompt.len(),
+            prefilled = self.stats.prefilled.load(Ordering::Relaxed) - before.0,
+            generated = self.stats.generated.load(Ordering::Relaxed) - before.1,
             first_token_ms,
             elapsed_ms = started.elapsed().as_millis() as u64,
             warm_only = job.warm_only,
