@@ -99,7 +99,10 @@ impl Q8Acts {
             let id = if d > 0.0 { 1.0 / d } else { 0.0 };
             let mut sum = 0i32;
             for (q, v) in qs.iter_mut().zip(block) {
-                let r = (v * id).round() as i8;
+                // Adding and subtracting 1.5 * 2^23 rounds to the nearest integer (ties to
+                // even) in plain f32 arithmetic; `f32::round` is a libm call on baseline x86-64,
+                // and this runs for every activation of every matrix product.
+                let r = ((v * id + 12_582_912.0) - 12_582_912.0) as i8;
                 *q = r;
                 sum += i32::from(r);
             }

@@ -75,7 +75,8 @@ fn load_y(x: Q8Slice<'_>, i: usize) -> __m256i {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_q4_1(row: &[u8], x: Q8Slice<'_>) -> f32 {
-    let mut acc = _mm256_setzero_ps();
+    // Two accumulators: consecutive blocks do not wait on each other's multiply-add.
+    let mut acc = [_mm256_setzero_ps(); 2];
     let mut offsets = 0f32;
     for i in 0..x.d.len() {
         // SAFETY: block `i` is inside `row` (checked by `dot_q8`), 20 bytes: d, m, 16 nibbles.
@@ -86,9 +87,9 @@ fn dot_q4_1(row: &[u8], x: Q8Slice<'_>) -> f32 {
         // SAFETY: the nibbles are the block's last 16 bytes.
         let qx = unsafe { nibbles(b.add(4)) };
         let xy = mul_sum_us8(qx, load_y(x, i));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d * x.d[i]), xy, acc);
+        acc[i & 1] = _mm256_fmadd_ps(_mm256_set1_ps(d * x.d[i]), xy, acc[i & 1]);
     }
-    hsum(acc) + offsets
+    hsum(_mm256_add_ps(acc[0], acc[1])) + offsets
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -108,14 +109,14 @@ fn dot_q4_0(row: &[u8], x: Q8Slice<'_>) -> f32 {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_q8_0(row: &[u8], x: Q8Slice<'_>) -> f32 {
-    let mut acc = _mm256_setzero_ps();
+    let mut acc = [_mm256_setzero_ps(); 2];
     for i in 0..x.d.len() {
         // SAFETY: block `i` is inside `row` (checked by `dot_q8`), 34 bytes: d, 32 bytes.
         let b = unsafe { row.as_ptr().add(i * 34) };
         // SAFETY: d is the block's first two bytes, the quants the next 32.
         let (d, qx) = unsafe { (half(b), _mm256_loadu_si256(b.add(2) as *const __m256i)) };
         let xy = mul_sum_i8(qx, load_y(x, i));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d * x.d[i]), xy, acc);
+        acc[i & 1] = _mm256_fmadd_ps(_mm256_set1_ps(d * x.d[i]), xy, acc[i & 1]);
     }
-    hsum(acc)
+    hsum(_mm256_add_ps(acc[0], acc[1]))
 }
