@@ -63,6 +63,12 @@ fn check_dot(dtype: DType) {
         let acts = q.blocks(0, len / 32);
         let scalar = dot_q8_scalar(dtype, &row, acts);
         let simd = dot_q8(Isa::detect(), dtype, &row, acts);
+        // The four-at-once version agrees with one at a time.
+        let quad = dot_q8_x4(Isa::detect(), dtype, &row, [acts; 4]);
+        assert!(
+            quad.iter()
+                .all(|&v| (v - simd).abs() <= 1e-4 * simd.abs().max(1.0))
+        );
         assert!(
             (scalar - simd).abs() <= 1e-4 * scalar.abs().max(1.0),
             "{dtype:?} len {len}: scalar {scalar} simd {simd}"
@@ -80,6 +86,34 @@ fn check_dot(dtype: DType) {
             (reference - scalar).abs() <= 1e-3 * reference.abs().max(1.0),
             "{dtype:?} len {len}: f32 reference {reference} scalar {scalar}"
         );
+    }
+}
+
+#[test]
+fn matrix_vector_products_agree_with_row_by_row_dots() {
+    let mut rng = Rng(42);
+    for dtype in [DType::Q4_1, DType::Q8_0, DType::Q4_0] {
+        let (cols, rows) = (576, 7);
+        let matrix: Vec<u8> = (0..rows)
+            .flat_map(|_| random_row(&mut rng, dtype, cols))
+            .collect();
+        let x: Vec<f32> = (0..cols).map(|_| rng.f32()).collect();
+        let mut q = Q8Acts::default();
+        q.quantize(&x);
+        let acts = q.blocks(0, cols / 32);
+        let row_bytes = dtype.row_bytes(cols).unwrap_or(0);
+        for isa in [Isa::Scalar, Isa::detect()] {
+            let mut out = vec![0f32; rows];
+            matvec_q8(isa, dtype, &matrix, acts, &mut out);
+            for (r, &o) in out.iter().enumerate() {
+                let row = &matrix[r * row_bytes..(r + 1) * row_bytes];
+                let expected = dot_q8_scalar(dtype, row, acts);
+                assert!(
+                    (o - expected).abs() <= 1e-4 * expected.abs().max(1.0),
+                    "{dtype:?} {isa:?} row {r}"
+                );
+            }
+        }
     }
 }
 

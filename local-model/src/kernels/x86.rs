@@ -31,6 +31,72 @@ pub fn dot_q8(dtype: DType, row: &[u8], x: Q8Slice<'_>) -> f32 {
     }
 }
 
+/// [`super::matvec_q8`] on AVX2: the loop over rows is inside the feature-enabled code, so the
+/// per-block kernel inlines and a short row (576 elements: 18 blocks) pays no call overhead.
+pub fn matvec_q8(dtype: DType, rows: &[u8], x: Q8Slice<'_>, out: &mut [f32]) {
+    let (_, bytes) = dtype.block();
+    let nb = x.d.len();
+    let row_bytes = nb * bytes;
+    assert!(rows.len() >= out.len() * row_bytes && x.s.len() >= nb && x.qs.len() >= nb * 32);
+    match dtype {
+        // SAFETY: `Isa::Avx2` is only chosen after `available()` confirmed AVX2, FMA and F16C;
+        // the lengths were checked above.
+        DType::Q4_1 => unsafe { rows_q4_1(rows, row_bytes, x, out) },
+        // SAFETY: as above.
+        DType::Q8_0 => unsafe { rows_q8_0(rows, row_bytes, x, out) },
+        _ => {
+            for (o, row) in out.iter_mut().zip(rows.chunks_exact(row_bytes)) {
+                *o = dot_q8(dtype, row, x);
+            }
+        }
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn rows_q4_1(rows: &[u8], row_bytes: usize, x: Q8Slice<'_>, out: &mut [f32]) {
+    for (o, row) in out.iter_mut().zip(rows.chunks_exact(row_bytes)) {
+        *o = dot_q4_1(row, x);
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn rows_q8_0(rows: &[u8], row_bytes: usize, x: Q8Slice<'_>, out: &mut [f32]) {
+    for (o, row) in out.iter_mut().zip(rows.chunks_exact(row_bytes)) {
+        *o = dot_q8_0(row, x);
+    }
+}
+
+/// Four dot products of one Q4_1 row with four activation vectors: the row's nibbles are
+/// unpacked and its scales converted once for all four (prefill's matrix products).
+pub fn dot_q4_1_x4(row: &[u8], xs: [Q8Slice<'_>; 4]) -> [f32; 4] {
+    let nb = xs[0].d.len();
+    assert!(row.len() >= nb * 20);
+    for x in &xs {
+        assert!(x.d.len() == nb && x.s.len() >= nb && x.qs.len() >= nb * 32);
+    }
+    // SAFETY: `Isa::Avx2` is only chosen after `available()` confirmed AVX2, FMA and F16C;
+    // the lengths were checked above.
+    unsafe { q4_1_x4(row, xs) }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn q4_1_x4(row: &[u8], xs: [Q8Slice<'_>; 4]) -> [f32; 4] {
+    let mut acc = [_mm256_setzero_ps(); 4];
+    let mut offsets = [0f32; 4];
+    for i in 0..xs[0].d.len() {
+        // SAFETY: block `i` is inside `row` (checked by `dot_q4_1_x4`): d, m, 16 nibbles.
+        let b = unsafe { row.as_ptr().add(i * 20) };
+        // SAFETY: d and m are the block's first four bytes, the nibbles its last 16.
+        let (d, m, qx) = unsafe { (half(b), half(b.add(2)), nibbles(b.add(4))) };
+        for c in 0..4 {
+            offsets[c] += m * xs[c].s[i];
+            let xy = mul_sum_us8(qx, load_y(xs[c], i));
+            acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d * xs[c].d[i]), xy, acc[c]);
+        }
+    }
+    [0, 1, 2, 3].map(|c| hsum(acc[c]) + offsets[c])
+}
+
 #[target_feature(enable = "avx2,fma,f16c")]
 fn half(p: *const u8) -> f32 {
     // SAFETY: callers pass a pointer to two readable bytes inside a checked row.
@@ -73,6 +139,7 @@ fn load_y(x: Q8Slice<'_>, i: usize) -> __m256i {
     unsafe { _mm256_loadu_si256(x.qs.as_ptr().add(i * 32) as *const __m256i) }
 }
 
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_q4_1(row: &[u8], x: Q8Slice<'_>) -> f32 {
     // Two accumulators: consecutive blocks do not wait on each other's multiply-add.
@@ -107,6 +174,7 @@ fn dot_q4_0(row: &[u8], x: Q8Slice<'_>) -> f32 {
     hsum(acc)
 }
 
+#[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_q8_0(row: &[u8], x: Q8Slice<'_>) -> f32 {
     let mut acc = [_mm256_setzero_ps(); 2];
