@@ -63,6 +63,10 @@ fn check_dot(dtype: DType) {
         let acts = q.blocks(0, len / 32);
         let scalar = dot_q8_scalar(dtype, &row, acts);
         let simd = dot_q8(Isa::detect(), dtype, &row, acts);
+        assert!(
+            (scalar - simd).abs() <= 1e-4 * scalar.abs().max(1.0),
+            "{dtype:?} len {len}: scalar {scalar} simd {simd}"
+        );
         let mut w = vec![0f32; len];
         dequantize(dtype, &row, &mut w);
         let xq: Vec<f32> = acts

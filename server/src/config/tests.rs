@@ -423,7 +423,7 @@ fn documented_examples_are_valid() {
         let value: Value = serde_json::from_str(&text).expect("json example parses");
         layers.push(unflatten_vscode_settings(value));
     }
-    assert_eq!(layers.len(), 3);
+    assert_eq!(layers.len(), 4);
     for layer in layers {
         let (_, issues) = ConfigSources {
             settings: Some(layer.clone()),
