@@ -258,6 +258,39 @@ fn out_of_range_and_malformed_values() {
 }
 
 #[test]
+fn local_model_settings_are_checked() {
+    check(
+        Value::Null,
+        json!({"provider": {"kind": "local", "threads": 0, "modelPath": ""}}),
+        Value::Null,
+        expect![[r#"
+            spark.provider.kind = "local"
+            Error: spark-lsp: invalid setting spark.provider.threads: must be from 1 to 64; using the default
+            Error: spark-lsp: invalid setting spark.provider.modelPath: expected the path of a GGUF file; using the default
+        "#]],
+    );
+}
+
+#[test]
+fn whether_the_provider_kind_was_configured_is_known() {
+    let (config, _) = ConfigSources::default().resolve();
+    assert!(!config.provider.kind_configured);
+    let (config, _) = ConfigSources {
+        init_options: Some(json!({"provider": {"kind": "openai-responses"}})),
+        ..ConfigSources::default()
+    }
+    .resolve();
+    assert!(config.provider.kind_configured);
+    // A bad kind falls back to the default and counts as not configured.
+    let (config, _) = ConfigSources {
+        init_options: Some(json!({"provider": {"kind": "carrier-pigeon"}})),
+        ..ConfigSources::default()
+    }
+    .resolve();
+    assert!(!config.provider.kind_configured);
+}
+
+#[test]
 fn base_url_shapes() {
     let cases = [
         ("https://api.openai.com/v1", true),
