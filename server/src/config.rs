@@ -68,6 +68,15 @@ pub struct ProviderConfig {
     pub ca_cert_file: Option<PathBuf>,
     pub max_output_tokens: u32,
     pub temperature: Option<f32>,
+    /// The GGUF file of provider `local`; unset means the default model in the user's cache
+    /// directory (`scripts/fetch-model` puts it there).
+    pub model_path: Option<PathBuf>,
+    /// Threads provider `local` computes on; unset means the cores, at most 4.
+    pub threads: Option<usize>,
+    /// Whether any layer set `provider.kind`. When none did and the default cloud provider has
+    /// no key, the embedded local model is used if it is present (zero configuration).
+    #[serde(skip)]
+    pub kind_configured: bool,
 }
 
 impl Default for ProviderConfig {
@@ -86,6 +95,9 @@ impl Default for ProviderConfig {
             ca_cert_file: None,
             max_output_tokens: 256,
             temperature: None,
+            model_path: None,
+            threads: None,
+            kind_configured: false,
         }
     }
 }

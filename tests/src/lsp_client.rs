@@ -71,17 +71,31 @@ fn build_binary() -> Result<PathBuf> {
         .context("cargo did not report the spark-lsp executable")
 }
 
+/// The user's cache directory, where `scripts/fetch-model` put the embedded model:
+/// `$XDG_CACHE_HOME`, else `~/.cache`.
+pub fn user_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+}
+
 impl LspClient {
     /// Starts the real binary with `args` and extra environment variables.
     pub async fn spawn(args: &[&str], env: &[(&str, &str)]) -> Result<Self> {
         let mut command = Command::new(server_binary()?);
-        // Hermetic: no real key can make a test dial a cloud service, and no user config file
-        // leaks into the settings.
+        // Hermetic: no real key can make a test dial a cloud service, no user config file
+        // leaks into the settings, and the embedded model is not found (a test that wants it
+        // passes `XDG_CACHE_HOME` from [`user_cache_dir`]).
         command
             .env_remove("OPENAI_API_KEY")
             .env(
                 "XDG_CONFIG_HOME",
                 std::env::temp_dir().join("spark-lsp-tests-no-config"),
+            )
+            .env(
+                "XDG_CACHE_HOME",
+                std::env::temp_dir().join("spark-lsp-tests-no-cache"),
             )
             .args(args)
             .envs(env.iter().copied())

@@ -156,7 +156,10 @@ async fn inline_completions_stream_over_one_warm_websocket() -> anyhow::Result<(
 async fn a_cloud_provider_without_a_key_is_explained_once_and_nothing_is_dialled()
 -> anyhow::Result<()> {
     let mut client = LspClient::spawn(&[], &[]).await?;
-    let options = json!({"provider": {"apiKeyEnv": "SPARK_E2E_UNSET_KEY"}});
+    // `kind` set: a configured cloud provider (with nothing configured, the server would look
+    // for the local model instead; tests/tests/local_model.rs covers that).
+    let options =
+        json!({"provider": {"kind": "openai-responses", "apiKeyEnv": "SPARK_E2E_UNSET_KEY"}});
     client.initialize(json!({}), options).await?;
     let message = client.notification("window/showMessage").await?;
     let text = message["message"].as_str().unwrap_or_default();

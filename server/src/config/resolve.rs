@@ -36,6 +36,7 @@ pub(super) fn resolve(sources: &ConfigSources) -> (Config, Vec<ConfigIssue>) {
     }
     let mut merged = Value::Object(merged);
     let mut config = deserialize(&mut merged, &schema, &mut issues);
+    config.provider.kind_configured = merged.pointer("/provider/kind").is_some();
     validate(&mut config, &mut issues);
     (config, issues)
 }

@@ -77,7 +77,9 @@ fn defaults() {
             "connectTimeoutMs": 3000,
             "caCertFile": null,
             "maxOutputTokens": 256,
-            "temperature": null
+            "temperature": null,
+            "modelPath": null,
+            "threads": null
           },
           "documents": {
             "maxFileBytes": 4194304
@@ -260,6 +262,39 @@ fn out_of_range_and_malformed_values() {
 }
 
 #[test]
+fn local_model_settings_are_checked() {
+    check(
+        Value::Null,
+        json!({"provider": {"kind": "local", "threads": 0, "modelPath": ""}}),
+        Value::Null,
+        expect![[r#"
+            spark.provider.kind = "local"
+            Error: spark-lsp: invalid setting spark.provider.threads: must be from 1 to 64; using the default
+            Error: spark-lsp: invalid setting spark.provider.modelPath: expected the path of a GGUF file; using the default
+        "#]],
+    );
+}
+
+#[test]
+fn whether_the_provider_kind_was_configured_is_known() {
+    let (config, _) = ConfigSources::default().resolve();
+    assert!(!config.provider.kind_configured);
+    let (config, _) = ConfigSources {
+        init_options: Some(json!({"provider": {"kind": "openai-responses"}})),
+        ..ConfigSources::default()
+    }
+    .resolve();
+    assert!(config.provider.kind_configured);
+    // A bad kind falls back to the default and counts as not configured.
+    let (config, _) = ConfigSources {
+        init_options: Some(json!({"provider": {"kind": "carrier-pigeon"}})),
+        ..ConfigSources::default()
+    }
+    .resolve();
+    assert!(!config.provider.kind_configured);
+}
+
+#[test]
 fn base_url_shapes() {
     let cases = [
         ("https://api.openai.com/v1", true),
@@ -425,7 +460,7 @@ fn documented_examples_are_valid() {
         let value: Value = serde_json::from_str(&text).expect("json example parses");
         layers.push(unflatten_vscode_settings(value));
     }
-    assert_eq!(layers.len(), 3);
+    assert_eq!(layers.len(), 4);
     for layer in layers {
         let (_, issues) = ConfigSources {
             settings: Some(layer.clone()),

@@ -70,6 +70,21 @@ pub(super) fn validate(config: &mut Config, issues: &mut Vec<ConfigIssue>) {
                 .then_some("must be from 0 to 2")
         },
     );
+    check(issues, "provider.threads", &mut p.threads, &None, |n| {
+        n.is_some_and(|n| !(1..=64).contains(&n))
+            .then_some("must be from 1 to 64")
+    });
+    check(
+        issues,
+        "provider.modelPath",
+        &mut p.model_path,
+        &None,
+        |path| {
+            path.as_ref()
+                .is_some_and(|p| p.as_os_str().is_empty())
+                .then_some("expected the path of a GGUF file")
+        },
+    );
     p.headers.0.retain(|name, value| {
         let Some(problem) = header_problem(name, value) else {
             return true;

@@ -3,8 +3,11 @@
 
 use std::sync::Arc;
 
+use std::path::PathBuf;
+
 use crate::config::{ProviderConfig, ProviderKind, Transport};
 
+use super::local::{self, Local};
 use super::openai_ws::OpenAiWebSocket;
 use super::{Anthropic, Fim, OpenAiChat, OpenAiResponsesHttp, Provider, ProviderError, Settings};
 
@@ -13,9 +16,18 @@ use super::{Anthropic, Fim, OpenAiChat, OpenAiResponsesHttp, Provider, ProviderE
 /// A remote endpoint without an API key is a configuration error rather than a provider that
 /// fails on every keystroke: the server never dials a service it cannot use. Endpoints on this
 /// machine (llama.cpp, Ollama, LM Studio, the reference model server) need no key.
+///
+/// With no `provider.kind` configured anywhere and no key for the default cloud provider, the
+/// embedded local model is used when its file is present (zero configuration).
 pub fn build(config: &ProviderConfig) -> Result<Arc<dyn Provider>, ProviderError> {
+    if config.kind == ProviderKind::Local {
+        return build_local(config);
+    }
     let settings = Settings::resolve(config)?;
     if settings.api_key.is_none() && !is_local(&settings.base_url) {
+        if !config.kind_configured {
+            return zero_configuration(config);
+        }
         return Err(ProviderError::Config(format!(
             "no API key for {}: set the environment variable {} (provider.apiKeyEnv) or provider.apiKeyCommand",
             settings.base_url, config.api_key_env
@@ -34,11 +46,7 @@ pub fn build(config: &ProviderConfig) -> Result<Arc<dyn Provider>, ProviderError
         ProviderKind::OpenaiChat => Arc::new(OpenAiChat::new(settings)?),
         ProviderKind::Fim => Arc::new(Fim::new(settings, config.fim_api.unwrap_or_default())?),
         ProviderKind::Anthropic => Arc::new(Anthropic::new(settings)?),
-        ProviderKind::Local => {
-            return Err(ProviderError::Config(
-                "provider.kind \"local\" needs the embedded model, which this build does not include yet; choose another provider.kind".into(),
-            ));
-        }
+        ProviderKind::Local => return build_local(config),
     };
     tracing::info!(
         provider = provider.name(),
@@ -46,6 +54,56 @@ pub fn build(config: &ProviderConfig) -> Result<Arc<dyn Provider>, ProviderError
         "provider ready"
     );
     Ok(provider)
+}
+
+/// Provider `local` on `provider.modelPath`, else on the default model in the cache directory.
+fn build_local(config: &ProviderConfig) -> Result<Arc<dyn Provider>, ProviderError> {
+    let path = model_path(config)?;
+    if !path.is_file() {
+        let hint = if config.model_path.is_some() {
+            "check provider.modelPath"
+        } else {
+            "run scripts/fetch-model to download it, or set provider.modelPath to a GGUF file"
+        };
+        return Err(ProviderError::Config(format!(
+            "the local model {} does not exist: {hint}",
+            path.display()
+        )));
+    }
+    let threads = config.threads.unwrap_or_else(local::default_threads);
+    let provider = Local::start(&path, threads)?;
+    tracing::info!(provider = provider.name(), threads, "provider ready");
+    Ok(Arc::new(provider))
+}
+
+fn model_path(config: &ProviderConfig) -> Result<PathBuf, ProviderError> {
+    config
+        .model_path
+        .clone()
+        .or_else(local::default_model_path)
+        .ok_or_else(|| {
+            ProviderError::Config(
+                "no cache directory for the local model (set HOME or XDG_CACHE_HOME, or provider.modelPath)".into(),
+            )
+        })
+}
+
+/// No provider configured and no key for the default one: the local model if it is there,
+/// else a message saying how to configure either.
+fn zero_configuration(config: &ProviderConfig) -> Result<Arc<dyn Provider>, ProviderError> {
+    let path = model_path(config)?;
+    if path.is_file() {
+        tracing::info!(
+            "no provider configured and no {} key: using the local model",
+            config.api_key_env
+        );
+        return build_local(config);
+    }
+    Err(ProviderError::Config(format!(
+        "no provider configured: set provider.kind (and its key, e.g. the environment variable {}), or run scripts/fetch-model to use the embedded local model ({})",
+        config.api_key_env,
+        path.display()
+    )))
 }
 
 /// Whether `base_url` points at this machine.
@@ -98,6 +156,7 @@ mod tests {
     fn a_cloud_endpoint_without_a_key_is_a_configuration_error() {
         let config = ProviderConfig {
             api_key_env: "SPARK_TEST_NO_SUCH_KEY_VAR".into(),
+            kind_configured: true,
             ..ProviderConfig::default()
         };
         let err = build(&config)
@@ -108,12 +167,36 @@ mod tests {
     }
 
     #[test]
-    fn local_kind_says_what_to_do() {
+    fn a_missing_local_model_says_what_to_do() {
         let config = ProviderConfig {
             kind: ProviderKind::Local,
-            base_url: "http://127.0.0.1:1".into(),
+            model_path: Some("/nonexistent/model.gguf".into()),
             ..ProviderConfig::default()
         };
-        assert!(matches!(build(&config), Err(ProviderError::Config(_))));
+        let err = build(&config)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("/nonexistent/model.gguf") && err.contains("provider.modelPath"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn nothing_configured_and_no_model_says_how_to_configure() {
+        let config = ProviderConfig {
+            api_key_env: "SPARK_TEST_NO_SUCH_KEY_VAR".into(),
+            model_path: Some("/nonexistent/model.gguf".into()),
+            ..ProviderConfig::default()
+        };
+        let err = build(&config)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("no provider configured") && err.contains("scripts/fetch-model"),
+            "{err}"
+        );
     }
 }

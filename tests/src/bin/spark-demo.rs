@@ -1,13 +1,15 @@
-//! The main job until the embedded model lands: a short editing session of a real file, played
-//! through the real `spark-lsp` binary against the reference model server, showing the
-//! suggestions as the user types and how long each took.
+//! The main job: a short editing session of a real file, played through the real `spark-lsp`
+//! binary, showing the suggestions as the user types and how long each took.
 //!
-//! The model server answers from the file itself (corpus mode), so it predicts what the user is
-//! about to type, at the speed of a fast model: 20 ms to the first token, 1,000 tokens/s. The
-//! server keeps one warm WebSocket session to it, answers automatic triggers with the first line
-//! as soon as it exists, and answers keystrokes that type through a suggestion from its cache.
+//! By default the server runs the embedded local model (SmolLM2-135M from the user's cache,
+//! which `scripts/fetch-model` fetches) with no provider configured, as a user who just
+//! installed it would. `--reference` plays against the reference model server instead, which
+//! answers from the file itself (corpus mode) at the speed of a fast cloud model: 20 ms to the
+//! first token, 1,000 tokens/s, over one warm WebSocket session. Either way the server answers
+//! automatic triggers with the first line as soon as it exists, and keystrokes that type through
+//! a suggestion from its cache.
 //!
-//! Usage: `spark-demo [FILE] [--keystrokes N]` (`scripts/demo` builds and runs it).
+//! Usage: `spark-demo [FILE] [--keystrokes N] [--reference]` (`scripts/demo` builds and runs it).
 #![allow(clippy::print_stdout)]
 
 use std::path::PathBuf;
@@ -15,41 +17,57 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
-use spark_tests::lsp_client::LspClient;
+use spark_tests::lsp_client::{LspClient, user_cache_dir};
 use spark_tests::model_server::{Endpoint, ModelServer, ModelServerConfig};
 
 const KEY: &str = "sk-demo-local-only";
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let (file, keystrokes) = parse_args()?;
+    let (file, keystrokes, reference) = parse_args()?;
     let text =
         std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-    let server = ModelServer::start(ModelServerConfig {
-        api_key: Some(KEY.into()),
-        corpus: Some(text.clone()),
-        ..ModelServerConfig::default()
-    })
-    .await?;
+    let server = if reference {
+        Some(
+            ModelServer::start(ModelServerConfig {
+                api_key: Some(KEY.into()),
+                corpus: Some(text.clone()),
+                ..ModelServerConfig::default()
+            })
+            .await?,
+        )
+    } else {
+        None
+    };
     // `SPARK_DEMO_LOG=PATH` keeps the server's log (with `SPARK_LSP_LOG=debug`, say).
     let log_file = std::env::var("SPARK_DEMO_LOG").ok();
     let args: Vec<&str> = log_file
         .iter()
         .flat_map(|path| ["--log-file", path.as_str()])
         .collect();
-    let mut client = LspClient::spawn(&args, &[("SPARK_DEMO_KEY", KEY)]).await?;
-    let options = json!({"provider": {
-        "kind": "openai-responses", "transport": "websocket", "baseUrl": server.http_base(),
-        "model": "spark-reference", "apiKeyEnv": "SPARK_DEMO_KEY", "maxOutputTokens": 48,
-    }});
+    let cache = user_cache_dir().unwrap_or_default();
+    let cache = cache.to_string_lossy();
+    let env = [("SPARK_DEMO_KEY", KEY), ("XDG_CACHE_HOME", cache.as_ref())];
+    let mut client = LspClient::spawn(&args, &env).await?;
+    // The local model needs no configuration at all; the reference server is configured as a
+    // cloud provider would be.
+    let options = match &server {
+        Some(server) => json!({"provider": {
+            "kind": "openai-responses", "transport": "websocket", "baseUrl": server.http_base(),
+            "model": "spark-reference", "apiKeyEnv": "SPARK_DEMO_KEY", "maxOutputTokens": 48,
+        }}),
+        None => json!({"provider": {"maxOutputTokens": 32}}),
+    };
     let capabilities = json!({"general": {"positionEncodings": ["utf-16"]}, "textDocument": {"inlineCompletion": {}}});
     client.initialize(capabilities, options).await?;
     // The server opens its warm session right after `initialize`; typing starts once it is up.
-    for _ in 0..400 {
-        if server.websocket_connections() > 0 {
-            break;
+    if let Some(server) = &server {
+        for _ in 0..400 {
+            if server.websocket_connections() > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 
     // Open the file cut mid-way, then type what follows, one character at a time.
@@ -61,9 +79,17 @@ async fn main() -> Result<()> {
         "spark-lsp demo: typing {keystrokes} characters of {} into the real server",
         file.display()
     );
-    println!(
-        "model: the reference model server answering from the file (20 ms to first token, 1,000 tokens/s), one warm WebSocket\n"
-    );
+    if server.is_some() {
+        println!(
+            "model: the reference model server answering from the file (20 ms to first token, 1,000 tokens/s), one warm WebSocket\n"
+        );
+    } else {
+        let loaded = wait_for_local_model(&mut client, &uri, position_of(&text[..start])).await?;
+        println!(
+            "model: the embedded local model (SmolLM2-135M Q4_1 on the CPU, no provider configured), ready after {:.1} s\n",
+            loaded.as_secs_f64()
+        );
+    }
 
     let (mut line, mut col) = position_of(&text[..start]);
     let mut latencies = Vec::new();
@@ -126,11 +152,6 @@ async fn main() -> Result<()> {
 
     latencies.sort_by(f64::total_cmp);
     let pct = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
-    let frames = server.requests_for(Endpoint::ResponsesWebSocket);
-    let continued = frames
-        .iter()
-        .filter(|f| f.body["previous_response_id"].is_string())
-        .count();
     println!();
     println!(
         "{} keystrokes: suggestion latency p50 {:.1} ms, p95 {:.1} ms",
@@ -142,11 +163,18 @@ async fn main() -> Result<()> {
         "{matched} of {} suggestions were exactly what the user typed next",
         latencies.len()
     );
-    println!(
-        "{} WebSocket connection(s), {} frames, {continued} of them continued a warm context",
-        server.websocket_connections(),
-        frames.len()
-    );
+    if let Some(server) = &server {
+        let frames = server.requests_for(Endpoint::ResponsesWebSocket);
+        let continued = frames
+            .iter()
+            .filter(|f| f.body["previous_response_id"].is_string())
+            .count();
+        println!(
+            "{} WebSocket connection(s), {} frames, {continued} of them continued a warm context",
+            server.websocket_connections(),
+            frames.len()
+        );
+    }
     let stats = client.request("spark/stats", Value::Null).await?;
     let stats = &stats["result"];
     let (hits, requests) = (
@@ -164,20 +192,45 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-fn parse_args() -> Result<(PathBuf, usize)> {
+/// Asks at the cursor until the local model, loading in the background, answers.
+async fn wait_for_local_model(
+    client: &mut LspClient,
+    uri: &str,
+    (line, col): (u32, u32),
+) -> Result<std::time::Duration> {
+    let started = Instant::now();
+    let params = json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": col}, "context": {"triggerKind": 1}});
+    while started.elapsed().as_secs() < 300 {
+        let response = client
+            .request("textDocument/inlineCompletion", params.clone())
+            .await?;
+        if response["result"][0]["insertText"].is_string() {
+            return Ok(started.elapsed());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    anyhow::bail!(
+        "the local model did not answer; run scripts/fetch-model, or SPARK_DEMO_LOG=/tmp/spark.log to see why"
+    )
+}
+
+fn parse_args() -> Result<(PathBuf, usize, bool)> {
     let mut file = None;
-    let mut keystrokes = 120;
+    let mut keystrokes = None;
+    let mut reference = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--keystrokes" => {
-                keystrokes = args
-                    .next()
-                    .context("--keystrokes needs a number")?
-                    .parse()?
+                keystrokes = Some(
+                    args.next()
+                        .context("--keystrokes needs a number")?
+                        .parse()?,
+                )
             }
+            "--reference" => reference = true,
             "-h" | "--help" => {
-                println!("usage: spark-demo [FILE] [--keystrokes N]");
+                println!("usage: spark-demo [FILE] [--keystrokes N] [--reference]");
                 std::process::exit(0);
             }
             _ => file = Some(PathBuf::from(arg)),
@@ -185,7 +238,9 @@ fn parse_args() -> Result<(PathBuf, usize)> {
     }
     let default =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../server/src/engine/scheduler.rs");
-    Ok((file.unwrap_or(default), keystrokes))
+    // The CPU model takes a fraction of a second per suggestion: fewer keystrokes by default.
+    let keystrokes = keystrokes.unwrap_or(if reference { 120 } else { 40 });
+    Ok((file.unwrap_or(default), keystrokes, reference))
 }
 
 /// Where typing starts: the start of the line at about 40% of the file.
