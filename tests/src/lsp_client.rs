@@ -16,7 +16,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 /// How long a test waits for one message before it fails instead of hanging.
-pub const MESSAGE_TIMEOUT: Duration = Duration::from_secs(20);
+pub const MESSAGE_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct LspClient {
     writer: Box<dyn AsyncWrite + Unpin + Send>,

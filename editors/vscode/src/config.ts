@@ -20,6 +20,8 @@ export const SERVER_KEYS = [
   "provider.caCertFile",
   "provider.maxOutputTokens",
   "provider.temperature",
+  "provider.modelPath",
+  "provider.threads",
   "documents.maxFileBytes",
   "syntax.maxTrees",
   "secrets.extraGlobs",
