@@ -354,7 +354,10 @@ impl Model {
     /// `m` times every vector in `acts`: a `[vectors][m.rows]` result, rows split over the pool.
     fn matmul(&self, pool: &Pool, m: &Matrix, acts: &Acts) -> Vec<f32> {
         let b = acts.count;
-        let chunk = m.rows.div_ceil(pool.threads() * 8).max(16);
+        let chunk = m
+            .rows
+            .div_ceil(pool.threads() * if b == 1 { 2 } else { 8 })
+            .max(16);
         let mut by_row = vec![0f32; m.rows * b];
         {
             let slots: Vec<Mutex<&mut [f32]>> =
