@@ -354,7 +354,10 @@ impl Model {
     /// `m` times every vector in `acts`: a `[vectors][m.rows]` result, rows split over the pool.
     fn matmul(&self, pool: &Pool, m: &Matrix, acts: &Acts) -> Vec<f32> {
         let b = acts.count;
-        let chunk = m.rows.div_ceil(pool.threads() * 8).max(16);
+        let chunk = m
+            .rows
+            .div_ceil(pool.threads() * if b == 1 { 2 } else { 8 })
+            .max(16);
         let mut by_row = vec![0f32; m.rows * b];
         {
             let slots: Vec<Mutex<&mut [f32]>> =
@@ -373,9 +376,15 @@ impl Model {
                 for (i, out_row) in out.chunks_mut(b).enumerate() {
                     let row = self.row(m, first + i);
                     if m.dtype.uses_q8() {
-                        for (t, o) in out_row.iter_mut().enumerate() {
-                            *o =
-                                kernels::dot_q8(self.isa, m.dtype, row, acts.q8.blocks(t * nb, nb));
+                        let x = |t: usize| acts.q8.blocks(t * nb, nb);
+                        let mut quads = out_row.chunks_exact_mut(4);
+                        for (q, out4) in (&mut quads).enumerate() {
+                            let xs = [x(4 * q), x(4 * q + 1), x(4 * q + 2), x(4 * q + 3)];
+                            out4.copy_from_slice(&kernels::dot_q8_x4(self.isa, m.dtype, row, xs));
+                        }
+                        let done = b - b % 4;
+                        for (t, o) in quads.into_remainder().iter_mut().enumerate() {
+                            *o = kernels::dot_q8(self.isa, m.dtype, row, x(done + t));
                         }
                     } else {
                         row_f32.resize(m.cols, 0.0);

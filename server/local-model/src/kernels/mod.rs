@@ -173,6 +173,16 @@ pub fn matvec_q8(isa: Isa, dtype: DType, rows: &[u8], x: Q8Slice<'_>, out: &mut 
     }
 }
 
+/// [`dot_q8`] of one row with four activation vectors at once; the AVX2 Q4_1 version shares
+/// the row's unpacking between them (prefill).
+pub fn dot_q8_x4(isa: Isa, dtype: DType, row: &[u8], xs: [Q8Slice<'_>; 4]) -> [f32; 4] {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 && dtype == DType::Q4_1 {
+        return x86::dot_q4_1_x4(row, xs);
+    }
+    xs.map(|x| dot_q8(isa, dtype, row, x))
+}
+
 /// The portable version of [`dot_q8`], and the reference the SIMD versions are tested against.
 pub fn dot_q8_scalar(dtype: DType, row: &[u8], x: Q8Slice<'_>) -> f32 {
     let mut total = 0f32;

@@ -66,6 +66,39 @@ fn rows_q8_0(rows: &[u8], row_bytes: usize, x: Q8Slice<'_>, out: &mut [f32]) {
     }
 }
 
+/// Four dot products of one Q4_1 row with four activation vectors: the row's nibbles are
+/// unpacked and its scales converted once for all four (prefill's matrix products). Each column
+/// sums in exactly the order of [`dot_q4_1`], so batched and one-token results are identical.
+pub fn dot_q4_1_x4(row: &[u8], xs: [Q8Slice<'_>; 4]) -> [f32; 4] {
+    let nb = xs[0].d.len();
+    assert!(row.len() >= nb * 20);
+    for x in &xs {
+        assert!(x.d.len() == nb && x.s.len() >= nb && x.qs.len() >= nb * 32);
+    }
+    // SAFETY: `Isa::Avx2` is only chosen after `available()` confirmed AVX2, FMA and F16C;
+    // the lengths were checked above.
+    unsafe { q4_1_x4(row, xs) }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn q4_1_x4(row: &[u8], xs: [Q8Slice<'_>; 4]) -> [f32; 4] {
+    let mut acc = [[_mm256_setzero_ps(); 2]; 4];
+    let mut offsets = [0f32; 4];
+    for i in 0..xs[0].d.len() {
+        // SAFETY: block `i` is inside `row` (checked by `dot_q4_1_x4`): d, m, 16 nibbles.
+        let b = unsafe { row.as_ptr().add(i * 20) };
+        // SAFETY: d and m are the block's first four bytes, the nibbles its last 16.
+        let (d, m, qx) = unsafe { (half(b), half(b.add(2)), nibbles(b.add(4))) };
+        for c in 0..4 {
+            offsets[c] += m * xs[c].s[i];
+            let xy = mul_sum_us8(qx, load_y(xs[c], i));
+            acc[c][i & 1] = _mm256_fmadd_ps(_mm256_set1_ps(d * xs[c].d[i]), xy, acc[c][i & 1]);
+        }
+    }
+    let sum = |c: usize| hsum(_mm256_add_ps(acc[c][0], acc[c][1])) + offsets[c];
+    [sum(0), sum(1), sum(2), sum(3)]
+}
+
 #[target_feature(enable = "avx2,fma,f16c")]
 fn half(p: *const u8) -> f32 {
     // SAFETY: callers pass a pointer to two readable bytes inside a checked row.
