@@ -66,6 +66,14 @@ async fn with_nothing_configured_the_local_model_answers_inline_completions() ->
         "no suggestion from the local model: {answer}\n{log}"
     );
     assert!(log.contains("using the local model"), "{log}");
+    let status = client.notification("spark/status").await?;
+    assert_eq!(status["kind"], "Normal", "{status}");
+    assert!(
+        status["provider"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("local")),
+        "{status}"
+    );
     client.assert_clean_framing()?;
     client.shutdown_and_exit().await?;
     Ok(())
@@ -82,6 +90,11 @@ async fn without_a_model_or_a_key_the_user_is_told_how_to_configure_one() -> any
         text.contains("no provider configured") && text.contains("scripts/fetch-model"),
         "{message}"
     );
+    // ... and the status bar says so too.
+    let status = client.notification("spark/status").await?;
+    assert_eq!(status["kind"], "Inactive", "{status}");
+    let text = status["message"].as_str().unwrap_or("");
+    assert!(text.contains("no provider configured"), "{status}");
     // Everything else keeps working: documents, and requests answered with nothing.
     client
         .open("file:///p/a.rs", "rust", 1, "fn main() {}\n")

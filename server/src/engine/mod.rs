@@ -267,6 +267,9 @@ impl Engine {
         };
         let mut input = ContextInput::new(snapshot, cursor_byte);
         input.secret_globs = &settings.secret_globs;
+        if let Some(tokens) = provider.prompt_tokens() {
+            input.budget.prompt_tokens = input.budget.prompt_tokens.min(tokens);
+        }
         let anchor = (family == PromptFamily::Chat)
             .then(|| self.anchor(&input))
             .flatten();

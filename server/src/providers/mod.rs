@@ -131,6 +131,12 @@ pub trait Provider: Send + Sync + 'static {
     fn wants_fim(&self) -> bool {
         false
     }
+    /// The most prompt tokens worth sending, when fewer than the context builder's default: a
+    /// model on this machine's CPU prefills a few hundred tokens a second, so every token of
+    /// context costs the user milliseconds.
+    fn prompt_tokens(&self) -> Option<usize> {
+        None
+    }
     /// Prepares `request`'s context without generating (a WebSocket `generate: false`, a
     /// llama.cpp `n_predict: 0`), so that the next request for the same session starts warm.
     /// Providers that cannot warm anything ignore it.

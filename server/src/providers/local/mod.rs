@@ -55,6 +55,10 @@ struct Job {
     warm_only: bool,
 }
 
+/// The prompt budget for the in-process model: prefill on 2 CPU threads runs at a few hundred
+/// tokens a second, so a quarter of the default budget keeps the first answer near a second.
+const LOCAL_PROMPT_TOKENS: usize = 512;
+
 /// The embedded model behind the [`Provider`] trait.
 pub struct Local {
     name: String,
@@ -142,6 +146,10 @@ impl Provider for Local {
 
     fn wants_fim(&self) -> bool {
         self.template.fim.is_some()
+    }
+
+    fn prompt_tokens(&self) -> Option<usize> {
+        Some(LOCAL_PROMPT_TOKENS)
     }
 
     fn prewarm(&self, request: ModelRequest) {
