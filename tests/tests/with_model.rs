@@ -175,18 +175,7 @@ async fn a_cloud_provider_without_a_key_is_explained_once_and_nothing_is_dialled
 async fn an_automatic_trigger_gets_the_first_line_early_and_the_rest_from_the_cache()
 -> anyhow::Result<()> {
     // A slow decoder (20 tokens/s), so the first line is shown long before the answer ends.
-    let server = ModelServer::start(ModelServerConfig {
-        cost: CostModel {
-            base_latency: std::time::Duration::ZERO,
-            prefill_tps: f64::INFINITY,
-            decode_tps: 20.0,
-        },
-        api_key: Some(KEY.into()),
-        default_answer: "unused".into(),
-        ..ModelServerConfig::default()
-    })
-    .await?;
-    server.push_answer("let sum = a + b;\n    let twice = sum * 2;\n    twice\n");
+    let server = slow_model("let sum = a + b;\n    let twice = sum * 2;\n    twice\n").await?;
     let provider = json!({"kind": "openai-chat", "baseUrl": server.http_base()});
     let capabilities = json!({"general": {"positionEncodings": ["utf-16"]}, "textDocument": {"inlineCompletion": {}}});
     let mut client = spark(provider, capabilities).await?;
