@@ -7,6 +7,7 @@ pub mod http_client;
 pub mod latency_proxy;
 pub mod lsp_client;
 pub mod model_server;
+pub mod text_edits;
 pub mod tls;
 
 use anyhow::Context;

@@ -9,6 +9,7 @@ use spark_lsp::lsp::ServerOptions;
 use spark_lsp::providers::ModelInput;
 use spark_tests::fake_provider::FakeProvider;
 use spark_tests::lsp_client::LspClient;
+use spark_tests::text_edits::{self, Units};
 
 const URI: &str = "file:///w/add.rs";
 const ADD: &str = "fn add(a: i32, b: i32) -> i32 {\n    todo!()\n}\n\nfn main() {}\n";
@@ -53,41 +54,6 @@ fn titled<'a>(actions: &'a [Value], prefix: &str) -> &'a Value {
         .iter()
         .find(|a| a["title"].as_str().is_some_and(|t| t.starts_with(prefix)))
         .unwrap_or_else(|| panic!("no action {prefix:?} in {actions:?}"))
-}
-
-/// The byte offset of a UTF-16 position in `text` (lines split on `\n`).
-fn byte_of(text: &str, position: &Value) -> usize {
-    let line = position["line"].as_u64().unwrap_or_default() as usize;
-    let character = position["character"].as_u64().unwrap_or_default() as usize;
-    let line_start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
-    let mut units = 0;
-    for (offset, c) in text[line_start..].char_indices() {
-        if units >= character || c == '\n' {
-            return line_start + offset;
-        }
-        units += c.len_utf16();
-    }
-    text.len()
-}
-
-/// Applies LSP text edits (UTF-16 positions into `text`), as an editor would.
-fn apply(text: &str, edits: &[Value]) -> String {
-    let mut spans: Vec<(usize, usize, &str)> = edits
-        .iter()
-        .map(|e| {
-            (
-                byte_of(text, &e["range"]["start"]),
-                byte_of(text, &e["range"]["end"]),
-                e["newText"].as_str().unwrap_or_default(),
-            )
-        })
-        .collect();
-    spans.sort_by_key(|span| std::cmp::Reverse(span.0));
-    let mut out = text.to_owned();
-    for (start, end, new_text) in spans {
-        out.replace_range(start..end, new_text);
-    }
-    out
 }
 
 /// The edits of a `WorkspaceEdit` for `uri`, from `documentChanges` (checking the version) or
@@ -183,7 +149,7 @@ async fn each_action_is_listed_free_and_resolves_to_a_minimal_edit() -> anyhow::
         } else {
             ADD.replace("todo!()", new_text)
         };
-        assert_eq!(apply(ADD, &edits), want, "{prefix}");
+        assert_eq!(apply_edits(ADD, &edits), want, "{prefix}");
     }
     assert_eq!(provider.request_count(), 4);
 
@@ -264,7 +230,7 @@ async fn spark_rewrite_applies_the_minimal_edit_with_apply_edit() -> anyhow::Res
         edits,
         [json!({"range": range(1, 4, 1, 11), "newText": "a + b"})]
     );
-    assert_eq!(apply(ADD, &edits), ADD.replace("todo!()", "a + b"));
+    assert_eq!(apply_edits(ADD, &edits), ADD.replace("todo!()", "a + b"));
     let (_, query) = chat(&provider, 0)?;
     assert!(query.starts_with("Task: implement it\n"), "{query}");
     // Progress went to the client's token.
@@ -308,7 +274,7 @@ async fn non_ascii_regions_map_to_utf16_positions() -> anyhow::Result<()> {
         edits,
         [json!({"range": range(1, 21, 1, 28), "newText": "salut"})]
     );
-    assert_eq!(apply(text, &edits), text.replace("bonjour", "salut"));
+    assert_eq!(apply_edits(text, &edits), text.replace("bonjour", "salut"));
     Ok(())
 }
 
@@ -372,7 +338,7 @@ async fn a_next_edit_comes_by_request_code_action_and_inline_item_from_one_model
     let actions = list(&mut client, URI, range(1, 6, 1, 6), json!([])).await?;
     let resolved = resolve(&mut client, titled(&actions, "Apply suggested edit")).await?;
     let edits = edits_of(&resolved["edit"], URI, 1);
-    assert_eq!(apply(ADD, &edits), ADD.replace("todo!()", "a + b"));
+    assert_eq!(apply_edits(ADD, &edits), ADD.replace("todo!()", "a + b"));
     let inline = client
         .request(
             "textDocument/inlineCompletion",
@@ -394,4 +360,9 @@ async fn a_next_edit_comes_by_request_code_action_and_inline_item_from_one_model
     assert_eq!(response["result"]["edits"], json!([]), "{response}");
     assert_eq!(provider.request_count(), calls);
     Ok(())
+}
+
+/// Applies LSP text edits to `text` as the client does (Utf16 columns).
+fn apply_edits(text: &str, edits: &[Value]) -> String {
+    text_edits::apply(text, edits, Units::Utf16)
 }

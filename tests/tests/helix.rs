@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use spark_tests::lsp_client::LspClient;
 use spark_tests::model_server::{CostModel, Endpoint, ModelServer, ModelServerConfig};
 use spark_tests::recorded_session;
+use spark_tests::text_edits::{self, Units};
 
 const KEY: &str = "sk-spark-helix-0123456789";
 
@@ -52,37 +53,6 @@ async fn start_as_helix(server: &ModelServer) -> anyhow::Result<LspClient> {
     Ok(client)
 }
 
-/// The byte offset of a utf-8 LSP position in `text`.
-fn byte_of(text: &str, position: &Value) -> usize {
-    let line = position["line"].as_u64().unwrap_or_default() as usize;
-    let character = position["character"].as_u64().unwrap_or_default() as usize;
-    let line_start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
-    let line_len = text[line_start..]
-        .find('\n')
-        .unwrap_or(text.len() - line_start);
-    line_start + character.min(line_len)
-}
-
-/// Applies utf-8 text edits to `text`, as Helix does.
-fn apply(text: &str, edits: &[Value]) -> String {
-    let mut spans: Vec<(usize, usize, &str)> = edits
-        .iter()
-        .map(|e| {
-            (
-                byte_of(text, &e["range"]["start"]),
-                byte_of(text, &e["range"]["end"]),
-                e["newText"].as_str().unwrap_or_default(),
-            )
-        })
-        .collect();
-    spans.sort_by_key(|span| std::cmp::Reverse(span.0));
-    let mut out = text.to_owned();
-    for (start, end, new_text) in spans {
-        out.replace_range(start..end, new_text);
-    }
-    out
-}
-
 /// One keystroke as Helix sends it: an insertion at `(line, character)`.
 async fn type_char(
     client: &mut LspClient,
@@ -94,7 +64,7 @@ async fn type_char(
 ) -> anyhow::Result<()> {
     let at = json!({"line": line, "character": character});
     let range = json!({"start": at, "end": at});
-    *text = apply(text, &[json!({"range": range, "newText": typed})]);
+    *text = apply_edits(text, &[json!({"range": range, "newText": typed})]);
     let change = json!({"range": range, "text": typed});
     client
         .notify(
@@ -151,7 +121,7 @@ async fn helix_completes_retypes_from_the_cache_and_applies_the_item() -> anyhow
     }
     assert_eq!(text, "def add(a, b):\n    r\n");
     assert_eq!(
-        apply(&text, std::slice::from_ref(&edit)),
+        apply_edits(&text, std::slice::from_ref(&edit)),
         "def add(a, b):\n    return a + b\n",
         "the item completes the line: {edit}"
     );
@@ -174,7 +144,7 @@ async fn helix_completes_retypes_from_the_cache_and_applies_the_item() -> anyhow
     let edit = item_edit(&second);
     assert_eq!(second["result"]["isIncomplete"], true, "{second}");
     assert_eq!(
-        apply(&text, std::slice::from_ref(&edit)),
+        apply_edits(&text, std::slice::from_ref(&edit)),
         "def add(a, b):\n    return a + b\n",
         "still the same suggestion after typing `ret`: {edit}"
     );
@@ -188,7 +158,7 @@ async fn helix_completes_retypes_from_the_cache_and_applies_the_item() -> anyhow
 
     // Accepting the item: Helix applies it as a plain didChange (its versions jump).
     let accept = json!({"range": edit["range"], "text": edit["newText"]});
-    text = apply(&text, std::slice::from_ref(&edit));
+    text = apply_edits(&text, std::slice::from_ref(&edit));
     client
         .notify(
             "textDocument/didChange",
@@ -272,7 +242,7 @@ async fn helix_resolves_a_code_action_and_applies_its_utf8_edit() -> anyhow::Res
     );
     let edits = change["edits"].as_array().cloned().unwrap_or_default();
     assert_eq!(
-        apply(text, &edits),
+        apply_edits(text, &edits),
         "def somme(a, b):\n    return a + b\n",
         "{edits:?}"
     );
@@ -300,4 +270,9 @@ async fn helix_resolves_a_code_action_and_applies_its_utf8_edit() -> anyhow::Res
     assert!(kinds.contains(&"begin".to_owned()), "{kinds:?}");
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
     Ok(())
+}
+
+/// Applies LSP text edits to `text` as the client does (Utf8 columns).
+fn apply_edits(text: &str, edits: &[Value]) -> String {
+    text_edits::apply(text, edits, Units::Utf8)
 }
