@@ -132,6 +132,14 @@ fn is_local(base_url: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Why building `config` fails (empty if it does not).
+    fn build_error(config: &ProviderConfig) -> String {
+        build(config)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
     #[test]
     fn loopback_endpoints_are_local() {
         for url in [
@@ -159,10 +167,7 @@ mod tests {
             kind_configured: true,
             ..ProviderConfig::default()
         };
-        let err = build(&config)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let err = build_error(&config);
         assert!(err.contains("SPARK_TEST_NO_SUCH_KEY_VAR"), "{err}");
     }
 
@@ -173,10 +178,7 @@ mod tests {
             model_path: Some("/nonexistent/model.gguf".into()),
             ..ProviderConfig::default()
         };
-        let err = build(&config)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let err = build_error(&config);
         assert!(
             err.contains("/nonexistent/model.gguf") && err.contains("provider.modelPath"),
             "{err}"
@@ -190,10 +192,7 @@ mod tests {
             model_path: Some("/nonexistent/model.gguf".into()),
             ..ProviderConfig::default()
         };
-        let err = build(&config)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+        let err = build_error(&config);
         assert!(
             err.contains("no provider configured") && err.contains("scripts/fetch-model"),
             "{err}"
