@@ -37,18 +37,8 @@ local function cursor()
   return pos[1] - 1, pos[2]
 end
 
-local function line_at(bufnr, row)
-  return vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ""
-end
-
---- Byte column of an LSP character offset in `line`, clamped to the line.
-local function byte_col(line, character, encoding)
-  if encoding == "utf-8" then
-    return math.min(character, #line)
-  end
-  local ok, col = pcall(vim.str_byteindex, line, encoding, character, false)
-  return ok and math.min(col, #line) or #line
-end
+local position = require("spark.position")
+local line_at, byte_col = position.line_at, position.byte_col
 
 local function insert_text(item)
   local text = item.insertText

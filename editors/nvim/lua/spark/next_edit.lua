@@ -9,17 +9,8 @@ local group = vim.api.nvim_create_augroup("spark.next_edit", { clear = true })
 --- @type table<integer, { result: table, tick: integer, client_id: integer }>
 local pending = {}
 
-local function byte_col(line, character, encoding)
-  if encoding == "utf-8" then
-    return math.min(character, #line)
-  end
-  local ok, col = pcall(vim.str_byteindex, line, encoding, character, false)
-  return ok and math.min(col, #line) or #line
-end
-
-local function line_at(bufnr, row)
-  return vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ""
-end
+local position = require("spark.position")
+local line_at, byte_col = position.line_at, position.byte_col
 
 function M.visible(bufnr)
   bufnr = bufnr or vim.api.nvim_get_current_buf()
