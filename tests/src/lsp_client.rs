@@ -311,7 +311,8 @@ impl LspClient {
         Ok(())
     }
 
-    /// What the child wrote to stderr so far (all of it, once it has exited).
+    /// Everything the child wrote to stderr: waits (up to [`MESSAGE_TIMEOUT`]) for it to exit,
+    /// so send `exit` first.
     pub async fn take_stderr(&mut self) -> Option<String> {
         if let Some(child) = self.child.as_mut() {
             // Once the child has exited, the reader reaches end of file with every line read.

@@ -31,6 +31,12 @@ pub struct Params {
     pub max_tokens: usize,
     pub stop: Vec<String>,
     pub temperature: Option<f32>,
+    /// Token healing: bytes the answer must begin with, which are not emitted. A caller that
+    /// takes the prompt's last token back (it may be a word or a run of spaces cut short at
+    /// the cursor) passes its bytes here, so the model chooses how that text goes on, with
+    /// the tokens it would have used, instead of continuing from a boundary it would never
+    /// have picked (after `return␣` a model expects ` value`, not `value`).
+    pub heal: Vec<u8>,
 }
 
 /// What the caller says after each piece of text (or before each prefill batch).
@@ -49,6 +55,8 @@ pub struct Engine {
     tokens: Vec<TokenId>,
     stats: Arc<Stats>,
     rng: u64,
+    /// Every token's bytes, for token healing; built on first use.
+    token_bytes: Vec<Vec<u8>>,
 }
 
 impl Engine {
@@ -62,6 +70,7 @@ impl Engine {
             tokens: Vec::new(),
             stats,
             rng: 0x2545_f491_4f6c_dd1d,
+            token_bytes: Vec::new(),
         }
     }
 
@@ -91,13 +100,21 @@ impl Engine {
         };
         let mut utf8 = Utf8Stream::default();
         let mut held = String::new();
+        let mut heal = params.heal.as_slice();
         for step in 0..params.max_tokens {
+            if !heal.is_empty() {
+                self.mask_for_healing(&mut logits, heal);
+            }
             let next = self.sample(&logits, params.temperature);
             self.stats.generated.fetch_add(1, Ordering::Relaxed);
             if self.tokenizer.is_special(next) || Some(next) == self.tokenizer.eos {
                 break;
             }
-            held.push_str(&utf8.push(&self.tokenizer.bytes(next)));
+            let mut bytes = self.tokenizer.bytes(next);
+            let healed = heal.len().min(bytes.len());
+            heal = &heal[healed..];
+            bytes.drain(..healed);
+            held.push_str(&utf8.push(&bytes));
             if let Some(at) = params
                 .stop
                 .iter()
@@ -172,6 +189,25 @@ impl Engine {
         }
         self.tokens.extend_from_slice(tokens);
         self.model.forward(&self.pool, &mut self.cache, tokens)
+    }
+
+    /// Rules out every token that does not go on with `heal` (whose bytes are neither a
+    /// beginning of it nor begin with it), and special tokens.
+    fn mask_for_healing(&mut self, logits: &mut [f32], heal: &[u8]) {
+        if self.token_bytes.is_empty() {
+            self.token_bytes = (0..logits.len() as TokenId)
+                .map(|id| self.tokenizer.bytes(id))
+                .collect();
+        }
+        for (id, logit) in logits.iter_mut().enumerate() {
+            let bytes = self.token_bytes.get(id).map_or(&[][..], Vec::as_slice);
+            let fits = !bytes.is_empty()
+                && (heal.starts_with(bytes) || bytes.starts_with(heal))
+                && !self.tokenizer.is_special(id as TokenId);
+            if !fits {
+                *logit = f32::NEG_INFINITY;
+            }
+        }
     }
 
     /// Greedy without a temperature (or at 0); otherwise sampling among the 40 likeliest.

@@ -68,7 +68,7 @@ fn generate(engine: &mut Engine, prompt: &[TokenId], max_tokens: usize, stop: &[
     let params = Params {
         max_tokens,
         stop: stop.iter().map(|s| (*s).to_owned()).collect(),
-        temperature: None,
+        ..Params::default()
     };
     let mut text = String::new();
     engine.generate(prompt, &params, &mut |delta| {
@@ -346,4 +346,55 @@ fn a_truncated_file_is_refused_when_its_weights_load() {
         .unwrap_or_default();
     assert!(message.contains("truncated"), "{message}");
     let _ = std::fs::remove_file(path);
+}
+
+/// Token healing law: asked to begin with the bytes of the token the model would pick anyway,
+/// the model picks it and goes on exactly as it would have, without emitting those bytes.
+#[test]
+fn healing_with_the_models_own_next_token_changes_nothing_but_hides_it() {
+    let (mut engine, _) = engine(Isa::detect());
+    let prompt = engine
+        .tokenizer
+        .encode("def fibonacci(n):\n    if n < 2:\n        return n\n    return");
+    let plain = generate(&mut engine, &prompt, 8, &[]);
+    let first = engine.tokenizer.encode(&plain)[0];
+    let heal = engine.tokenizer.bytes(first);
+    let mut healed = String::new();
+    let params = Params {
+        max_tokens: 8,
+        heal: heal.clone(),
+        ..Params::default()
+    };
+    engine.generate(&prompt, &params, &mut |delta| {
+        healed.push_str(delta);
+        Flow::Continue
+    });
+    let heal = String::from_utf8(heal).expect("a whole token of text");
+    assert!(plain.starts_with(&heal), "{plain:?} {heal:?}");
+    assert!(
+        plain[heal.len()..].starts_with(&healed),
+        "{plain:?} then {healed:?}"
+    );
+    assert!(!healed.is_empty());
+}
+
+/// Healing a cut word: the answer goes on with the word (`retur` + `n …`), never with a token
+/// that does not start with the healed bytes.
+#[test]
+fn a_healed_answer_continues_the_cut_text() {
+    let (mut engine, _) = engine(Isa::detect());
+    let prompt = engine
+        .tokenizer
+        .encode("def fibonacci(n):\n    if n < 2:\n       ");
+    let params = Params {
+        max_tokens: 4,
+        heal: b" retur".to_vec(),
+        ..Params::default()
+    };
+    let mut text = String::new();
+    engine.generate(&prompt, &params, &mut |delta| {
+        text.push_str(delta);
+        Flow::Continue
+    });
+    assert!(text.starts_with('n'), "{text:?}");
 }

@@ -92,6 +92,20 @@ pub struct ContextInput<'a> {
     pub secret_globs: &'a [String],
     /// The chat anchor of this document, if the caller keeps one; see [`should_reanchor`].
     pub anchor: Option<&'a Anchor>,
+    pub window_start: WindowStart,
+}
+
+/// Where the window before the cursor starts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WindowStart {
+    /// As far back as the budget allows: the most context, a new beginning every few lines.
+    #[default]
+    Fullest,
+    /// Steady across keystrokes, so that the prompt's beginning (and a model's cache of it)
+    /// stays the same: at the given line (where the last window started) while the text from
+    /// there to the cursor fits the budget; else, or with `None`, at a line that leaves half of
+    /// the budget for the user to type into before the start has to move again.
+    Steady(Option<usize>),
 }
 
 impl<'a> ContextInput<'a> {
@@ -105,6 +119,7 @@ impl<'a> ContextInput<'a> {
             budget: Budget::default(),
             secret_globs: &[],
             anchor: None,
+            window_start: WindowStart::Fullest,
         }
     }
 }
@@ -218,6 +233,13 @@ pub fn build(input: &ContextInput<'_>) -> Option<Prompt> {
         let extra = tokens::bytes_for_tokens(unused);
         range = window::window(rope, cursor, before_bytes + extra, after_bytes);
         outline = outline_at(range.start);
+    }
+    if let WindowStart::Steady(previous) = input.window_start {
+        let start = window::steady_start(rope, cursor, range.start, previous);
+        if start != range.start {
+            range.start = start;
+            outline = outline_at(start);
+        }
     }
     let local = window::local_window(rope, cursor);
     let mut prompt = Prompt {

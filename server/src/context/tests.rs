@@ -327,3 +327,60 @@ fn small_files_are_sent_whole_and_chat_marks_the_cursor() {
     "#]],
     );
 }
+
+/// Typing into a long file with the window kept steady: the FIM prefix only grows at its end
+/// (so a model's cache of it stays warm) except when the window must move, about once per half
+/// a budget of typing, and then it still holds at least half of the budget.
+#[test]
+fn a_steady_window_moves_once_per_half_budget_of_typing() {
+    let body: String = (0..200)
+        .map(|i| format!("    let value_{i} = compute({i}, \"é\");\n"))
+        .collect();
+    let mut doc = Doc::open(
+        "rust",
+        "src/long.rs",
+        &format!("fn main() {{\n{body}$0}}\n"),
+    );
+    let budget = Budget { prompt_tokens: 400 };
+    let typed = "    let total = value_1 + value_2;\n".repeat(45);
+    let (mut previous_line, mut previous_prefix) = (None, String::new());
+    let (mut moves, mut fullest_moves, mut fullest_start) = (0, 0, None);
+    for c in typed.chars() {
+        doc.type_text(&c.to_string());
+        let snapshot = doc.snapshot();
+        let input = ContextInput {
+            budget,
+            window_start: WindowStart::Steady(previous_line),
+            ..ContextInput::new(&snapshot, doc.cursor)
+        };
+        let prompt = build(&input).expect("a prompt");
+        let fullest = build(&ContextInput {
+            window_start: WindowStart::Fullest,
+            ..input
+        })
+        .expect("a prompt");
+        let (_, ModelInput::Fim { prefix, .. }) = prompt.to_request_parts(PromptFamily::Fim) else {
+            panic!("a FIM input");
+        };
+        if !prefix.starts_with(&previous_prefix) {
+            moves += 1;
+            let (held, room) = (prompt.before.len(), fullest.before.len());
+            assert!(
+                held * 2 >= room - 64,
+                "after a move the window holds {held} of {room} bytes"
+            );
+        }
+        if fullest_start.replace(fullest.window.start) != Some(fullest.window.start) {
+            fullest_moves += 1;
+        }
+        previous_line = Some(snapshot.rope.byte_to_line(prompt.window.start));
+        previous_prefix = prefix;
+    }
+    // ~1,600 bytes typed against a window of ~1,300: the steady start moves every ~650 bytes,
+    // the fullest window's start with nearly every line typed.
+    assert!((2..=3).contains(&moves), "{moves} moves");
+    assert!(
+        fullest_moves > 30,
+        "{fullest_moves} moves of the fullest window"
+    );
+}

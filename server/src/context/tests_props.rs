@@ -78,6 +78,35 @@ proptest! {
     }
 
     #[test]
+    fn a_steady_window_fits_the_budget_and_keeps_its_start(
+        text in text_strategy(),
+        fraction in 0.0..=1.0f64,
+        tokens in 0usize..300,
+        previous in prop::option::of(0usize..40),
+    ) {
+        let cursor = char_at(&text, fraction);
+        let fixture = format!("{}$0{}", &text[..cursor], &text[cursor..]);
+        let doc = Doc::open("rust", "src/doc.rs", &fixture);
+        let snapshot = doc.snapshot();
+        let fullest = ContextInput {
+            budget: Budget { prompt_tokens: tokens },
+            ..ContextInput::new(&snapshot, cursor)
+        };
+        let steady = |previous| ContextInput { window_start: WindowStart::Steady(previous), ..fullest };
+        let widest = build(&fullest).expect("a prompt").window;
+        let prompt = build(&steady(previous)).expect("a prompt");
+        let window = prompt.window.clone();
+        // Never more than the budget, never past the cursor, the same end, the same text.
+        prop_assert!(widest.start <= window.start && window.start <= cursor);
+        prop_assert_eq!(window.end, widest.end);
+        prop_assert_eq!(&prompt.before, &text[window.start..cursor]);
+        // Asked again from where it started, it starts there again.
+        let line = snapshot.rope.byte_to_line(window.start);
+        let again = build(&steady(Some(line))).expect("a prompt").window;
+        prop_assert_eq!(again.start, window.start);
+    }
+
+    #[test]
     fn changed_regions_explain_the_edit(
         old in text_strategy(),
         insert in text_strategy(),

@@ -118,6 +118,35 @@ pub(super) fn window(
     start..end
 }
 
+/// A window start that stays put while the user types: `previous` (a line index) while its
+/// start lies between `earliest` (the furthest back the budget allows) and the halfway point
+/// from there to the cursor, else the line start at or before that halfway point. So the
+/// window holds half to all of the budget, and typing moves its start once per half budget.
+/// `earliest == 0` (the whole prefix fits) is steady by itself.
+pub(super) fn steady_start(
+    rope: &Rope,
+    cursor: usize,
+    earliest: usize,
+    previous: Option<usize>,
+) -> usize {
+    if earliest == 0 {
+        return 0;
+    }
+    let halfway = earliest + (cursor.saturating_sub(earliest)) / 2;
+    let fits = |start: usize| (earliest..=halfway).contains(&start);
+    if let Some(start) = previous
+        .filter(|&line| line < rope.len_lines())
+        .map(|line| rope.line_to_byte(line))
+        .filter(|&start| fits(start))
+    {
+        return start;
+    }
+    // A line longer than half the budget has no start in range: the budget's own start.
+    Some(line_start(rope, halfway))
+        .filter(|&start| fits(start))
+        .unwrap_or(earliest)
+}
+
 /// The chat query's local window: about 15 lines before the cursor (more when they are short)
 /// and the rest of the cursor's line plus 5 after it.
 pub(super) fn local_window(rope: &Rope, cursor: usize) -> Range<usize> {

@@ -33,7 +33,7 @@ use cache::SuggestionCache;
 use generation::{Job, Progress, Want};
 use stats::Stats;
 
-use crate::context::{self, Anchor, ContextInput, PromptFamily};
+use crate::context::{self, Anchor, ContextInput, PromptFamily, WindowStart};
 use crate::documents::Snapshot;
 use crate::providers::{ModelRequest, Provider, ProviderError};
 
@@ -76,6 +76,9 @@ pub struct Engine {
     /// Per document, the text a chat prompt's cacheable context was built from; consecutive
     /// keystrokes reuse it byte for byte, so a warm session continues instead of resending.
     anchors: Mutex<HashMap<Arc<str>, Arc<Anchor>>>,
+    /// Per document, the line a FIM prompt's window started at last; kept while it fits, so
+    /// the prompt's beginning stays the same and a model's KV or prompt cache of it stays warm.
+    window_starts: Mutex<HashMap<Arc<str>, usize>>,
     /// Per document, the latest next-edit suggestion (or the call making it).
     next_edits: Mutex<HashMap<Arc<str>, next_edit::Entry>>,
 }
@@ -89,6 +92,7 @@ impl Engine {
             cache: SuggestionCache::default(),
             stats: Arc::default(),
             anchors: Mutex::new(HashMap::new()),
+            window_starts: Mutex::new(HashMap::new()),
             next_edits: Mutex::new(HashMap::new()),
         }
     }
@@ -114,9 +118,14 @@ impl Engine {
         self.stats.snapshot()
     }
 
-    /// Forgets a closed document's anchor and cached suggestion (which stops its model call).
+    /// Forgets a closed document's anchor, window start and cached suggestion (which stops its
+    /// model call).
     pub fn forget(&self, uri: &str) {
         self.anchors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(uri);
+        self.window_starts
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(uri);
@@ -274,8 +283,16 @@ impl Engine {
             .then(|| self.anchor(&input))
             .flatten();
         input.anchor = anchor.as_deref();
+        if family == PromptFamily::Fim {
+            let previous = self.window_starts().get(&snapshot.uri).copied();
+            input.window_start = WindowStart::Steady(previous);
+        }
         // Secret files get no prompt, so no suggestion.
         let prompt = context::build(&input)?;
+        if family == PromptFamily::Fim {
+            let line = snapshot.rope.byte_to_line(prompt.window.start);
+            self.window_starts().insert(snapshot.uri.clone(), line);
+        }
         let (instructions, model_input) = prompt.to_request_parts(family);
         // Supersedes the document's previous call, which nobody can use any more.
         let ticket = self.scheduler.begin(&snapshot.uri);
@@ -301,6 +318,10 @@ impl Engine {
         self.cache
             .insert(snapshot.uri.clone(), point, progress.clone());
         Some(progress)
+    }
+
+    fn window_starts(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, usize>> {
+        self.window_starts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The document's current anchor, replaced when the document moved on too far from it.

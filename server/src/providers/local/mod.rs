@@ -62,7 +62,6 @@ const LOCAL_PROMPT_TOKENS: usize = 512;
 /// The embedded model behind the [`Provider`] trait.
 pub struct Local {
     name: String,
-    template: Template,
     jobs: Mutex<mpsc::Sender<Job>>,
     seq: AtomicU64,
     /// The newest request per session; older ones still queued or running give way.
@@ -101,7 +100,6 @@ impl Local {
         tracing::info!(model = %path.display(), threads, fim = template.fim.is_some(), "local model starting");
         Ok(Self {
             name,
-            template,
             jobs: Mutex::new(tx),
             seq: AtomicU64::new(0),
             latest,
@@ -144,8 +142,10 @@ impl Provider for Local {
         self.submit(request, false)
     }
 
+    /// Completions come as prefix and suffix: through the model's FIM tokens where it has
+    /// them, else as a continuation of the prefix (see `template`).
     fn wants_fim(&self) -> bool {
-        self.template.fim.is_some()
+        true
     }
 
     fn prompt_tokens(&self) -> Option<usize> {
@@ -210,7 +210,7 @@ impl ModelThread {
             return;
         }
         let started = std::time::Instant::now();
-        let prompt = self.template.render(&engine.tokenizer, &job.request);
+        let (prompt, heal) = self.template.render(&engine.tokenizer, &job.request);
         tracing::trace!(prompt = %engine.tokenizer.decode(&prompt), "local model prompt");
         let params = Params {
             max_tokens: if job.warm_only {
@@ -220,6 +220,7 @@ impl ModelThread {
             },
             stop: job.request.stop.clone(),
             temperature: job.request.temperature,
+            heal,
         };
         let mut first_token_ms = None;
         let mut emit = |text: &str| {

@@ -1,7 +1,8 @@
 //! How a [`ModelRequest`] becomes the local model's tokens: the model's own chat template
 //! (ChatML, detected from its vocabulary and `tokenizer.chat_template`), or its
 //! fill-in-the-middle tokens when the vocabulary has them (Qwen2.5-Coder's `<|fim_prefix|>`,
-//! StarCoder's `<fim_prefix>`). Special tokens are placed by id, never parsed out of user text.
+//! StarCoder's `<fim_prefix>`), else the prefix alone as text to continue. Special tokens are
+//! placed by id, never parsed out of user text.
 
 use super::super::prompt::{instructions, user_text};
 use super::super::{ExtraFile, ModelInput, ModelRequest};
@@ -56,8 +57,9 @@ impl Template {
         Self { chat, fim }
     }
 
-    /// The prompt's tokens for `request`.
-    pub fn render(&self, tokenizer: &Tokenizer, request: &ModelRequest) -> Vec<TokenId> {
+    /// The prompt's tokens for `request`, and the bytes the answer must begin with (token
+    /// healing: see [`spark_local_model::Params::heal`]).
+    pub fn render(&self, tokenizer: &Tokenizer, request: &ModelRequest) -> (Vec<TokenId>, Vec<u8>) {
         if let (
             Some(fim),
             ModelInput::Fim {
@@ -67,7 +69,13 @@ impl Template {
             },
         ) = (self.fim, &request.input)
         {
-            return render_fim(tokenizer, fim, prefix, suffix, extra);
+            return (
+                render_fim(tokenizer, fim, prefix, suffix, extra),
+                Vec::new(),
+            );
+        }
+        if let ModelInput::Fim { prefix, .. } = &request.input {
+            return continuation(tokenizer, prefix);
         }
         let system = instructions(request);
         let user = user_text(&request.input);
@@ -88,7 +96,7 @@ impl Template {
                 }
                 turn("user", &user, true);
                 turn("assistant", "", false);
-                out
+                (out, Vec::new())
             }
             Chat::Plain => {
                 let mut text = system.into_owned();
@@ -96,10 +104,28 @@ impl Template {
                     text.push_str("\n\n");
                 }
                 text.push_str(&user);
-                tokenizer.encode(&text)
+                (tokenizer.encode(&text), Vec::new())
             }
         }
     }
+}
+
+/// Fill-in-the-middle input for a model without FIM tokens: the prefix alone, continued as
+/// plain text (the way the model read code in pre-training). A small instruct model follows
+/// the code far better than a chat question about it, and the prompt only grows at its end as
+/// the user types, so the KV cache keeps all but the last few tokens. What it writes past the
+/// cursor's line or block, or over the suffix, post-processing trims. The last token is taken
+/// back and healed: the cursor often cuts a word or a run of spaces short.
+fn continuation(tokenizer: &Tokenizer, prefix: &str) -> (Vec<TokenId>, Vec<u8>) {
+    let mut tokens = tokenizer.encode(prefix);
+    let heal = match tokens.len() {
+        0 | 1 => Vec::new(),
+        _ => tokens
+            .pop()
+            .map(|last| tokenizer.bytes(last))
+            .unwrap_or_default(),
+    };
+    (tokens, heal)
 }
 
 fn render_fim(

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use super::*;
-use crate::providers::{ModelInput, ModelRequest, Provider};
+use crate::providers::{ExtraFile, ModelInput, ModelRequest, Provider};
 
 fn model_path() -> PathBuf {
     let path = std::env::var_os("SPARK_LOCAL_MODEL")
@@ -44,7 +44,8 @@ fn chat_prompts_use_chatml_and_smollm2_has_no_fim() {
     let (header, _, tokenizer) = spark_local_model::open(&model_path()).expect("a usable GGUF");
     let template = Template::detect(&tokenizer, header.str("tokenizer.chat_template"));
     assert_eq!(template.fim, None);
-    let ids = template.render(&tokenizer, &chat("Say hi.", 8));
+    let (ids, heal) = template.render(&tokenizer, &chat("Say hi.", 8));
+    assert!(heal.is_empty());
     assert_eq!(
         &ids[..1],
         [tokenizer.token("<|im_start|>").unwrap_or(u32::MAX)]
@@ -53,26 +54,30 @@ fn chat_prompts_use_chatml_and_smollm2_has_no_fim() {
         tokenizer.decode(&ids),
         "<|im_start|>system\nYou are a concise assistant.<|im_end|>\n<|im_start|>user\nSay hi.<|im_end|>\n<|im_start|>assistant\n"
     );
-    // FIM input for a model without FIM tokens becomes a chat message with the cursor marked.
+    // FIM input for a model without FIM tokens is the prefix alone, to continue: no chat
+    // turns, no suffix, no other files (they would change the prompt's start every keystroke).
     let fim = ModelRequest {
         input: ModelInput::Fim {
-            prefix: "fn main() {".into(),
+            prefix: "// Path: src/main.rs\nfn main() {".into(),
             suffix: "}".into(),
-            extra: Vec::new(),
+            extra: vec![ExtraFile {
+                path: "edit history".into(),
+                text: "-a\n+b".into(),
+            }],
         },
         ..ModelRequest::default()
     };
-    let text = tokenizer.decode(&template.render(&tokenizer, &fim));
-    assert!(
-        text.contains("user\nfn main() {<|cursor|>}<|im_end|>"),
-        "{text}"
-    );
+    // Its last token is taken back, to be healed.
+    let (ids, heal) = template.render(&tokenizer, &fim);
+    let mut whole = tokenizer.encode("// Path: src/main.rs\nfn main() {");
+    let last = whole.pop().unwrap_or_default();
+    assert_eq!((ids, heal), (whole, tokenizer.bytes(last)));
 }
 
 #[test]
 fn the_provider_streams_and_dropping_the_stream_stops_generation() {
     let local = Local::start(&model_path(), 2).expect("the local provider");
-    assert!(!local.wants_fim());
+    assert!(local.wants_fim());
     let stats = local.stats();
     runtime().block_on(async {
         let mut stream = local.stream(chat("Write a long story about a robot.", 200));
@@ -152,4 +157,31 @@ fn a_truncated_model_fails_its_requests_not_the_server() {
     });
     assert!(message.contains("truncated"), "{message}");
     let _ = std::fs::remove_file(path);
+}
+
+/// A completion through the provider: the prefix continued, its last token healed, so the
+/// answer after `return ` is an expression, not another space.
+#[test]
+fn a_completion_continues_the_prefix() {
+    let local = Local::start(&model_path(), 2).expect("the local provider");
+    let request = ModelRequest {
+        input: ModelInput::Fim {
+            prefix: "def add(a, b):\n    \"\"\"Return the sum of a and b.\"\"\"\n    return "
+                .into(),
+            suffix: "\n".into(),
+            extra: Vec::new(),
+        },
+        max_output_tokens: 6,
+        ..ModelRequest::default()
+    };
+    let text = runtime().block_on(async {
+        let mut stream = local.stream(request);
+        let mut text = String::new();
+        while let Some(delta) = stream.next().await {
+            text.push_str(&delta.expect("a delta"));
+        }
+        text
+    });
+    // Without the healing SmolLM2 answers `0`.
+    assert!(text.starts_with("a + b"), "{text:?}");
 }
