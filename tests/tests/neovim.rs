@@ -211,6 +211,17 @@ async fn a_next_edit_is_previewed_and_applied_with_one_key() -> anyhow::Result<(
 }
 
 #[tokio::test]
+async fn suggestions_cycle_between_the_completion_and_the_next_edit() -> anyhow::Result<()> {
+    let Some(nvim) = nvim() else { return Ok(()) };
+    let server = model_server(&[
+        "fn add(a: i32, b: i32) -> i32 {\n    let sum = a + b;\n    sum * 2\n}",
+        " + 1",
+    ])
+    .await?;
+    run_script(&nvim, "cycle.lua", &server).await
+}
+
+#[tokio::test]
 async fn checkhealth_reports_the_binary_and_the_running_client_ok() -> anyhow::Result<()> {
     let Some(nvim) = nvim() else { return Ok(()) };
     let server = model_server(&[]).await?;
