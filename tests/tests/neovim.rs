@@ -222,6 +222,13 @@ async fn suggestions_cycle_between_the_completion_and_the_next_edit() -> anyhow:
 }
 
 #[tokio::test]
+async fn on_neovim_0_12_the_native_inline_completion_takes_over() -> anyhow::Result<()> {
+    let Some(nvim) = nvim() else { return Ok(()) };
+    let server = model_server(&[]).await?;
+    run_script(&nvim, "native.lua", &server).await
+}
+
+#[tokio::test]
 async fn checkhealth_reports_the_binary_and_the_running_client_ok() -> anyhow::Result<()> {
     let Some(nvim) = nvim() else { return Ok(()) };
     let server = model_server(&[]).await?;
