@@ -328,24 +328,17 @@ impl Model {
         let slots: Vec<Mutex<&mut [f32]>> = out.chunks_mut(hd).map(Mutex::new).collect();
         pool.run(b * c.n_head, &|task| {
             let (t, h) = (task / c.n_head, task % c.n_head);
-            let kv_off = (h / group) * hd;
-            let query = &q[t * c.n_embd + h * hd..][..hd];
-            let seen = start + t + 1;
-            let mut scores: Vec<f32> = (0..seen)
-                .map(|p| kernels::dot_f32(query, &keys[p * kv + kv_off..][..hd]) * scale)
-                .collect();
-            let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
-            let mut sum = 0f32;
-            for s in &mut scores {
-                *s = (*s - max).exp();
-                sum += *s;
-            }
+            let attend = kernels::Attend {
+                query: &q[t * c.n_embd + h * hd..][..hd],
+                keys,
+                values,
+                stride: kv,
+                offset: (h / group) * hd,
+                seen: start + t + 1,
+                scale,
+            };
             let mut slot = slots[task].lock().unwrap_or_else(|e| e.into_inner());
-            for (p, &w) in scores.iter().enumerate() {
-                let w = w / sum;
-                let value = &values[p * kv + kv_off..][..hd];
-                slot.iter_mut().zip(value).for_each(|(o, v)| *o += w * v);
-            }
+            kernels::attend(self.isa, &attend, &mut Vec::new(), &mut slot);
         });
         drop(slots);
         out

@@ -222,7 +222,60 @@ pub fn dot_q8_scalar(dtype: DType, row: &[u8], x: Q8Slice<'_>) -> f32 {
     total
 }
 
+/// One query's attention over the first `seen` positions of one key/value head: `keys` and
+/// `values` hold a position every `stride` floats, the head's `query.len()` floats at
+/// `offset`. Adds the softmax-weighted values into `out`; `scores` is scratch space.
+pub struct Attend<'a> {
+    pub query: &'a [f32],
+    pub keys: &'a [f32],
+    pub values: &'a [f32],
+    pub stride: usize,
+    pub offset: usize,
+    pub seen: usize,
+    pub scale: f32,
+}
+
+/// Runs [`Attend`] with `isa`'s vector width. The same arithmetic in the same order on every
+/// path (the body is compiled twice, once with AVX2 enabled), so the results are identical.
+pub fn attend(isa: Isa, a: &Attend<'_>, scores: &mut Vec<f32>, out: &mut [f32]) {
+    assert!(a.seen == 0 || a.offset + (a.seen - 1) * a.stride + a.query.len() <= a.keys.len());
+    assert!(a.keys.len() <= a.values.len() && out.len() == a.query.len());
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Isa::Avx2` is only chosen after `x86::available()` confirmed AVX2 and FMA.
+        Isa::Avx2 => unsafe { x86::attend(a, scores, out) },
+        Isa::Scalar => attend_body(a, scores, out),
+    }
+}
+
+#[inline(always)]
+fn attend_body(a: &Attend<'_>, scores: &mut Vec<f32>, out: &mut [f32]) {
+    let hd = a.query.len();
+    // Plain loops, not iterator adaptors: a generic adaptor is compiled outside the AVX2
+    // function that inlines this body, and would not be vectorized with it.
+    scores.clear();
+    scores.resize(a.seen, 0.0);
+    for (p, score) in scores.iter_mut().enumerate() {
+        let at = p * a.stride + a.offset;
+        *score = dot_f32(a.query, &a.keys[at..at + hd]) * a.scale;
+    }
+    let max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
+    let mut sum = 0f32;
+    for s in scores.iter_mut() {
+        *s = (*s - max).exp();
+        sum += *s;
+    }
+    for (p, &w) in scores.iter().enumerate() {
+        let w = w / sum;
+        let at = p * a.stride + a.offset;
+        out.iter_mut()
+            .zip(&a.values[at..at + hd])
+            .for_each(|(o, v)| *o += w * v);
+    }
+}
+
 /// The f32 dot product (auto-vectorized; eight lanes keep the additions independent).
+#[inline(always)]
 pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0f32; 8];
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));

@@ -215,3 +215,42 @@ fn a_panicking_task_is_reraised_and_the_pool_survives() {
     });
     assert_eq!(done.load(Ordering::SeqCst), 4);
 }
+
+/// Attention is bit-identical on every instruction set, and its weights are a softmax: one
+/// position attended to alone gives back that position's value.
+#[test]
+fn attention_is_the_same_on_every_isa_and_a_softmax() {
+    let mut rng = Rng(0x5eed_a77e_d000_0001);
+    let (hd, stride, offset) = (64, 192, 64);
+    for seen in [1, 2, 7, 33, 300] {
+        let keys: Vec<f32> = (0..seen * stride).map(|_| rng.f32()).collect();
+        let values: Vec<f32> = (0..seen * stride).map(|_| rng.f32()).collect();
+        let query: Vec<f32> = (0..hd).map(|_| rng.f32()).collect();
+        let attend = Attend {
+            query: &query,
+            keys: &keys,
+            values: &values,
+            stride,
+            offset,
+            seen,
+            scale: 0.125,
+        };
+        let run = |isa| {
+            let mut out = vec![0f32; hd];
+            super::attend(isa, &attend, &mut Vec::new(), &mut out);
+            out
+        };
+        let scalar = run(Isa::Scalar);
+        let simd = run(Isa::detect());
+        assert!(
+            scalar
+                .iter()
+                .zip(&simd)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "seen {seen}"
+        );
+        if seen == 1 {
+            assert_eq!(scalar, values[offset..offset + hd]);
+        }
+    }
+}

@@ -4,7 +4,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{DType, Q8Slice, dot_q8_scalar};
+use super::{Attend, DType, Q8Slice, attend_body, dot_q8_scalar};
 
 /// Whether this CPU runs the AVX2 path (AVX2 for the integer work, FMA and F16C for the scales).
 pub fn available() -> bool {
@@ -189,4 +189,10 @@ fn dot_q8_0(row: &[u8], x: Q8Slice<'_>) -> f32 {
         acc[i & 1] = _mm256_fmadd_ps(_mm256_set1_ps(d * x.d[i]), xy, acc[i & 1]);
     }
     hsum(_mm256_add_ps(acc[0], acc[1]))
+}
+
+/// [`super::attend`] with AVX2 enabled: the portable body, vectorized eight floats wide.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub fn attend(a: &Attend<'_>, scores: &mut Vec<f32>, out: &mut [f32]) {
+    attend_body(a, scores, out);
 }
