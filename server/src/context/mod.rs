@@ -92,6 +92,7 @@ pub struct ContextInput<'a> {
     pub secret_globs: &'a [String],
     /// The chat anchor of this document, if the caller keeps one; see [`should_reanchor`].
     pub anchor: Option<&'a Anchor>,
+    /// Where the window before the cursor starts.
     pub window_start: WindowStart,
 }
 

@@ -125,10 +125,7 @@ impl Engine {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(uri);
-        self.window_starts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(uri);
+        self.window_starts().remove(uri);
         self.next_edits
             .lock()
             .unwrap_or_else(|e| e.into_inner())
