@@ -6,7 +6,8 @@
 //! plus the first sampled token) and decode tokens/s over the next `DECODE` tokens, as medians
 //! and p90s. With `LLAMA_SERVER=host:port` it then asks a running `llama-server` (started on
 //! the same file, same thread count) the same prompt with the same greedy settings and prints
-//! its numbers from llama.cpp's own timings, and the ratio.
+//! its numbers from llama.cpp's own timings, and the ratio. Last, the per-keystroke completion
+//! with the KV cache kept against the same requests from an empty cache.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 use std::io::{Read, Write};
@@ -86,6 +87,54 @@ fn main() {
     if let Ok(server) = std::env::var("LLAMA_SERVER") {
         llama_server(&server, own);
     }
+    keystrokes(&mut engine);
+}
+
+/// A completion per keystroke as the server asks for one (the code before the cursor to
+/// continue, its last token taken back for healing, 8 tokens), typing `KEYSTROKES` characters
+/// into a ~400-token prefix: time to first token with the KV cache of the previous keystroke,
+/// against the same requests from an empty cache, alternating (each empty-cache run leaves the
+/// cache as the server would have it for the next keystroke).
+fn keystrokes(engine: &mut Engine) {
+    const KEYSTROKES: usize = 24;
+    let code = include_str!("../src/engine.rs");
+    let start = code.find("    fn prefill(").unwrap();
+    let params = |heal: Vec<u8>| Params {
+        max_tokens: 8,
+        heal,
+        ..Params::default()
+    };
+    let (mut warm, mut cold) = (Vec::new(), Vec::new());
+    let mut prompt_len = 0;
+    for i in 0..=KEYSTROKES {
+        let mut tokens = engine.tokenizer.encode(&code[start - 1200..start + i]);
+        let heal = tokens.pop().map(|t| engine.tokenizer.bytes(t)).unwrap();
+        prompt_len = tokens.len();
+        for reuse in [true, false] {
+            if !reuse {
+                engine.reset();
+            }
+            let began = Instant::now();
+            let mut first = None;
+            engine.generate(&tokens, &params(heal.clone()), &mut |text| {
+                if !text.is_empty() && first.is_none() {
+                    first = Some(began.elapsed().as_secs_f64() * 1e3);
+                }
+                Flow::Continue
+            });
+            if i > 0 {
+                let ms = first.unwrap_or_else(|| began.elapsed().as_secs_f64() * 1e3);
+                if reuse { &mut warm } else { &mut cold }.push(ms);
+            }
+        }
+    }
+    println!(
+        "keystrokes into a {prompt_len}-token prefix ({KEYSTROKES}, first token): KV cache kept p50 {:.1} ms p90 {:.1} ms, empty cache p50 {:.1} ms; {:.0}x sooner",
+        pct(&warm, 0.5),
+        pct(&warm, 0.9),
+        pct(&cold, 0.5),
+        pct(&cold, 0.5) / pct(&warm, 0.5)
+    );
 }
 
 /// Tokenizes a ChatML text, placing `<|im_start|>` and `<|im_end|>` by id.
