@@ -80,6 +80,22 @@ pub fn user_cache_dir() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
 }
 
+/// The user's cache directory, after checking that `scripts/fetch-model` put the embedded
+/// model there (tests of the local model fail with this instruction when it is missing).
+pub fn cache_with_model() -> Result<PathBuf> {
+    let cache = user_cache_dir().context("neither XDG_CACHE_HOME nor HOME is set")?;
+    let model = cache
+        .join("spark-lsp/models")
+        .join(spark_lsp::providers::local::DEFAULT_MODEL_FILE);
+    if !model.is_file() {
+        bail!(
+            "the local model {} is missing: run scripts/fetch-model (scripts/test does)",
+            model.display()
+        );
+    }
+    Ok(cache)
+}
+
 impl LspClient {
     /// Starts the real binary with `args` and extra environment variables.
     pub async fn spawn(args: &[&str], env: &[(&str, &str)]) -> Result<Self> {

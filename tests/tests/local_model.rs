@@ -4,32 +4,18 @@
 //! from it; without the model it says how to configure a provider and keeps serving.
 
 use serde_json::{Value, json};
-use spark_lsp::providers::local::DEFAULT_MODEL_FILE;
-use spark_tests::lsp_client::{LspClient, user_cache_dir};
+use spark_tests::lsp_client::{LspClient, cache_with_model};
 
 fn capabilities() -> Value {
     json!({"general": {"positionEncodings": ["utf-16"]}, "textDocument": {"inlineCompletion": {}}})
 }
 
-fn cache_with_model() -> String {
-    let cache = user_cache_dir().unwrap_or_default();
-    let model = cache.join("spark-lsp/models").join(DEFAULT_MODEL_FILE);
-    assert!(
-        model.is_file(),
-        "the local model {} is missing: run scripts/fetch-model (scripts/test does)",
-        model.display()
-    );
-    cache.to_string_lossy().into_owned()
-}
-
 #[tokio::test]
 async fn with_nothing_configured_the_local_model_answers_inline_completions() -> anyhow::Result<()>
 {
-    let cache = cache_with_model();
-    let env = [
-        ("XDG_CACHE_HOME", cache.as_str()),
-        ("SPARK_LSP_LOG", "debug"),
-    ];
+    let cache = cache_with_model()?;
+    let cache = cache.to_string_lossy();
+    let env = [("XDG_CACHE_HOME", &*cache), ("SPARK_LSP_LOG", "debug")];
     let mut client = LspClient::spawn(&[], &env).await?;
     // Short answers keep the unoptimized server of `cargo test` quick.
     let options = json!({"provider": {"maxOutputTokens": 16, "threads": 2}});

@@ -13,8 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use spark_lsp::providers::local::DEFAULT_MODEL_FILE;
-use spark_tests::lsp_client::{server_binary, user_cache_dir};
+use spark_tests::lsp_client::{cache_with_model, server_binary};
 use spark_tests::model_server::{CostModel, Endpoint, ModelServer, ModelServerConfig};
 use tokio::process::Command;
 
@@ -232,16 +231,8 @@ async fn on_neovim_0_12_the_native_inline_completion_takes_over() -> anyhow::Res
 #[tokio::test]
 async fn with_zero_configuration_the_embedded_model_suggests_in_neovim() -> anyhow::Result<()> {
     let Some(nvim) = nvim() else { return Ok(()) };
-    let model = user_cache_dir()
-        .unwrap_or_default()
-        .join("spark-lsp/models")
-        .join(DEFAULT_MODEL_FILE);
-    anyhow::ensure!(
-        model.is_file(),
-        "the local model {} is missing: run scripts/fetch-model (scripts/test does)",
-        model.display()
-    );
     // The server inherits the cache directory; the model server is only there to be unused.
+    cache_with_model()?;
     let server = model_server(&[]).await?;
     run_script(&nvim, "zero_config.lua", &server).await?;
     assert!(server.requests_for(Endpoint::ChatCompletions).is_empty());
