@@ -3,11 +3,11 @@
 //! config table as `initializationOptions` and as bare settings, utf-8 positions, `didChange`
 //! per keystroke, `textDocument/completion` asked again while `isIncomplete`, pipelined and
 //! never cancelled, code actions resolved and their `documentChanges` applied), against the
-//! reference model server with scripted answers. What Helix would show and apply is checked
-//! text for text.
+//! reference model server with scripted answers, and with zero configuration against the
+//! embedded model. What Helix would show and apply is checked text for text.
 
 use serde_json::{Value, json};
-use spark_tests::lsp_client::LspClient;
+use spark_tests::lsp_client::{LspClient, cache_with_model};
 use spark_tests::model_server::{CostModel, Endpoint, ModelServer, ModelServerConfig};
 use spark_tests::recorded_session;
 use spark_tests::text_edits::{self, Units};
@@ -275,4 +275,50 @@ async fn helix_resolves_a_code_action_and_applies_its_utf8_edit() -> anyhow::Res
 /// Applies LSP text edits to `text` as the client does (Utf8 columns).
 fn apply_edits(text: &str, edits: &[Value]) -> String {
     text_edits::apply(text, edits, Units::Utf8)
+}
+
+/// Zero configuration in Helix: `languages.toml` names the binary and nothing else, no key in
+/// the environment, so the server runs its embedded model; the suggestion comes as a completion
+/// item (within the item budget, or from the cache when Helix asks again) and applies.
+#[tokio::test]
+async fn with_zero_configuration_helix_gets_the_embedded_models_suggestion() -> anyhow::Result<()> {
+    let cache = cache_with_model()?;
+    let session = recorded_session("helix-25.07.1.jsonl")?;
+    let mut initialize = session
+        .iter()
+        .find(|m| m["method"] == "initialize")
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no initialize in the recording"))?;
+    initialize["params"]["initializationOptions"] = json!({});
+    let mut client =
+        LspClient::spawn(&[], &[("XDG_CACHE_HOME", &*cache.to_string_lossy())]).await?;
+    client
+        .request("initialize", initialize["params"].take())
+        .await?;
+    client.notify("initialized", json!({})).await?;
+    let uri = "file:///project/add.py";
+    let mut text =
+        "def add(a, b):\n    \"\"\"Return the sum of a and b.\"\"\"\n    retur\n".to_owned();
+    client.open(uri, "python", 0, &text).await?;
+    type_char(&mut client, uri, &mut text, 1, (2, 9), "n").await?;
+    type_char(&mut client, uri, &mut text, 2, (2, 10), " ").await?;
+    // Helix asks again while typing; here the user pauses and it asks again on a timer.
+    let mut response = Value::Null;
+    for _ in 0..400 {
+        response = client
+            .request("textDocument/completion", completion(uri, 2, 11, 1))
+            .await?;
+        if !item_edit(&response).is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(response["result"]["isIncomplete"], true, "{response}");
+    assert_eq!(
+        apply_edits(&text, &[item_edit(&response)]),
+        "def add(a, b):\n    \"\"\"Return the sum of a and b.\"\"\"\n    return a + b\n",
+        "{response}"
+    );
+    client.shutdown_and_exit().await?;
+    Ok(())
 }
