@@ -14,8 +14,9 @@ use spark_tests::text_edits::{self, Units};
 
 const KEY: &str = "sk-spark-helix-0123456789";
 
-/// Helix's recorded `initialize` params, configured (as `languages.toml` would) for `server`.
-fn helix_initialize(server: &ModelServer) -> anyhow::Result<(Value, Value)> {
+/// Helix's recorded `initialize` params with `config` (the `languages.toml` table) as its
+/// `initializationOptions`.
+fn recorded_initialize(config: &Value) -> anyhow::Result<Value> {
     let session = recorded_session("helix-25.07.1.jsonl")?;
     let mut initialize = session
         .iter()
@@ -24,10 +25,15 @@ fn helix_initialize(server: &ModelServer) -> anyhow::Result<(Value, Value)> {
         .ok_or_else(|| anyhow::anyhow!("no initialize in the recording"))?;
     // Helix never sends $/cancelRequest; the recording proves there is none to replay.
     assert!(session.iter().all(|m| m["method"] != "$/cancelRequest"));
+    initialize["params"]["initializationOptions"] = config.clone();
+    Ok(initialize["params"].take())
+}
+
+/// Helix's recorded `initialize` params, configured (as `languages.toml` would) for `server`.
+fn helix_initialize(server: &ModelServer) -> anyhow::Result<(Value, Value)> {
     let config = json!({"provider": {"kind": "openai-chat", "baseUrl": server.http_base(),
         "model": "m", "apiKeyEnv": "SPARK_HELIX_KEY"}});
-    initialize["params"]["initializationOptions"] = config.clone();
-    Ok((initialize["params"].take(), config))
+    Ok((recorded_initialize(&config)?, config))
 }
 
 /// Starts the binary and goes through Helix's start-up: `initialize`, `initialized`, then the
@@ -283,13 +289,7 @@ fn apply_edits(text: &str, edits: &[Value]) -> String {
 #[tokio::test]
 async fn with_zero_configuration_helix_gets_the_embedded_models_suggestion() -> anyhow::Result<()> {
     let cache = cache_with_model()?;
-    let session = recorded_session("helix-25.07.1.jsonl")?;
-    let mut initialize = session
-        .iter()
-        .find(|m| m["method"] == "initialize")
-        .cloned()
-        .ok_or_else(|| anyhow::anyhow!("no initialize in the recording"))?;
-    initialize["params"]["initializationOptions"] = json!({});
+    let initialize = recorded_initialize(&json!({}))?;
     let mut client =
         LspClient::spawn(&[], &[("XDG_CACHE_HOME", &*cache.to_string_lossy())]).await?;
     client
