@@ -292,9 +292,7 @@ async fn with_zero_configuration_helix_gets_the_embedded_models_suggestion() -> 
     let initialize = recorded_initialize(&json!({}))?;
     let mut client =
         LspClient::spawn(&[], &[("XDG_CACHE_HOME", &*cache.to_string_lossy())]).await?;
-    client
-        .request("initialize", initialize["params"].take())
-        .await?;
+    client.request("initialize", initialize).await?;
     client.notify("initialized", json!({})).await?;
     let uri = "file:///project/add.py";
     let mut text =
