@@ -307,7 +307,7 @@ async fn recorded_sessions_leave_the_editors_text() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn helix_gets_the_suggestion_as_an_incomplete_completion_item() -> anyhow::Result<()> {
-    let provider = FakeProvider::answering("return a + b\n");
+    let provider = FakeProvider::answering(" + a + b\n");
     let mut client = started(provider, &["utf-8", "utf-32", "utf-16"]).await?;
     client
         .open("file:///w/p.py", "python", 0, "def add(a, b):\n    é\n")
@@ -316,9 +316,9 @@ async fn helix_gets_the_suggestion_as_an_incomplete_completion_item() -> anyhow:
     let response = client.request("textDocument/completion", params).await?;
     let list = &response["result"];
     assert_eq!(list["isIncomplete"], true);
-    assert_eq!(list["items"][0]["label"], "return a + b");
+    assert_eq!(list["items"][0]["label"], "+ a + b");
     // Post-processing dropped the newline: the line already ends after the cursor.
-    assert_eq!(list["items"][0]["textEdit"]["newText"], "return a + b");
+    assert_eq!(list["items"][0]["textEdit"]["newText"], " + a + b");
     // utf-8 columns: `é` is two bytes.
     assert_eq!(
         list["items"][0]["textEdit"]["range"]["start"],
@@ -435,5 +435,39 @@ async fn the_model_gets_the_exact_prefix_and_suffix_after_non_ascii_edits() -> a
             "{encoding}"
         );
     }
+    Ok(())
+}
+
+/// A suggestion that would raise the syntax-error count where it goes is never shown; the same
+/// answer where it parses is.
+#[tokio::test]
+async fn a_suggestion_that_breaks_the_parse_is_not_shown() -> anyhow::Result<()> {
+    let provider = FakeProvider::answering("total = a +");
+    let mut client = started(provider, &["utf-16"]).await?;
+    client
+        .open("file:///w/broken.py", "python", 0, "def f(a):\n    \n")
+        .await?;
+    client
+        .open("file:///w/comment.py", "python", 0, "def f(a):\n    # \n")
+        .await?;
+    let broken = client
+        .request(
+            "textDocument/inlineCompletion",
+            inline_params("file:///w/broken.py", 1, 4),
+        )
+        .await?;
+    assert!(
+        broken["result"].is_null() || broken["result"]["items"] == json!([]),
+        "{broken}"
+    );
+    let in_comment = client
+        .request(
+            "textDocument/inlineCompletion",
+            inline_params("file:///w/comment.py", 1, 6),
+        )
+        .await?;
+    let items = &in_comment["result"];
+    let items = items.get("items").unwrap_or(items);
+    assert_eq!(items[0]["insertText"], "total = a +", "{in_comment}");
     Ok(())
 }

@@ -15,7 +15,10 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
-use super::postprocess::{Decision, PostContext, StreamFilter};
+use ropey::Rope;
+use tree_sitter::Tree;
+
+use super::postprocess::{Decision, PostContext, StreamFilter, SyntaxInput};
 use super::scheduler::Ticket;
 use super::stats::Stats;
 use crate::providers::{ProviderError, TextStream};
@@ -60,6 +63,9 @@ pub struct Job {
     pub after: String,
     pub language: Option<Language>,
     pub is_chat_model: bool,
+    /// The document the suggestion goes into, for the syntax-error check on the finished
+    /// suggestion: its text, its tree when one is ready (else the check parses), the cursor.
+    pub document: (Rope, Option<Tree>, usize),
     pub started: Instant,
 }
 
@@ -78,10 +84,16 @@ async fn run(job: Job, tx: watch::Sender<Progress>, stats: Arc<Stats>) {
         after,
         language,
         is_chat_model,
+        document: (rope, tree, cursor_byte),
         started,
     } = job;
     let mut post = PostContext::new(&before, &after, language);
     post.is_chat_model = is_chat_model;
+    post.syntax = Some(SyntaxInput {
+        rope: &rope,
+        tree: tree.as_ref(),
+        cursor_byte,
+    });
     let mut filter = StreamFilter::new(&post);
     let mut first_token = None;
     loop {

@@ -308,6 +308,7 @@ impl Engine {
             after: prompt.after,
             language: snapshot.language,
             is_chat_model: family == PromptFamily::Chat,
+            document: (snapshot.rope.clone(), snapshot.tree.clone(), cursor_byte),
             started,
         };
         let progress = generation::spawn(job, self.stats.clone());
