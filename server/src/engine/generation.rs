@@ -4,7 +4,8 @@
 //! [`StreamFilter`] will not change) on a `watch` channel after every delta, then the final
 //! suggestion. Requests wait on the channel for what they need: the first complete line
 //! (automatic triggers, the early answer) or the whole suggestion. Because the task, not a
-//! request, drives the stream, generation continues into the cache after an early answer.
+//! request, drives the stream, generation continues into the cache after an early answer. The
+//! finished suggestion is dropped if it raises the document's syntax-error count.
 //!
 //! The task stops, dropping the stream and so cancelling the model call, when the filter says
 //! the suggestion is complete, when its scheduler ticket is superseded (the document's next
