@@ -125,11 +125,13 @@ end
 
 --- Waits for the ghost text to read `expected` (or one of a list). The provider is built in the
 --- background after `initialize`, so until it is up the plugin asks again, as typing would.
-function H.wait_ghost(expected)
+--- `timeout_ms` overrides H.wait's default.
+function H.wait_ghost(expected, timeout_ms)
   local accepted = type(expected) == "table" and expected or { expected }
   H.wait(function()
     return vim.tbl_contains(accepted, H.ghost())
   end, ("ghost text %s"):format(vim.inspect(expected)), {
+    timeout = timeout_ms,
     shown = H.ghost,
     every = function()
       if not H.ghost() then

@@ -14,7 +14,8 @@ H.run(function()
   ghost.request = function() end
   H.feed("Areturn ")
   ghost.request = request
-  H.wait_ghost("a + b")
+  -- The model loads in the background: a deadline for a loaded machine, not a speed test.
+  H.wait_ghost("a + b", 120000)
   H.feed("<Tab>")
   H.eq("    return a + b", H.lines()[3], "the local model's suggestion accepted")
 end)
