@@ -70,8 +70,13 @@ fn generate(engine: &mut Engine, prompt: &[TokenId], max_tokens: usize, stop: &[
         stop: stop.iter().map(|s| (*s).to_owned()).collect(),
         ..Params::default()
     };
+    generate_with(engine, prompt, &params)
+}
+
+/// Everything generated for `prompt` with `params`.
+fn generate_with(engine: &mut Engine, prompt: &[TokenId], params: &Params) -> String {
     let mut text = String::new();
-    engine.generate(prompt, &params, &mut |delta| {
+    engine.generate(prompt, params, &mut |delta| {
         text.push_str(delta);
         Flow::Continue
     });
@@ -359,16 +364,12 @@ fn healing_with_the_models_own_next_token_changes_nothing_but_hides_it() {
     let plain = generate(&mut engine, &prompt, 8, &[]);
     let first = engine.tokenizer.encode(&plain)[0];
     let heal = engine.tokenizer.bytes(first);
-    let mut healed = String::new();
     let params = Params {
         max_tokens: 8,
         heal: heal.clone(),
         ..Params::default()
     };
-    engine.generate(&prompt, &params, &mut |delta| {
-        healed.push_str(delta);
-        Flow::Continue
-    });
+    let healed = generate_with(&mut engine, &prompt, &params);
     let heal = String::from_utf8(heal).expect("a whole token of text");
     assert!(plain.starts_with(&heal), "{plain:?} {heal:?}");
     assert!(
@@ -391,10 +392,6 @@ fn a_healed_answer_continues_the_cut_text() {
         heal: b" retur".to_vec(),
         ..Params::default()
     };
-    let mut text = String::new();
-    engine.generate(&prompt, &params, &mut |delta| {
-        text.push_str(delta);
-        Flow::Continue
-    });
+    let text = generate_with(&mut engine, &prompt, &params);
     assert!(text.starts_with('n'), "{text:?}");
 }
