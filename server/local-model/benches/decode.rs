@@ -75,15 +75,7 @@ fn main() {
         "{:<14} {:>10} {:>9} {:>13} {:>11}",
         "engine", "TTFT p50", "p90", "decode tok/s", "p10 tok/s"
     );
-    let own = (pct(&ttft, 0.5), pct(&speed, 0.5));
-    println!(
-        "{:<14} {:>8.1}ms {:>7.1}ms {:>13.1} {:>11.1}",
-        "spark-lsp",
-        own.0,
-        pct(&ttft, 0.9),
-        own.1,
-        pct(&speed, 0.1)
-    );
+    let own = print_row("spark-lsp", &ttft, &speed);
     if let Ok(server) = std::env::var("LLAMA_SERVER") {
         llama_server(&server, own);
     }
@@ -190,15 +182,7 @@ fn llama_server(addr: &str, own: (f64, f64)) {
         ttft.push(number("prompt_ms") + per_token_ms);
         speed.push(number("predicted_per_second"));
     }
-    let theirs = (pct(&ttft, 0.5), pct(&speed, 0.5));
-    println!(
-        "{:<14} {:>8.1}ms {:>7.1}ms {:>13.1} {:>11.1}",
-        "llama-server",
-        theirs.0,
-        pct(&ttft, 0.9),
-        theirs.1,
-        pct(&speed, 0.1)
-    );
+    let theirs = print_row("llama-server", &ttft, &speed);
     println!(
         "ratio spark-lsp / llama-server: decode speed {:.0}%, TTFT {:.2}x",
         own.1 / theirs.1 * 100.0,
@@ -226,6 +210,18 @@ fn default_model() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"));
     cache.join("spark-lsp/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+}
+
+/// Prints one engine's row of the table; its median TTFT and decode speed.
+fn print_row(engine: &str, ttft: &[f64], speed: &[f64]) -> (f64, f64) {
+    println!(
+        "{engine:<14} {:>8.1}ms {:>7.1}ms {:>13.1} {:>11.1}",
+        pct(ttft, 0.5),
+        pct(ttft, 0.9),
+        pct(speed, 0.5),
+        pct(speed, 0.1)
+    );
+    (pct(ttft, 0.5), pct(speed, 0.5))
 }
 
 fn pct(values: &[f64], p: f64) -> f64 {

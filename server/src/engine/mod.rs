@@ -18,9 +18,6 @@ mod stats;
 pub use cache::CachePoint;
 pub use generation::first_line;
 pub use next_edit::{NextEditResult, as_one_edit, touches_line};
-pub use postprocess::{
-    Decision, PostContext, StopReason, StreamFilter, SyntaxInput, finish, raises_errors,
-};
 pub use scheduler::{Scheduler, Ticket};
 
 use std::collections::HashMap;

@@ -12,8 +12,8 @@
 //! - `errors`: drop a suggestion that raises the syntax-error count where it is inserted.
 //!
 //! [`StreamFilter`] applies them while the answer streams, so the engine can stop the model as
-//! soon as the block is done and answer early with the first complete line; [`finish`] is the
-//! same pipeline over a whole answer.
+//! soon as the block is done and answer early with the first complete line; `finish`, for the
+//! tests, is the same pipeline over a whole answer.
 //!
 //! **Architecture invariant:** no LSP types, no I/O: strings, byte offsets, a rope and a tree.
 
@@ -31,7 +31,6 @@ mod tests;
 #[cfg(test)]
 mod tests_stream;
 
-pub use errors::raises_errors;
 pub use stream::StreamFilter;
 
 use ropey::Rope;
@@ -53,7 +52,7 @@ pub struct PostContext<'a> {
     pub syntax: Option<SyntaxInput<'a>>,
 }
 
-/// The document and its tree, for [`raises_errors`].
+/// The document and its tree, for [`errors::raises_errors`].
 #[derive(Clone, Copy, Debug)]
 pub struct SyntaxInput<'a> {
     pub rope: &'a Rope,
@@ -100,7 +99,9 @@ pub enum StopReason {
     RepeatsSuffix,
 }
 
-/// The cleaned suggestion for a whole raw answer, or `None` to show nothing.
+/// The cleaned suggestion for a whole raw answer, or `None` to show nothing (the tests' way in;
+/// the engine streams).
+#[cfg(test)]
 pub fn finish(ctx: &PostContext<'_>, raw: &str) -> Option<String> {
     let mut filter = StreamFilter::new(ctx);
     filter.push(raw);

@@ -69,6 +69,7 @@ impl<'a> StreamFilter<'a> {
     }
 
     /// The cleaned suggestion so far; its last line may still change.
+    #[cfg(test)]
     pub fn text(&self) -> &str {
         &self.cleaned
     }
@@ -84,11 +85,13 @@ impl<'a> StreamFilter<'a> {
     }
 
     /// Whether a first complete, non-blank line exists, which is worth showing early.
+    #[cfg(test)]
     pub fn first_line_ready(&self) -> bool {
         self.first_line().is_some()
     }
 
     /// The cleaned text through its first complete non-blank line, once there is one.
+    #[cfg(test)]
     pub fn first_line(&self) -> Option<&str> {
         let settled = self.settled();
         let content_start = settled.find(|c: char| !c.is_whitespace())?;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use expect_test::{Expect, expect};
 use ropey::Rope;
 
+use super::errors::raises_errors;
 use super::tests::fixture;
 use super::*;
 
