@@ -68,6 +68,8 @@ pub struct ProviderConfig {
     pub ca_cert_file: Option<PathBuf>,
     pub max_output_tokens: u32,
     pub temperature: Option<f32>,
+    /// How much a reasoning model may think before it answers (`providers::reasoning`).
+    pub reasoning: Reasoning,
     /// The GGUF file of provider `local`; unset means the default model in the user's cache
     /// directory (`scripts/fetch-model` puts it there).
     pub model_path: Option<PathBuf>,
@@ -95,6 +97,7 @@ impl Default for ProviderConfig {
             ca_cert_file: None,
             max_output_tokens: 256,
             temperature: None,
+            reasoning: Reasoning::default(),
             model_path: None,
             threads: None,
             kind_configured: false,
@@ -121,6 +124,21 @@ pub enum Transport {
     #[default]
     Websocket,
     Http,
+}
+
+/// How much a reasoning model may think before its first visible token.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reasoning {
+    /// The least the endpoint supports (no thinking where it can be switched off): a
+    /// completion is needed in tens of milliseconds, not after thousands of hidden tokens.
+    #[default]
+    Least,
+    Low,
+    Medium,
+    High,
+    /// Send no reasoning field: the model's own default.
+    ModelDefault,
 }
 
 /// The request shape of a fill-in-the-middle completion endpoint.
@@ -186,15 +204,17 @@ pub struct CompletionConfig {
     /// How long a `textDocument/completion` answer may wait for the model, in milliseconds.
     /// Editors such as Helix merge all servers' items, so a slow answer would hold up the
     /// others; past the budget the answer is empty (still incomplete) and the model call goes
-    /// on into the cache, which answers the editor's next request as the user types.
-    pub item_budget_ms: u64,
+    /// on into the cache, which answers the editor's next request as the user types. Unset:
+    /// chosen per client (`lsp::client_support`), since a client that never asks again must
+    /// wait for the item.
+    pub item_budget_ms: Option<u64>,
 }
 
 impl Default for CompletionConfig {
     fn default() -> Self {
         Self {
             max_in_flight: 4,
-            item_budget_ms: 80,
+            item_budget_ms: None,
         }
     }
 }

@@ -78,6 +78,7 @@ fn defaults() {
             "caCertFile": null,
             "maxOutputTokens": 256,
             "temperature": null,
+            "reasoning": "least",
             "modelPath": null,
             "threads": null
           },
@@ -96,7 +97,7 @@ fn defaults() {
           },
           "completion": {
             "maxInFlight": 4,
-            "itemBudgetMs": 80
+            "itemBudgetMs": null
           }
         }"#]]
     .assert_eq(&json);

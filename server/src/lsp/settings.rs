@@ -130,6 +130,8 @@ impl Backend {
             }
             *built = Some(config.clone());
         }
+        // Requests that find no provider wait for this one instead of answering nothing.
+        self.engine.provider_building();
         let backend = self.clone();
         let config = config.clone();
         tokio::spawn(async move {
@@ -146,7 +148,10 @@ impl Backend {
                     backend.engine.set_provider(None);
                     backend.no_provider(&err).await;
                 }
-                Err(err) => tracing::error!("building the provider panicked: {err}"),
+                Err(err) => {
+                    tracing::error!("building the provider panicked: {err}");
+                    backend.engine.set_provider(None);
+                }
             }
         });
     }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::http::Auth;
 use super::http_stream::{self, Decode, HttpCore, Step};
+use super::reasoning::Shape;
 use super::sse::{Event, Framing};
 use super::{ModelRequest, Provider, ProviderError, Settings, TextStream, prompt};
 
@@ -26,6 +27,7 @@ impl OpenAiResponsesHttp {
             Auth::Bearer,
             &[("accept", "text/event-stream")],
             Some(preconnect),
+            Shape::Responses,
         )?;
         Ok(Self { core })
     }

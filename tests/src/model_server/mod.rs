@@ -15,6 +15,7 @@ mod config;
 mod http;
 mod native;
 mod plan;
+mod reasoning;
 mod responses;
 mod routes;
 mod state;
@@ -31,7 +32,9 @@ use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
-pub use config::{CostModel, Endpoint, Fault, ModelServerConfig, RecordedRequest, TlsFiles};
+pub use config::{
+    CostModel, Endpoint, Fault, ModelServerConfig, ReasoningModel, RecordedRequest, TlsFiles,
+};
 pub use text::{CURSOR_MARKER, estimate_tokens, split_tokens};
 
 use http::Io;
@@ -124,6 +127,11 @@ impl ModelServer {
             .into_iter()
             .filter(|r| r.endpoint == endpoint)
             .collect()
+    }
+
+    /// Hidden tokens the answers so far spent thinking (a [`ReasoningModel`] server).
+    pub fn thinking_tokens(&self) -> u64 {
+        self.shared.thinking_tokens.load(Ordering::Relaxed)
     }
 
     /// TCP connections accepted so far.

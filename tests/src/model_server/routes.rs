@@ -12,6 +12,7 @@ use tokio::time::{sleep, sleep_until};
 use super::config::{Endpoint, Fault, RecordedRequest};
 use super::http::{Conn, Io, Request};
 use super::plan::{HttpError, Plan, PlanCtx, sse_data, sse_named};
+use super::reasoning;
 use super::responses::{ApiError, responses_http};
 use super::state::Shared;
 use super::stream::{FrameSink, Played, Schedule, StreamFaults, play};
@@ -160,10 +161,18 @@ async fn respond(
         Some(Fault::ServerError(status)) => Some(ApiError::server(*status)),
         _ => None,
     };
-    if let Some(error) = fault_error {
-        write_error(conn, &HttpError::new(ctx.endpoint, &error), keep_alive).await?;
-        return Ok(Played::Complete);
-    }
+    let reasoning_model = ctx.shared.config.reasoning.as_ref();
+    let hidden = match (
+        fault_error,
+        reasoning::thinking_tokens(reasoning_model, ctx.endpoint, body),
+    ) {
+        (None, Ok(hidden)) => hidden,
+        (Some(error), _) | (None, Err(error)) => {
+            write_error(conn, &HttpError::new(ctx.endpoint, &error), keep_alive).await?;
+            return Ok(Played::Complete);
+        }
+    };
+    ctx.shared.thought(hidden);
     let plan = match ctx.endpoint {
         Endpoint::ResponsesHttp => responses_http(ctx, body),
         Endpoint::ChatCompletions => Ok(chat::chat_completions(ctx, body)),
@@ -198,7 +207,8 @@ async fn respond(
         let sequence_number = (script.head.len() + script.first.len() + at) as u64;
         faults.error_after = Some((at, stream_error_frame(ctx.endpoint, sequence_number)));
     }
-    let schedule = Schedule::new(ctx.shared.config.cost, received_at, plan.new_prompt_tokens);
+    let schedule = Schedule::new(ctx.shared.config.cost, received_at, plan.new_prompt_tokens)
+        .after_thinking(hidden);
     let played = play_plan(conn, ctx.endpoint, &plan, schedule, &faults, keep_alive).await?;
     if played == Played::Complete {
         ctx.shared.finished(Instant::now());

@@ -26,6 +26,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::reasoning::Reasoning;
 use super::{ModelRequest, Provider, ProviderError, Settings, TextStream};
 use conn::Conn;
 
@@ -68,6 +69,8 @@ struct Slot {
 
 struct Inner {
     settings: Settings,
+    /// The reasoning switch every `response.create` carries.
+    reasoning: Reasoning,
     url: String,
     options: WsOptions,
     fallback: Arc<dyn Provider>,
@@ -161,6 +164,7 @@ impl OpenAiWebSocket {
             ..Slot::default()
         });
         let inner = Arc::new(Inner {
+            reasoning: Reasoning::new(settings.reasoning, &settings.model),
             settings,
             url,
             options,
