@@ -6,7 +6,11 @@
 //! three ways: over the warm Responses WebSocket, over HTTP on a fresh connection each time, and
 //! over a reused keep-alive HTTP connection. Then it types 200 characters of a real file through
 //! the context builder and counts the prompt bytes sent with incremental continuation (WebSocket,
-//! `previous_response_id`) against full resends (HTTP).
+//! `previous_response_id`) against full resends (HTTP). Last, early stops: 100 requests whose
+//! caller takes the first delta and drops the stream (the suggestion was complete, or a newer
+//! keystroke superseded it) 150 ms apart, on one pooled HTTP/1.1 provider (the abandoned tail is
+//! drained, the connection kept) against a new connection per request (what an early stop cost
+//! when dropping the response closed the connection): connections opened and time to first token.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -45,6 +49,69 @@ async fn main() {
         "default cost model: 20 ms base latency, 20,000 tokens/s prefill, a 2,000-token context";
     latency(title, CostModel::default(), 200).await;
     prompt_bytes().await;
+    early_stops(transport).await;
+}
+
+/// Sequential early stops; see the module docs.
+async fn early_stops(cost: CostModel) {
+    const STOPS: usize = 100;
+    const GAP: Duration = Duration::from_millis(150);
+    let server = start_server(cost, true).await;
+    let proxy = LatencyProxy::start(server.addr(), RTT).await.unwrap();
+    let base_url = format!("https://127.0.0.1:{}/v1", proxy.addr().port());
+    let settings = settings(&base_url, true);
+    let pooled = Arc::new(http_provider(&settings));
+    pooled.settled().await;
+    let mut rows = Vec::new();
+    for kept in [true, false] {
+        let before = server.connections_accepted();
+        let mut ttft = Vec::with_capacity(STOPS);
+        for i in 0..STOPS {
+            let provider: Arc<dyn Provider> = if kept {
+                pooled.clone()
+            } else {
+                let settings = settings.clone();
+                Arc::new(
+                    std::thread::spawn(move || http_provider(&settings))
+                        .join()
+                        .unwrap(),
+                )
+            };
+            let request = ModelRequest {
+                input: ModelInput::Chat {
+                    context: String::new(),
+                    query: format!("early stop {i}"),
+                },
+                max_output_tokens: 256,
+                ..ModelRequest::default()
+            };
+            let started = Instant::now();
+            let mut stream = provider.stream(request);
+            stream.next().await.expect("a delta").unwrap();
+            ttft.push(started.elapsed().as_secs_f64() * 1e3);
+            drop(stream);
+            tokio::time::sleep(GAP).await;
+        }
+        let opened = server.connections_accepted() - before;
+        rows.push((kept, opened, pct(&ttft, 0.5), pct(&ttft, 0.95)));
+    }
+    println!(
+        "early stops: {STOPS} requests 150 ms apart, the first delta taken and ~100 tokens abandoned, {} ms RTT, TLS",
+        RTT.as_millis()
+    );
+    println!(
+        "{:<40} {:>11} {:>9} {:>9}",
+        "HTTP/1.1", "connections", "TTFT p50", "TTFT p95"
+    );
+    for (kept, opened, p50, p95) in rows {
+        let name = if kept {
+            "pooled, abandoned tail drained (now)"
+        } else {
+            "new connection each (the tail dropped)"
+        };
+        println!("{name:<40} {opened:>11} {p50:>7.1}ms {p95:>7.1}ms");
+    }
+    println!();
 }
 
 async fn latency(title: &str, cost: CostModel, context_repeats: usize) {
