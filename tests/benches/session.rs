@@ -52,19 +52,110 @@ async fn main() {
     early_stops(transport).await;
 }
 
+async fn latency(title: &str, cost: CostModel, context_repeats: usize) {
+    let server = start_server(cost, true).await;
+    let proxy = LatencyProxy::start(server.addr(), RTT).await.unwrap();
+    let base_url = format!("https://127.0.0.1:{}/v1", proxy.addr().port());
+    let settings = settings_for(&base_url, true);
+    let model_ms = cost.token_offset(ANSWER_TOKENS as usize - 1).as_secs_f64() * 1e3;
+
+    let ws = OpenAiWebSocket::start(settings.clone(), Arc::new(http_provider(&settings)));
+    while !ws.is_connected() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let warm = run(REQUESTS, context_repeats, |_| {
+        ws.clone() as Arc<dyn Provider>
+    })
+    .await;
+    // A provider built outside the runtime skips its preconnect: every request dials anew.
+    let fresh = run(REQUESTS, context_repeats, |_| {
+        let settings = settings.clone();
+        Arc::new(
+            std::thread::spawn(move || http_provider(&settings))
+                .join()
+                .unwrap(),
+        ) as Arc<dyn Provider>
+    })
+    .await;
+    let pooled = Arc::new(http_provider(&settings));
+    pooled.settled().await;
+    let keep_alive = run(REQUESTS, context_repeats, |_| {
+        pooled.clone() as Arc<dyn Provider>
+    })
+    .await;
+    // The same, from a server that offers HTTP/2 (the path to every cloud endpoint).
+    let h2_server = start_server_with(cost, true, true).await;
+    let h2_proxy = LatencyProxy::start(h2_server.addr(), RTT).await.unwrap();
+    let h2_url = format!("https://127.0.0.1:{}/v1", h2_proxy.addr().port());
+    let h2_pooled = Arc::new(http_provider(&settings_for(&h2_url, true)));
+    h2_pooled.settled().await;
+    let http2 = run(REQUESTS, context_repeats, |_| {
+        h2_pooled.clone() as Arc<dyn Provider>
+    })
+    .await;
+    assert_eq!(
+        h2_server.http2_connections(),
+        1,
+        "the bench ran over HTTP/2"
+    );
+
+    println!("{title}");
+    println!(
+        "{REQUESTS} sequential requests, {} ms RTT, TLS, {ANSWER_TOKENS}-token answers at 1,000 tokens/s (decode {model_ms:.0} ms)",
+        RTT.as_millis()
+    );
+    println!(
+        "{:<28} {:>9} {:>9} {:>10} {:>10} {:>13}",
+        "transport", "TTFT p50", "TTFT p95", "total p50", "total p95", "overhead p50"
+    );
+    for (name, samples) in [
+        ("warm WebSocket", &warm),
+        ("HTTP, fresh connection", &fresh),
+        ("HTTP/1.1, keep-alive", &keep_alive),
+        ("HTTP/2, keep-alive", &http2),
+    ] {
+        let (ttft, total): (Vec<f64>, Vec<f64>) = samples.iter().copied().unzip();
+        println!(
+            "{name:<28} {:>7.1}ms {:>7.1}ms {:>8.1}ms {:>8.1}ms {:>11.1}ms",
+            pct(&ttft, 0.5),
+            pct(&ttft, 0.95),
+            pct(&total, 0.5),
+            pct(&total, 0.95),
+            pct(&total, 0.5) - model_ms
+        );
+    }
+    let overhead =
+        |s: &[(f64, f64)]| pct(&s.iter().map(|x| x.1).collect::<Vec<_>>(), 0.5) - model_ms;
+    let ttft = |s: &[(f64, f64)]| pct(&s.iter().map(|x| x.0).collect::<Vec<_>>(), 0.5);
+    println!(
+        "warm WebSocket vs fresh connection: overhead {:.0}% lower, TTFT {:.0}% lower",
+        100.0 * (1.0 - overhead(&warm) / overhead(&fresh)),
+        100.0 * (1.0 - ttft(&warm) / ttft(&fresh))
+    );
+    println!(
+        "warm WebSocket vs keep-alive HTTP: overhead {:.0}% lower, TTFT {:.0}% lower",
+        100.0 * (1.0 - overhead(&warm) / overhead(&keep_alive)),
+        100.0 * (1.0 - ttft(&warm) / ttft(&keep_alive))
+    );
+    println!();
+}
+
 /// Sequential early stops; see the module docs.
 async fn early_stops(cost: CostModel) {
     const STOPS: usize = 100;
     const GAP: Duration = Duration::from_millis(150);
-    let server = start_server(cost, true).await;
-    let proxy = LatencyProxy::start(server.addr(), RTT).await.unwrap();
-    let base_url = format!("https://127.0.0.1:{}/v1", proxy.addr().port());
-    let settings = settings(&base_url, true);
-    let pooled = Arc::new(http_provider(&settings));
-    pooled.settled().await;
     let mut rows = Vec::new();
-    for kept in [true, false] {
-        let before = server.connections_accepted();
+    for (name, http2, kept) in [
+        ("HTTP/1.1 pooled, tail drained (now)", false, true),
+        ("HTTP/1.1 new connection each (before)", false, false),
+        ("HTTP/2 pooled, stream reset", true, true),
+    ] {
+        let server = start_server_with(cost, true, http2).await;
+        let proxy = LatencyProxy::start(server.addr(), RTT).await.unwrap();
+        let base_url = format!("https://127.0.0.1:{}/v1", proxy.addr().port());
+        let settings = settings_for(&base_url, true);
+        let pooled = Arc::new(http_provider(&settings));
+        pooled.settled().await;
         let mut ttft = Vec::with_capacity(STOPS);
         for i in 0..STOPS {
             let provider: Arc<dyn Provider> = if kept {
@@ -92,8 +183,8 @@ async fn early_stops(cost: CostModel) {
             drop(stream);
             tokio::time::sleep(GAP).await;
         }
-        let opened = server.connections_accepted() - before;
-        rows.push((kept, opened, pct(&ttft, 0.5), pct(&ttft, 0.95)));
+        let opened = server.connections_accepted();
+        rows.push((name, opened, pct(&ttft, 0.5), pct(&ttft, 0.95)));
     }
     println!(
         "early stops: {STOPS} requests 150 ms apart, the first delta taken and ~100 tokens abandoned, {} ms RTT, TLS",
@@ -101,88 +192,11 @@ async fn early_stops(cost: CostModel) {
     );
     println!(
         "{:<40} {:>11} {:>9} {:>9}",
-        "HTTP/1.1", "connections", "TTFT p50", "TTFT p95"
+        "", "connections", "TTFT p50", "TTFT p95"
     );
-    for (kept, opened, p50, p95) in rows {
-        let name = if kept {
-            "pooled, abandoned tail drained (now)"
-        } else {
-            "new connection each (the tail dropped)"
-        };
+    for (name, opened, p50, p95) in rows {
         println!("{name:<40} {opened:>11} {p50:>7.1}ms {p95:>7.1}ms");
     }
-    println!();
-}
-
-async fn latency(title: &str, cost: CostModel, context_repeats: usize) {
-    let server = start_server(cost, true).await;
-    let proxy = LatencyProxy::start(server.addr(), RTT).await.unwrap();
-    let base_url = format!("https://127.0.0.1:{}/v1", proxy.addr().port());
-    let settings = settings(&base_url, true);
-    let model_ms = cost.token_offset(ANSWER_TOKENS as usize - 1).as_secs_f64() * 1e3;
-
-    let ws = OpenAiWebSocket::start(settings.clone(), Arc::new(http_provider(&settings)));
-    while !ws.is_connected() {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let warm = run(REQUESTS, context_repeats, |_| {
-        ws.clone() as Arc<dyn Provider>
-    })
-    .await;
-    // A provider built outside the runtime skips its preconnect: every request dials anew.
-    let fresh = run(REQUESTS, context_repeats, |_| {
-        let settings = settings.clone();
-        Arc::new(
-            std::thread::spawn(move || http_provider(&settings))
-                .join()
-                .unwrap(),
-        ) as Arc<dyn Provider>
-    })
-    .await;
-    let pooled = Arc::new(http_provider(&settings));
-    pooled.settled().await;
-    let keep_alive = run(REQUESTS, context_repeats, |_| {
-        pooled.clone() as Arc<dyn Provider>
-    })
-    .await;
-
-    println!("{title}");
-    println!(
-        "{REQUESTS} sequential requests, {} ms RTT, TLS, {ANSWER_TOKENS}-token answers at 1,000 tokens/s (decode {model_ms:.0} ms)",
-        RTT.as_millis()
-    );
-    println!(
-        "{:<28} {:>9} {:>9} {:>10} {:>10} {:>13}",
-        "transport", "TTFT p50", "TTFT p95", "total p50", "total p95", "overhead p50"
-    );
-    for (name, samples) in [
-        ("warm WebSocket", &warm),
-        ("HTTP, fresh connection", &fresh),
-        ("HTTP, keep-alive", &keep_alive),
-    ] {
-        let (ttft, total): (Vec<f64>, Vec<f64>) = samples.iter().copied().unzip();
-        println!(
-            "{name:<28} {:>7.1}ms {:>7.1}ms {:>8.1}ms {:>8.1}ms {:>11.1}ms",
-            pct(&ttft, 0.5),
-            pct(&ttft, 0.95),
-            pct(&total, 0.5),
-            pct(&total, 0.95),
-            pct(&total, 0.5) - model_ms
-        );
-    }
-    let overhead =
-        |s: &[(f64, f64)]| pct(&s.iter().map(|x| x.1).collect::<Vec<_>>(), 0.5) - model_ms;
-    let ttft = |s: &[(f64, f64)]| pct(&s.iter().map(|x| x.0).collect::<Vec<_>>(), 0.5);
-    println!(
-        "warm WebSocket vs fresh connection: overhead {:.0}% lower, TTFT {:.0}% lower",
-        100.0 * (1.0 - overhead(&warm) / overhead(&fresh)),
-        100.0 * (1.0 - ttft(&warm) / ttft(&fresh))
-    );
-    println!(
-        "warm WebSocket vs keep-alive HTTP: overhead {:.0}% lower, TTFT {:.0}% lower",
-        100.0 * (1.0 - overhead(&warm) / overhead(&keep_alive)),
-        100.0 * (1.0 - ttft(&warm) / ttft(&keep_alive))
-    );
     println!();
 }
 
@@ -241,7 +255,7 @@ async fn prompt_bytes() {
     let mut totals = Vec::new();
     for incremental in [true, false] {
         let server = start_server(CostModel::instant(), false).await;
-        let settings = settings(&server.http_base(), false);
+        let settings = settings_for(&server.http_base(), false);
         let provider: Arc<dyn Provider> = if incremental {
             let ws = OpenAiWebSocket::start(settings.clone(), Arc::new(http_provider(&settings)));
             while !ws.is_connected() {
@@ -323,18 +337,24 @@ async fn prompt_bytes() {
 }
 
 async fn start_server(cost: CostModel, tls: bool) -> ModelServer {
+    start_server_with(cost, tls, false).await
+}
+
+/// `http2`: the server offers `h2` by ALPN, as cloud endpoints do.
+async fn start_server_with(cost: CostModel, tls: bool, http2: bool) -> ModelServer {
     ModelServer::start(ModelServerConfig {
         cost,
         api_key: Some(KEY.into()),
         default_answer: "let x = compute(a, b) + other(c) * 2; ".repeat(8),
         tls: tls.then(spark_tests::tls::fixture_files),
+        http2,
         ..ModelServerConfig::default()
     })
     .await
     .unwrap()
 }
 
-fn settings(base_url: &str, tls: bool) -> Settings {
+fn settings_for(base_url: &str, tls: bool) -> Settings {
     // The key comes from a command, so the bench needs no environment variable.
     let config = ProviderConfig {
         base_url: base_url.into(),

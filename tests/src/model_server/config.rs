@@ -80,6 +80,9 @@ pub struct ModelServerConfig {
     pub model: String,
     /// When set, the server plays a reasoning model (`reasoning` module).
     pub reasoning: Option<ReasoningModel>,
+    /// Serve HTTP/2 too: offered by ALPN over TLS, and h2c (prior knowledge) on a plain
+    /// socket. WebSocket upgrades stay HTTP/1.1.
+    pub http2: bool,
 }
 
 /// A model that thinks before it answers unless told not to.
@@ -115,6 +118,7 @@ impl Default for ModelServerConfig {
             ws_lifetime: Duration::from_secs(60 * 60),
             model: "spark-reference".to_owned(),
             reasoning: None,
+            http2: false,
         }
     }
 }

@@ -33,6 +33,8 @@ pub(crate) struct Shared {
     stored: Mutex<HashMap<String, u64>>,
     pub connections: AtomicUsize,
     pub ws_connections: AtomicUsize,
+    /// Connections that spoke HTTP/2.
+    pub http2_connections: AtomicUsize,
     /// Hidden tokens spent thinking, over all answers.
     pub thinking_tokens: AtomicU64,
     next_id: AtomicU64,
@@ -56,6 +58,7 @@ impl Shared {
             stored: Mutex::default(),
             connections: AtomicUsize::new(0),
             ws_connections: AtomicUsize::new(0),
+            http2_connections: AtomicUsize::new(0),
             thinking_tokens: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
         }

@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
 use super::config::{Endpoint, Fault, RecordedRequest};
-use super::http::{Conn, Io, Request};
+use super::http::{Conn, Io, Request, Respond};
 use super::reasoning;
 use super::responses::{ApiError, ResponseMeta, ResponsesRequest};
 use super::state::{Shared, lock};
