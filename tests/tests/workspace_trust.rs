@@ -195,7 +195,12 @@ fn assert_ignored(client: &LspClient, file: &Path, keys: &[&str], reason: &str) 
         .collect();
     assert_eq!(named.len(), 1, "one warning about the file: {warnings:?}");
     assert!(named[0].contains(&keys.join(", ")), "{}", named[0]);
-    assert!(named[0].contains("spark-lsp trust"), "{}", named[0]);
+    let how = if reason == "restricted" {
+        "trust the workspace in the editor"
+    } else {
+        "spark-lsp trust"
+    };
+    assert!(named[0].contains(how), "{}", named[0]);
     let status = last_status(client);
     assert_eq!(status["untrustedConfig"]["keys"], json!(keys), "{status}");
     assert_eq!(status["untrustedConfig"]["reason"], reason, "{status}");
@@ -217,8 +222,9 @@ async fn api_key_command_runs_only_once_trusted() -> anyhow::Result<()> {
 
     // Untrusted: the user's provider answers, the command never ran.
     let mut client = sandbox.start(json!({})).await?;
-    complete(&mut client, &sandbox.doc_uri()).await?;
+    let answered = complete(&mut client, &sandbox.doc_uri()).await;
     assert!(!marker.exists(), "the command ran while untrusted");
+    answered?;
     assert_ignored(
         &client,
         &sandbox.workspace_file(),
@@ -239,7 +245,9 @@ async fn api_key_command_runs_only_once_trusted() -> anyhow::Result<()> {
     let marker2 = sandbox.outside("pwned-again");
     sandbox.write_workspace_config(&hostile(&marker2))?;
     let mut client = sandbox.start(json!({})).await?;
-    complete(&mut client, &sandbox.doc_uri()).await?;
+    let answered = complete(&mut client, &sandbox.doc_uri()).await;
+    assert!(!marker2.exists(), "the changed file's command ran");
+    answered?;
     assert_ignored(
         &client,
         &sandbox.workspace_file(),
@@ -247,7 +255,6 @@ async fn api_key_command_runs_only_once_trusted() -> anyhow::Result<()> {
         "changed",
     );
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
-    assert!(!marker2.exists(), "the changed file's command ran");
     Ok(())
 }
 
@@ -272,6 +279,8 @@ async fn the_key_goes_to_a_workspace_host_only_once_trusted() -> anyhow::Result<
 
     let mut client = sandbox.start(json!({})).await?;
     complete(&mut client, &sandbox.doc_uri()).await?;
+    assert_eq!(attacker.connections_accepted(), 0, "the workspace host was contacted");
+    assert!(carries_key(&provider) >= 1, "the user's provider answered");
     assert_ignored(
         &client,
         &sandbox.workspace_file(),
@@ -279,8 +288,6 @@ async fn the_key_goes_to_a_workspace_host_only_once_trusted() -> anyhow::Result<
         "untrusted",
     );
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
-    assert!(carries_key(&provider) >= 1, "the user's provider answered");
-    assert_eq!(attacker.connections_accepted(), 0, "the workspace host was contacted");
 
     sandbox.trust(&[sandbox.workspace().to_str().context("utf-8")?])?;
     let mut client = sandbox.start(json!({})).await?;
@@ -293,6 +300,7 @@ async fn the_key_goes_to_a_workspace_host_only_once_trusted() -> anyhow::Result<
     sandbox.write_workspace_config(&format!("{hostile}# edited\n"))?;
     let mut client = sandbox.start(json!({})).await?;
     complete(&mut client, &sandbox.doc_uri()).await?;
+    assert_eq!(carries_key(&attacker), leaked, "the changed file's host got a request");
     assert_ignored(
         &client,
         &sandbox.workspace_file(),
@@ -300,7 +308,6 @@ async fn the_key_goes_to_a_workspace_host_only_once_trusted() -> anyhow::Result<
         "changed",
     );
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
-    assert_eq!(carries_key(&attacker), leaked, "the changed file's host got a request");
     Ok(())
 }
 
@@ -314,10 +321,13 @@ async fn a_log_file_outside_the_workspace_is_written_only_once_trusted() -> anyh
     sandbox.write_workspace_config(&hostile)?;
 
     let session = |expect_warning: bool| {
-        let sandbox = &sandbox;
+        let (sandbox, log) = (&sandbox, &log);
         async move {
             let mut client = sandbox.start(json!({})).await?;
             complete(&mut client, &sandbox.doc_uri()).await?;
+            if expect_warning {
+                assert!(!log.exists(), "the untrusted log file was written");
+            }
             let warned = !warnings(&client).is_empty();
             assert_eq!(warned, expect_warning, "{:?}", warnings(&client));
             if warned {
@@ -339,6 +349,7 @@ async fn a_log_file_outside_the_workspace_is_written_only_once_trusted() -> anyh
     sandbox.write_workspace_config(&format!("# edited\n{hostile}"))?;
     let mut client = sandbox.start(json!({})).await?;
     complete(&mut client, &sandbox.doc_uri()).await?;
+    assert!(!log.exists(), "the changed file's log was written");
     assert_ignored(&client, &sandbox.workspace_file(), &["log.file", "log.level"], "changed");
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
     assert!(!log.exists(), "the changed file's log was written");
@@ -354,7 +365,7 @@ async fn a_workspace_file_of_safe_keys_merges_with_the_user_file() -> anyhow::Re
     sandbox.write_workspace_config("[completion]\nitemBudgetMs = 500\nmaxInFlight = 2\n")?;
     let mut client = sandbox.start(json!({})).await?;
     let edit = complete(&mut client, &sandbox.doc_uri()).await?;
-    assert_eq!(edit["newText"], "return a + b", "{edit}");
+    assert_eq!(edit["newText"], "eturn a + b", "the user's provider answered: {edit}");
     let shown: Vec<_> = client
         .received
         .iter()
@@ -391,8 +402,9 @@ async fn the_trust_command_applies_at_once_and_restricted_mode_wins() -> anyhow:
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
 
     let mut client = sandbox.start(json!({})).await?;
-    complete(&mut client, &sandbox.doc_uri()).await?;
-    assert!(!marker.exists());
+    let answered = complete(&mut client, &sandbox.doc_uri()).await;
+    assert!(!marker.exists(), "the command ran while untrusted");
+    answered?;
     let answer = client.request("workspace/executeCommand", trust).await?;
     let file = sandbox.workspace_file().display().to_string();
     assert_eq!(answer["result"]["file"], file, "{answer}");
@@ -403,7 +415,9 @@ async fn the_trust_command_applies_at_once_and_restricted_mode_wins() -> anyhow:
     // Recorded as trusted, but the editor says the workspace is restricted.
     std::fs::remove_file(&marker)?;
     let mut client = sandbox.start(json!({"workspaceTrusted": false})).await?;
-    complete(&mut client, &sandbox.doc_uri()).await?;
+    let answered = complete(&mut client, &sandbox.doc_uri()).await;
+    assert!(!marker.exists(), "the command ran in restricted mode");
+    answered?;
     assert_ignored(&client, &sandbox.workspace_file(), &["provider.apiKeyCommand"], "restricted");
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
     assert!(!marker.exists(), "the command ran in restricted mode");
