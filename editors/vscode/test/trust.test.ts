@@ -3,6 +3,7 @@
 import * as assert from "node:assert/strict";
 import { beforeEach, test } from "node:test";
 import { Controller } from "../src/controller";
+import { statusView } from "../src/status";
 import { TRUST_WORKSPACE_CONFIG } from "../src/trust";
 import { fakeBinary, loadDefaults, logChannel, packageJson, recordingFactory, settle } from "./helpers";
 import * as vscode from "./stub/vscode";
@@ -82,4 +83,17 @@ test("in Restricted Mode the trust command points to VS Code's trust first and a
   assert.match(vscode.state.warningMessages[0], /Restricted Mode/);
   assert.equal(managed, 1);
   assert.deepEqual(clients[0].requests, []);
+});
+
+test("the status tooltip names the ignored settings and the command that trusts them", () => {
+  const view = statusView("running", {
+    busy: false,
+    kind: "Normal",
+    message: "spark-lsp: openai-chat",
+    untrustedConfig: { file: "/w/spark-lsp.toml", keys: ["log.file", "provider.baseUrl"], reason: "untrusted", message: "…" },
+  });
+  assert.equal(
+    view.tooltip,
+    "spark-lsp: openai-chat\nIgnored until trusted: log.file, provider.baseUrl (Spark: Trust Workspace Configuration)",
+  );
 });
