@@ -155,6 +155,28 @@ mod tests {
         }
     }
 
+    /// docs/configuration.md marks every key as the code classifies it.
+    #[test]
+    fn the_documentation_marks_each_key() {
+        let doc = include_str!("../../../docs/configuration.md");
+        let mut documented: Vec<(String, bool)> = doc
+            .lines()
+            .filter_map(|line| {
+                let mut cells = line.split(" | ");
+                let key = cells.next()?.strip_prefix("| `")?.strip_suffix('`')?;
+                let trust = cells.next()?;
+                Some((key.to_owned(), trust == "**sensitive**"))
+            })
+            .collect();
+        let mut expected: Vec<(String, bool)> = KEYS
+            .iter()
+            .map(|(key, class)| ((*key).to_owned(), matches!(class, Sensitive(_))))
+            .collect();
+        documented.sort();
+        expected.sort();
+        assert_eq!(documented, expected);
+    }
+
     /// VS Code's Restricted Mode keeps the same keys to the user's own settings, plus the
     /// extension's choice of binary and its arguments.
     #[test]
