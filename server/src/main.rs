@@ -36,7 +36,6 @@ Environment:
 enum Command {
     Serve { log_file: Option<PathBuf> },
     Print(String),
-    /// `spark-lsp trust ...`, with the arguments after `trust`.
     Trust(Vec<String>),
 }
 

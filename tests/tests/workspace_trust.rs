@@ -144,7 +144,9 @@ async fn complete(client: &mut LspClient, uri: &str) -> anyhow::Result<Value> {
     let params = json!({"textDocument": {"uri": uri}, "position": {"line": 1, "character": 5},
         "context": {"triggerKind": 1}});
     for _ in 0..400 {
-        let response = client.request("textDocument/completion", params.clone()).await?;
+        let response = client
+            .request("textDocument/completion", params.clone())
+            .await?;
         let edit = &response["result"]["items"][0]["textEdit"];
         if !edit.is_null() {
             return Ok(edit.clone());
@@ -238,7 +240,10 @@ async fn api_key_command_runs_only_once_trusted() -> anyhow::Result<()> {
     let out = sandbox.trust(&[])?;
     assert!(out.contains("provider.apiKeyCommand"), "{out}");
     let client = sandbox.start(json!({})).await?;
-    assert!(wait_for_file(&marker).await, "the trusted command did not run");
+    assert!(
+        wait_for_file(&marker).await,
+        "the trusted command did not run"
+    );
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
 
     // Changed: untrusted again until trusted again.
@@ -273,13 +278,20 @@ async fn the_key_goes_to_a_workspace_host_only_once_trusted() -> anyhow::Result<
         server
             .requests()
             .iter()
-            .filter(|r| r.header("authorization").is_some_and(|v| v.contains(USER_KEY)))
+            .filter(|r| {
+                r.header("authorization")
+                    .is_some_and(|v| v.contains(USER_KEY))
+            })
             .count()
     };
 
     let mut client = sandbox.start(json!({})).await?;
     complete(&mut client, &sandbox.doc_uri()).await?;
-    assert_eq!(attacker.connections_accepted(), 0, "the workspace host was contacted");
+    assert_eq!(
+        attacker.connections_accepted(),
+        0,
+        "the workspace host was contacted"
+    );
     assert!(carries_key(&provider) >= 1, "the user's provider answered");
     assert_ignored(
         &client,
@@ -300,7 +312,11 @@ async fn the_key_goes_to_a_workspace_host_only_once_trusted() -> anyhow::Result<
     sandbox.write_workspace_config(&format!("{hostile}# edited\n"))?;
     let mut client = sandbox.start(json!({})).await?;
     complete(&mut client, &sandbox.doc_uri()).await?;
-    assert_eq!(carries_key(&attacker), leaked, "the changed file's host got a request");
+    assert_eq!(
+        carries_key(&attacker),
+        leaked,
+        "the changed file's host got a request"
+    );
     assert_ignored(
         &client,
         &sandbox.workspace_file(),
@@ -331,7 +347,12 @@ async fn a_log_file_outside_the_workspace_is_written_only_once_trusted() -> anyh
             let warned = !warnings(&client).is_empty();
             assert_eq!(warned, expect_warning, "{:?}", warnings(&client));
             if warned {
-                assert_ignored(&client, &sandbox.workspace_file(), &["log.file", "log.level"], "untrusted");
+                assert_ignored(
+                    &client,
+                    &sandbox.workspace_file(),
+                    &["log.file", "log.level"],
+                    "untrusted",
+                );
             }
             client.shutdown_and_exit().await
         }
@@ -350,7 +371,12 @@ async fn a_log_file_outside_the_workspace_is_written_only_once_trusted() -> anyh
     let mut client = sandbox.start(json!({})).await?;
     complete(&mut client, &sandbox.doc_uri()).await?;
     assert!(!log.exists(), "the changed file's log was written");
-    assert_ignored(&client, &sandbox.workspace_file(), &["log.file", "log.level"], "changed");
+    assert_ignored(
+        &client,
+        &sandbox.workspace_file(),
+        &["log.file", "log.level"],
+        "changed",
+    );
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
     assert!(!log.exists(), "the changed file's log was written");
     Ok(())
@@ -365,7 +391,10 @@ async fn a_workspace_file_of_safe_keys_merges_with_the_user_file() -> anyhow::Re
     sandbox.write_workspace_config("[completion]\nitemBudgetMs = 500\nmaxInFlight = 2\n")?;
     let mut client = sandbox.start(json!({})).await?;
     let edit = complete(&mut client, &sandbox.doc_uri()).await?;
-    assert_eq!(edit["newText"], "eturn a + b", "the user's provider answered: {edit}");
+    assert_eq!(
+        edit["newText"], "eturn a + b",
+        "the user's provider answered: {edit}"
+    );
     let shown: Vec<_> = client
         .received
         .iter()
@@ -394,9 +423,13 @@ async fn the_trust_command_applies_at_once_and_restricted_mode_wins() -> anyhow:
 
     let mut client = sandbox.start(json!({"workspaceTrusted": false})).await?;
     let trust = json!({"command": "spark.trustWorkspaceConfig", "arguments": []});
-    let refused = client.request("workspace/executeCommand", trust.clone()).await?;
+    let refused = client
+        .request("workspace/executeCommand", trust.clone())
+        .await?;
     assert!(
-        refused["error"]["message"].as_str().is_some_and(|m| m.contains("restricted mode")),
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("restricted mode")),
         "{refused}"
     );
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
@@ -408,9 +441,16 @@ async fn the_trust_command_applies_at_once_and_restricted_mode_wins() -> anyhow:
     let answer = client.request("workspace/executeCommand", trust).await?;
     let file = sandbox.workspace_file().display().to_string();
     assert_eq!(answer["result"]["file"], file, "{answer}");
-    assert!(wait_for_file(&marker).await, "trusted, the command runs at once");
+    assert!(
+        wait_for_file(&marker).await,
+        "trusted, the command runs at once"
+    );
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
-    assert!(sandbox.trust(&["--list"])?.contains(&format!("{file}\ttrusted")));
+    assert!(
+        sandbox
+            .trust(&["--list"])?
+            .contains(&format!("{file}\ttrusted"))
+    );
 
     // Recorded as trusted, but the editor says the workspace is restricted.
     std::fs::remove_file(&marker)?;
@@ -418,7 +458,12 @@ async fn the_trust_command_applies_at_once_and_restricted_mode_wins() -> anyhow:
     let answered = complete(&mut client, &sandbox.doc_uri()).await;
     assert!(!marker.exists(), "the command ran in restricted mode");
     answered?;
-    assert_ignored(&client, &sandbox.workspace_file(), &["provider.apiKeyCommand"], "restricted");
+    assert_ignored(
+        &client,
+        &sandbox.workspace_file(),
+        &["provider.apiKeyCommand"],
+        "restricted",
+    );
     assert_eq!(client.shutdown_and_exit().await?, Some(0));
     assert!(!marker.exists(), "the command ran in restricted mode");
     Ok(())
@@ -441,7 +486,11 @@ async fn the_cli_lists_and_revokes() -> anyhow::Result<()> {
         assert_eq!(mode & 0o777, 0o600);
     }
     sandbox.write_workspace_config("[log]\nfile = \"/tmp/y.log\"\n")?;
-    assert!(sandbox.trust(&["--list"])?.contains("changed since trusted"));
+    assert!(
+        sandbox
+            .trust(&["--list"])?
+            .contains("changed since trusted")
+    );
     assert!(sandbox.trust(&["--revoke"])?.contains("revoked"));
     assert!(sandbox.trust(&["--list"])?.contains("no trusted"));
     assert!(sandbox.trust(&["--revoke"])?.contains("was not trusted"));

@@ -386,7 +386,8 @@ impl Drop for TempDir {
 #[test]
 fn both_files_are_read_and_the_workspace_file_merges_over_the_user_file() {
     let (workspace, user, empty) = (TempDir::new("ws"), TempDir::new("user"), TempDir::new("e"));
-    let workspace = workspace.write_config("[completion]\nitemBudgetMs = 50\n[provider]\nmodel = \"ws\"\n");
+    let workspace =
+        workspace.write_config("[completion]\nitemBudgetMs = 50\n[provider]\nmodel = \"ws\"\n");
     let user = user.write_config("[provider]\nmodel = \"user\"\nkind = \"fim\"\n");
 
     let files = ConfigFiles::load_from(Some(workspace), Some(user));
@@ -404,7 +405,10 @@ fn both_files_are_read_and_the_workspace_file_merges_over_the_user_file() {
     assert_eq!(config.completion.item_budget_ms, 50);
     let workspace_file = files.workspace.expect("workspace file");
     assert!(workspace_file.path.is_absolute());
-    assert_eq!(std::fs::read(&workspace_file.path).ok(), Some(workspace_file.bytes));
+    assert_eq!(
+        std::fs::read(&workspace_file.path).ok(),
+        Some(workspace_file.bytes)
+    );
 
     let files = ConfigFiles::load_from(Some(&empty.0), Some(user));
     assert_eq!(files.workspace, None);

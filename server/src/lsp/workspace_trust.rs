@@ -47,7 +47,11 @@ impl Backend {
     }
 
     fn workspace(&self) -> Workspace {
-        self.trust.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.trust
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Reads the user's and the workspace's `spark-lsp.toml` into `sources`, the workspace's
@@ -119,11 +123,18 @@ impl Backend {
             ));
         };
         let store = TrustStore::for_user().ok_or_else(|| {
-            refused("cannot find the state directory: set XDG_STATE_HOME or HOME to an absolute path")
+            refused(
+                "cannot find the state directory: set XDG_STATE_HOME or HOME to an absolute path",
+            )
         })?;
         let recorded = std::fs::canonicalize(root.join(CONFIG_FILE_NAME))
             .and_then(|path| Ok((std::fs::read(&path)?, path)))
-            .map_err(|err| format!("cannot trust {}: {err}", root.join(CONFIG_FILE_NAME).display()))
+            .map_err(|err| {
+                format!(
+                    "cannot trust {}: {err}",
+                    root.join(CONFIG_FILE_NAME).display()
+                )
+            })
             .and_then(|(bytes, path)| {
                 let sha256 = sha256_hex(&bytes);
                 store.trust(&path, &sha256)?;
@@ -146,7 +157,10 @@ impl Backend {
         self.show_issues(issues).await;
         self.report_untrusted_config().await;
         self.publish_status().await;
-        let message = format!("spark-lsp: trusted {}; all its settings apply", trusted.file);
+        let message = format!(
+            "spark-lsp: trusted {}; all its settings apply",
+            trusted.file
+        );
         self.client.show_message(MessageType::INFO, message).await;
         Ok(serde_json::to_value(trusted).ok())
     }

@@ -35,9 +35,8 @@ pub fn run(args: impl IntoIterator<Item = String>) -> Result<String, String> {
     if matches!(action, Action::Help) {
         return Ok(HELP.to_owned());
     }
-    let store = TrustStore::for_user().ok_or(
-        "cannot find the state directory: set XDG_STATE_HOME or HOME to an absolute path",
-    )?;
+    let store = TrustStore::for_user()
+        .ok_or("cannot find the state directory: set XDG_STATE_HOME or HOME to an absolute path")?;
     match action {
         Action::Trust(target) => trust(&store, &target),
         Action::Revoke(target) => revoke(&store, &target),
@@ -56,7 +55,9 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Action, String> {
             "--revoke" => revoke = true,
             "--list" => list = true,
             other if other.starts_with('-') => {
-                return Err(format!("unknown option {other:?}; see spark-lsp trust --help"));
+                return Err(format!(
+                    "unknown option {other:?}; see spark-lsp trust --help"
+                ));
             }
             other if target.is_none() => target = Some(PathBuf::from(other)),
             other => return Err(format!("unexpected argument {other:?}; give one directory")),
@@ -139,7 +140,9 @@ mod tests {
     fn arguments() {
         assert!(matches!(parsed(&[]), Ok(Action::Trust(dir)) if dir == Path::new(".")));
         assert!(matches!(parsed(&["/w"]), Ok(Action::Trust(dir)) if dir == Path::new("/w")));
-        assert!(matches!(parsed(&["--revoke", "/w"]), Ok(Action::Revoke(dir)) if dir == Path::new("/w")));
+        assert!(
+            matches!(parsed(&["--revoke", "/w"]), Ok(Action::Revoke(dir)) if dir == Path::new("/w"))
+        );
         assert!(matches!(parsed(&["--list"]), Ok(Action::List)));
         assert!(matches!(parsed(&["--help"]), Ok(Action::Help)));
         assert!(parsed(&["--list", "--revoke"]).is_err());

@@ -21,20 +21,44 @@ use Class::{Safe, Sensitive};
 
 /// Every key of the schema (dotted, as in docs/configuration.md) and its class.
 pub const KEYS: &[(&str, Class)] = &[
-    ("provider.kind", Sensitive("chooses the protocol and so where text goes")),
-    ("provider.transport", Sensitive("changes how and where text is sent")),
-    ("provider.baseUrl", Sensitive("chooses the host that receives code and the key")),
+    (
+        "provider.kind",
+        Sensitive("chooses the protocol and so where text goes"),
+    ),
+    (
+        "provider.transport",
+        Sensitive("changes how and where text is sent"),
+    ),
+    (
+        "provider.baseUrl",
+        Sensitive("chooses the host that receives code and the key"),
+    ),
     ("provider.model", Safe),
-    ("provider.apiKeyEnv", Sensitive("chooses which secret is sent")),
+    (
+        "provider.apiKeyEnv",
+        Sensitive("chooses which secret is sent"),
+    ),
     ("provider.apiKeyCommand", Sensitive("runs a program")),
-    ("provider.headers", Sensitive("sends values, possibly credentials, with every request")),
-    ("provider.fimApi", Sensitive("changes the endpoint path and request shape")),
+    (
+        "provider.headers",
+        Sensitive("sends values, possibly credentials, with every request"),
+    ),
+    (
+        "provider.fimApi",
+        Sensitive("changes the endpoint path and request shape"),
+    ),
     ("provider.timeoutMs", Safe),
     ("provider.connectTimeoutMs", Safe),
-    ("provider.caCertFile", Sensitive("reads a file and trusts its certificates")),
+    (
+        "provider.caCertFile",
+        Sensitive("reads a file and trusts its certificates"),
+    ),
     ("provider.maxOutputTokens", Safe),
     ("provider.temperature", Safe),
-    ("provider.modelPath", Sensitive("reads a file and runs it as a model")),
+    (
+        "provider.modelPath",
+        Sensitive("reads a file and runs it as a model"),
+    ),
     ("provider.threads", Safe),
     ("documents.maxFileBytes", Safe),
     ("syntax.maxTrees", Safe),

@@ -141,12 +141,12 @@ impl TrustStore {
         let mut text = serde_json::to_vec_pretty(record).map_err(|err| err.to_string())?;
         text.push(b'\n');
         let shown = self.dir.display();
-        create_private_dir(&self.dir)
-            .map_err(|err| format!("cannot create {shown}: {err}"))?;
+        create_private_dir(&self.dir).map_err(|err| format!("cannot create {shown}: {err}"))?;
         let temp = self
             .dir
             .join(format!(".{RECORD_FILE}.{}.tmp", std::process::id()));
-        let written = write_private(&temp, &text).and_then(|()| std::fs::rename(&temp, self.path()));
+        let written =
+            write_private(&temp, &text).and_then(|()| std::fs::rename(&temp, self.path()));
         written.map_err(|err| {
             let _ = std::fs::remove_file(&temp);
             format!("cannot write {}: {err}", self.path().display())
@@ -201,10 +201,8 @@ mod tests {
 
     impl TempDir {
         fn new(tag: &str) -> Self {
-            let dir = std::env::temp_dir().join(format!(
-                "spark-lsp-trust-{}-{tag}",
-                std::process::id()
-            ));
+            let dir =
+                std::env::temp_dir().join(format!("spark-lsp-trust-{}-{tag}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             Self(dir)
         }
@@ -233,7 +231,10 @@ mod tests {
         store.trust(file, "aa").expect("trust");
         assert_eq!(store.state(file, "aa"), TrustState::Trusted);
         assert_eq!(store.state(file, "bb"), TrustState::Changed);
-        assert_eq!(store.state(Path::new("/x/spark-lsp.toml"), "aa"), TrustState::Untrusted);
+        assert_eq!(
+            store.state(Path::new("/x/spark-lsp.toml"), "aa"),
+            TrustState::Untrusted
+        );
         store.trust(file, "bb").expect("re-trust");
         assert_eq!(store.entries().expect("entries").len(), 1);
         assert_eq!(store.state(file, "bb"), TrustState::Trusted);
@@ -248,8 +249,13 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = TempDir::new("mode");
         let store = TrustStore::in_dir(&dir.0);
-        store.trust(Path::new("/w/spark-lsp.toml"), "aa").expect("trust");
-        let mode = std::fs::metadata(store.path()).expect("record").permissions().mode();
+        store
+            .trust(Path::new("/w/spark-lsp.toml"), "aa")
+            .expect("trust");
+        let mode = std::fs::metadata(store.path())
+            .expect("record")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let names: Vec<_> = std::fs::read_dir(&dir.0)
             .expect("dir")
@@ -267,6 +273,9 @@ mod tests {
         assert_eq!(store.state(Path::new("/w/a"), "aa"), TrustState::Untrusted);
         let err = store.trust(Path::new("/w/a"), "aa").expect_err("refused");
         assert!(err.contains("fix or delete it"), "{err}");
-        assert_eq!(std::fs::read_to_string(store.path()).expect("kept"), "{not json");
+        assert_eq!(
+            std::fs::read_to_string(store.path()).expect("kept"),
+            "{not json"
+        );
     }
 }
