@@ -21,7 +21,7 @@ export const COMMANDS = [
   "spark.showNextEdit",
   "spark.acceptNextEdit",
   "spark.dismissNextEdit",
-  "spark.trustWorkspaceConfig",
+  "spark.trustWorkspaceConfiguration",
 ] as const;
 
 export class Controller implements vscode.Disposable {
@@ -66,7 +66,7 @@ export class Controller implements vscode.Disposable {
       "spark.showNextEdit": () => this.withEditor((editor) => this.nextEdits.show(editor)),
       "spark.acceptNextEdit": () => this.withEditor((editor) => this.nextEdits.accept(editor)),
       "spark.dismissNextEdit": () => this.nextEdits.dismiss(),
-      "spark.trustWorkspaceConfig": () => trustWorkspaceConfig(this.state === "running" ? this.client : undefined),
+      "spark.trustWorkspaceConfiguration": () => trustWorkspaceConfig(this.state === "running" ? this.client : undefined),
     };
     return COMMANDS.map((command) => vscode.commands.registerCommand(command, handlers[command]));
   }

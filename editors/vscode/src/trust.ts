@@ -10,7 +10,8 @@
 import * as vscode from "vscode";
 import type { SparkClient } from "./client";
 
-/** The server command (protocol/src/lib.rs). */
+/** The server command (protocol/src/lib.rs). vscode-languageclient registers every command the
+ * server advertises under its own name, so the extension's command is `spark.trustWorkspaceConfiguration`. */
 export const TRUST_WORKSPACE_CONFIG = "spark.trustWorkspaceConfig";
 
 /** What the server must know about VS Code's trust in this workspace, merged into the

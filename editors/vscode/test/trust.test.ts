@@ -31,7 +31,9 @@ test("package.json declares limited support in untrusted workspaces, with the re
     assert.ok(untrusted.restrictedConfigurations.includes(key), key);
   }
   const commands = packageJson.contributes.commands.map((c: { command: string }) => c.command);
-  assert.ok(commands.includes("spark.trustWorkspaceConfig"));
+  assert.ok(commands.includes("spark.trustWorkspaceConfiguration"));
+  // vscode-languageclient registers the server's own commands; a clash would fail its start.
+  assert.ok(!commands.includes(TRUST_WORKSPACE_CONFIG));
 });
 
 test("a trusted workspace sends only the user's settings", async () => {
@@ -54,7 +56,7 @@ test("Restricted Mode tells the server, and granting trust restarts it without t
 
 test("the trust command asks the server to trust the workspace file", async () => {
   const { clients } = await started();
-  const trusted = await vscode.commands.executeCommand("spark.trustWorkspaceConfig");
+  const trusted = await vscode.commands.executeCommand("spark.trustWorkspaceConfiguration");
   assert.equal(trusted, true);
   assert.deepEqual(clients[0].requests, [
     { method: "workspace/executeCommand", params: { command: TRUST_WORKSPACE_CONFIG, arguments: [] } },
@@ -68,7 +70,7 @@ test("the server's refusal is shown", async () => {
       throw new Error("cannot trust /w/spark-lsp.toml: No such file or directory (os error 2)");
     };
   });
-  assert.equal(await vscode.commands.executeCommand("spark.trustWorkspaceConfig"), false);
+  assert.equal(await vscode.commands.executeCommand("spark.trustWorkspaceConfiguration"), false);
   assert.equal(clients.length, 1);
   assert.match(vscode.state.errorMessages[0], /^spark-lsp: cannot trust \/w\/spark-lsp.toml/);
 });
@@ -79,7 +81,7 @@ test("in Restricted Mode the trust command points to VS Code's trust first and a
   let managed = 0;
   vscode.commands.registerCommand("workbench.trust.manage", () => managed++);
   vscode.state.warningAnswers.push("Manage Workspace Trust");
-  assert.equal(await vscode.commands.executeCommand("spark.trustWorkspaceConfig"), false);
+  assert.equal(await vscode.commands.executeCommand("spark.trustWorkspaceConfiguration"), false);
   assert.match(vscode.state.warningMessages[0], /Restricted Mode/);
   assert.equal(managed, 1);
   assert.deepEqual(clients[0].requests, []);

@@ -186,9 +186,8 @@ mod tests {
         let mut documented: Vec<(String, bool)> = doc
             .lines()
             .filter_map(|line| {
-                let mut cells = line.split(" | ");
-                let key = cells.next()?.strip_prefix("| `")?.strip_suffix('`')?;
-                let trust = cells.next()?;
+                let key = line.strip_prefix("| `")?.split_once('`')?.0;
+                let trust = line.strip_suffix(" |")?.rsplit(" | ").next()?;
                 Some((key.to_owned(), trust == "**sensitive**"))
             })
             .collect();
