@@ -116,8 +116,20 @@ pub fn settings_section(settings: &Value) -> Option<&Value> {
         .map(|_| settings)
 }
 
+/// A configuration file is a few hundred bytes; a repository's file larger than this is not read.
+const MAX_FILE_BYTES: u64 = 1 << 20;
+
 fn read_toml(path: &Path) -> Result<(Vec<u8>, Value), ConfigIssue> {
     let shown = path.display();
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or_default();
+    if size > MAX_FILE_BYTES {
+        return Err(ConfigIssue::error(
+            "spark",
+            format!(
+                "{shown} is {size} bytes, more than a configuration file can be (1 MiB); it is ignored"
+            ),
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|err| {
         ConfigIssue::error(
             "spark",

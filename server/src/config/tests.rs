@@ -449,6 +449,20 @@ fn toml_parse_error_names_the_file_and_line() {
 }
 
 #[test]
+fn an_oversized_file_is_not_read() {
+    let dir = TempDir::new("big");
+    let text = format!("# {}\n", "x".repeat(1 << 20));
+    let files = ConfigFiles::load_from(Some(dir.write_config(&text)), None);
+    assert_eq!(files.workspace, None);
+    assert_eq!(files.issues.len(), 1, "{:?}", files.issues);
+    assert!(
+        files.issues[0]
+            .message
+            .contains("more than a configuration file can be")
+    );
+}
+
+#[test]
 fn toml_values_go_through_the_same_checks() {
     let dir = TempDir::new("typed");
     let text = "[provider]\ntimeoutMs = -5\nmodel = \"m\"\n[syntax]\nmaxTrees = 9\n";
