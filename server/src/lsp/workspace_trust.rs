@@ -127,26 +127,14 @@ impl Backend {
                 "cannot find the state directory: set XDG_STATE_HOME or HOME to an absolute path",
             )
         })?;
-        let recorded = std::fs::canonicalize(root.join(CONFIG_FILE_NAME))
-            .and_then(|path| Ok((std::fs::read(&path)?, path)))
-            .map_err(|err| {
-                format!(
-                    "cannot trust {}: {err}",
-                    root.join(CONFIG_FILE_NAME).display()
-                )
-            })
-            .and_then(|(bytes, path)| {
-                let sha256 = sha256_hex(&bytes);
-                store.trust(&path, &sha256)?;
-                Ok(TrustedConfig {
-                    file: path.display().to_string(),
-                    sha256,
-                })
-            });
-        let trusted = recorded.map_err(|err| {
+        let trusted = trust::trust_file(&store, &root.join(CONFIG_FILE_NAME)).map_err(|err| {
             tracing::warn!("{err}");
             refused(err)
         })?;
+        let trusted = TrustedConfig {
+            file: trusted.path.display().to_string(),
+            sha256: trusted.sha256,
+        };
         tracing::info!(file = trusted.file, "workspace configuration trusted");
         let issues = {
             let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());

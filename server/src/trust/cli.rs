@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{TrustState, TrustStore, config_file_in, sha256_hex, untrusted_layer};
+use super::{
+    TrustState, TrustStore, TrustedFile, config_file_in, sha256_hex, trust_file, untrusted_layer,
+};
 
 pub const HELP: &str = "\
 Usage: spark-lsp trust [DIR | FILE]
@@ -73,14 +75,12 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Action, String> {
 }
 
 fn trust(store: &TrustStore, target: &Path) -> Result<String, String> {
-    let file = config_file_in(target);
-    let path = std::fs::canonicalize(&file)
-        .map_err(|err| format!("cannot trust {}: {err}", file.display()))?;
-    let bytes =
-        std::fs::read(&path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
-    let digest = sha256_hex(&bytes);
-    store.trust(&path, &digest)?;
-    let mut out = format!("trusted {} (sha256 {digest})\n", path.display());
+    let TrustedFile {
+        path,
+        sha256,
+        bytes,
+    } = trust_file(store, &config_file_in(target))?;
+    let mut out = format!("trusted {} (sha256 {sha256})\n", path.display());
     let parsed = std::str::from_utf8(&bytes)
         .ok()
         .and_then(|text| toml::from_str::<serde_json::Value>(text).ok());

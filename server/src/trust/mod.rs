@@ -123,6 +123,30 @@ pub fn ignored_message(file: &Path, ignored: &[String], distrust: Distrust) -> S
     }
 }
 
+/// A file as it was trusted: the bytes hashed are the bytes read.
+#[derive(Clone, Debug)]
+pub struct TrustedFile {
+    /// The canonical path.
+    pub path: PathBuf,
+    pub sha256: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Records `file` (a path, made canonical) as trusted with the SHA-256 of its bytes now: what
+/// `spark-lsp trust` and `spark.trustWorkspaceConfig` do. The error says what went wrong.
+pub fn trust_file(store: &TrustStore, file: &Path) -> Result<TrustedFile, String> {
+    let cannot = |err: std::io::Error| format!("cannot trust {}: {err}", file.display());
+    let path = std::fs::canonicalize(file).map_err(cannot)?;
+    let bytes = std::fs::read(&path).map_err(cannot)?;
+    let sha256 = sha256_hex(&bytes);
+    store.trust(&path, &sha256)?;
+    Ok(TrustedFile {
+        path,
+        sha256,
+        bytes,
+    })
+}
+
 /// The `spark-lsp.toml` that `target` names: the file itself, or the one in that directory.
 pub fn config_file_in(target: &Path) -> PathBuf {
     if target.is_dir() {
