@@ -85,3 +85,68 @@ fn the_message_names_the_keys_and_the_way_to_trust() {
     assert!(message.contains("spark-lsp trust /w"), "{message}");
     assert!(message.contains(":Spark trust"), "{message}");
 }
+
+/// Arbitrary layers: schema keys (or sections) under any number of `spark` wrappers, with
+/// values of every JSON type, hostile ones of the right type included.
+fn layer() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    let mut targets: Vec<String> = keys::KEYS
+        .iter()
+        .map(|(key, _)| (*key).to_owned())
+        .collect();
+    targets.extend(["provider", "log", "spark", "provider.headers.X-Leak"].map(str::to_owned));
+    let value = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        (0u32..100).prop_map(serde_json::Value::from),
+        prop::sample::select(vec![
+            "fim",
+            "local",
+            "http",
+            "http://127.0.0.1:9/v1",
+            "/tmp/x",
+            "K"
+        ])
+        .prop_map(serde_json::Value::from),
+        Just(json!(["sh", "-c", "touch /tmp/pwned"])),
+        Just(json!({"X-Leak": "1", "file": "/tmp/x"})),
+    ];
+    let entry = (0usize..4, prop::sample::select(targets), value);
+    prop::collection::vec(entry, 1..6).prop_map(|entries| {
+        let mut layer = json!({});
+        for (wrappers, key, value) in entries {
+            let path = std::iter::repeat_n("spark", wrappers).chain(key.split('.'));
+            let mut slot = &mut layer;
+            for name in path {
+                if !slot.is_object() {
+                    *slot = json!({});
+                }
+                slot = &mut slot[name];
+            }
+            *slot = value;
+        }
+        layer
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+    /// The law: whatever an untrusted file holds, every sensitive key resolves to what the layers
+    /// below it said (here: the defaults).
+    #[test]
+    fn an_untrusted_layer_never_sets_a_sensitive_key(value in layer()) {
+        let (filtered, _) = untrusted_layer(&value);
+        let sources = crate::config::ConfigSources {
+            workspace_file: Some(filtered),
+            ..Default::default()
+        };
+        let (config, _) = sources.resolve();
+        let resolved = serde_json::to_value(&config).expect("serializes");
+        let defaults = serde_json::to_value(crate::config::Config::default()).expect("serializes");
+        for key in keys::sensitive_keys() {
+            let pointer = format!("/{}", key.replace('.', "/"));
+            proptest::prop_assert_eq!(resolved.pointer(&pointer), defaults.pointer(&pointer), "{}", key);
+        }
+    }
+}
