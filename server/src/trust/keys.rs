@@ -19,7 +19,9 @@ pub enum Class {
 
 use Class::{Safe, Sensitive};
 
-/// Every key of the schema (dotted, as in docs/configuration.md) and its class.
+/// Every key of the schema (dotted, as in docs/configuration.md) and its class. The model name
+/// and output limits are safe: they only shape requests to the provider the user chose (a
+/// repository may know which model suits it); what could cost more is bounded by validation.
 pub const KEYS: &[(&str, Class)] = &[
     (
         "provider.kind",
