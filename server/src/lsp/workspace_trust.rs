@@ -28,14 +28,65 @@ struct Workspace {
     editor_trusts: bool,
 }
 
-/// Takes the editor's trust flag out of `initializationOptions` (it is not a setting) and
-/// returns whether the editor trusts the workspace.
+/// Takes the editor's trust flag out of `initializationOptions` (it is not a setting), from the
+/// top level or a `spark` section, and returns whether the editor trusts the workspace.
 pub(super) fn take_trust_flag(options: &mut Option<Value>) -> bool {
-    let flag = options
-        .as_mut()
+    let Some(object) = options.as_mut().and_then(Value::as_object_mut) else {
+        return true;
+    };
+    let nested = object
+        .get_mut("spark")
         .and_then(Value::as_object_mut)
-        .and_then(|object| object.remove(WORKSPACE_TRUSTED));
-    matches!(flag, None | Some(Value::Bool(true)))
+        .and_then(|section| section.remove(WORKSPACE_TRUSTED));
+    let flags = [object.remove(WORKSPACE_TRUSTED), nested];
+    flags
+        .into_iter()
+        .flatten()
+        .all(|flag| flag == Value::Bool(true))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::take_trust_flag;
+
+    #[test]
+    fn the_trust_flag_is_taken_out_of_the_options() {
+        let cases = [
+            (None, true, None),
+            (
+                Some(json!({"provider": {}})),
+                true,
+                Some(json!({"provider": {}})),
+            ),
+            (
+                Some(json!({"workspaceTrusted": true})),
+                true,
+                Some(json!({})),
+            ),
+            (
+                Some(json!({"workspaceTrusted": false, "log": {}})),
+                false,
+                Some(json!({"log": {}})),
+            ),
+            (
+                Some(json!({"workspaceTrusted": "no"})),
+                false,
+                Some(json!({})),
+            ),
+            (
+                Some(json!({"spark": {"workspaceTrusted": false}})),
+                false,
+                Some(json!({"spark": {}})),
+            ),
+        ];
+        for (options, trusted, left) in cases {
+            let mut options = options;
+            assert_eq!(take_trust_flag(&mut options), trusted, "{options:?}");
+            assert_eq!(options, left);
+        }
+    }
 }
 
 impl Backend {
