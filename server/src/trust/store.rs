@@ -142,9 +142,12 @@ impl TrustStore {
         text.push(b'\n');
         let shown = self.dir.display();
         create_private_dir(&self.dir).map_err(|err| format!("cannot create {shown}: {err}"))?;
+        // Unique per process and write, so concurrent writers never share a temporary file.
+        static WRITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let temp = self
             .dir
-            .join(format!(".{RECORD_FILE}.{}.tmp", std::process::id()));
+            .join(format!(".{RECORD_FILE}.{}.{n}.tmp", std::process::id()));
         let written =
             write_private(&temp, &text).and_then(|()| std::fs::rename(&temp, self.path()));
         written.map_err(|err| {
