@@ -45,50 +45,6 @@ pub(super) fn take_trust_flag(options: &mut Option<Value>) -> bool {
         .all(|flag| flag == Value::Bool(true))
 }
 
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::take_trust_flag;
-
-    #[test]
-    fn the_trust_flag_is_taken_out_of_the_options() {
-        let cases = [
-            (None, true, None),
-            (
-                Some(json!({"provider": {}})),
-                true,
-                Some(json!({"provider": {}})),
-            ),
-            (
-                Some(json!({"workspaceTrusted": true})),
-                true,
-                Some(json!({})),
-            ),
-            (
-                Some(json!({"workspaceTrusted": false, "log": {}})),
-                false,
-                Some(json!({"log": {}})),
-            ),
-            (
-                Some(json!({"workspaceTrusted": "no"})),
-                false,
-                Some(json!({})),
-            ),
-            (
-                Some(json!({"spark": {"workspaceTrusted": false}})),
-                false,
-                Some(json!({"spark": {}})),
-            ),
-        ];
-        for (options, trusted, left) in cases {
-            let mut options = options;
-            assert_eq!(take_trust_flag(&mut options), trusted, "{options:?}");
-            assert_eq!(options, left);
-        }
-    }
-}
-
 impl Backend {
     pub(super) fn set_workspace(&self, root: Option<PathBuf>, editor_trusts: bool) {
         *self.trust.0.lock().unwrap_or_else(|e| e.into_inner()) = Workspace {
@@ -211,5 +167,49 @@ fn refused(message: impl Into<String>) -> Error {
         code: ErrorCode::InvalidRequest,
         message: message.into().into(),
         data: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::take_trust_flag;
+
+    #[test]
+    fn the_trust_flag_is_taken_out_of_the_options() {
+        let cases = [
+            (None, true, None),
+            (
+                Some(json!({"provider": {}})),
+                true,
+                Some(json!({"provider": {}})),
+            ),
+            (
+                Some(json!({"workspaceTrusted": true})),
+                true,
+                Some(json!({})),
+            ),
+            (
+                Some(json!({"workspaceTrusted": false, "log": {}})),
+                false,
+                Some(json!({"log": {}})),
+            ),
+            (
+                Some(json!({"workspaceTrusted": "no"})),
+                false,
+                Some(json!({})),
+            ),
+            (
+                Some(json!({"spark": {"workspaceTrusted": false}})),
+                false,
+                Some(json!({"spark": {}})),
+            ),
+        ];
+        for (options, trusted, left) in cases {
+            let mut options = options;
+            assert_eq!(take_trust_flag(&mut options), trusted, "{options:?}");
+            assert_eq!(options, left);
+        }
     }
 }
