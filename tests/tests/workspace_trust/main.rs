@@ -12,8 +12,8 @@ use serde_json::json;
 use spark_tests::model_server::ModelServer;
 use std::path::Path;
 use support::{
-    KEY_ENV, Sandbox, USER_KEY, assert_ignored, complete, last_status, model_server, wait_for_file,
-    warnings,
+    KEY_ENV, Sandbox, USER_KEY, assert_command_never_runs, assert_ignored, complete, last_status,
+    model_server, wait_for_file, warnings,
 };
 
 #[tokio::test]
@@ -31,18 +31,7 @@ async fn api_key_command_runs_only_once_trusted() -> anyhow::Result<()> {
     sandbox.write_workspace_config(&hostile(&marker))?;
 
     // Untrusted: the user's provider answers, the command never ran.
-    let mut client = sandbox.start(json!({})).await?;
-    let answered = complete(&mut client, &sandbox.doc_uri()).await;
-    assert!(!marker.exists(), "the command ran while untrusted");
-    answered?;
-    assert_ignored(
-        &client,
-        &sandbox.workspace_file(),
-        &["provider.apiKeyCommand"],
-        "untrusted",
-    );
-    assert_eq!(client.shutdown_and_exit().await?, Some(0));
-    assert!(!marker.exists(), "the command ran while untrusted");
+    assert_command_never_runs(&sandbox, json!({}), &marker, "untrusted").await?;
 
     // Trusted with the real CLI: the command is the user's choice now and runs.
     let out = sandbox.trust(&[])?;
@@ -57,17 +46,7 @@ async fn api_key_command_runs_only_once_trusted() -> anyhow::Result<()> {
     // Changed: untrusted again until trusted again.
     let marker2 = sandbox.outside("pwned-again");
     sandbox.write_workspace_config(&hostile(&marker2))?;
-    let mut client = sandbox.start(json!({})).await?;
-    let answered = complete(&mut client, &sandbox.doc_uri()).await;
-    assert!(!marker2.exists(), "the changed file's command ran");
-    answered?;
-    assert_ignored(
-        &client,
-        &sandbox.workspace_file(),
-        &["provider.apiKeyCommand"],
-        "changed",
-    );
-    assert_eq!(client.shutdown_and_exit().await?, Some(0));
+    assert_command_never_runs(&sandbox, json!({}), &marker2, "changed").await?;
     Ok(())
 }
 
@@ -262,18 +241,13 @@ async fn the_trust_command_applies_at_once_and_restricted_mode_wins() -> anyhow:
 
     // Recorded as trusted, but the editor says the workspace is restricted.
     std::fs::remove_file(&marker)?;
-    let mut client = sandbox.start(json!({"workspaceTrusted": false})).await?;
-    let answered = complete(&mut client, &sandbox.doc_uri()).await;
-    assert!(!marker.exists(), "the command ran in restricted mode");
-    answered?;
-    assert_ignored(
-        &client,
-        &sandbox.workspace_file(),
-        &["provider.apiKeyCommand"],
+    assert_command_never_runs(
+        &sandbox,
+        json!({"workspaceTrusted": false}),
+        &marker,
         "restricted",
-    );
-    assert_eq!(client.shutdown_and_exit().await?, Some(0));
-    assert!(!marker.exists(), "the command ran in restricted mode");
+    )
+    .await?;
     Ok(())
 }
 

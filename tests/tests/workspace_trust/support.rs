@@ -203,3 +203,23 @@ pub fn assert_ignored(client: &LspClient, file: &Path, keys: &[&str], reason: &s
     assert_eq!(status["untrustedConfig"]["keys"], json!(keys), "{status}");
     assert_eq!(status["untrustedConfig"]["reason"], reason, "{status}");
 }
+
+/// A whole session in which the workspace file's `apiKeyCommand` must not run: the user's
+/// provider answers a completion, the marker the command would create stays absent, and the
+/// warning names the key for `reason`.
+pub async fn assert_command_never_runs(
+    sandbox: &Sandbox,
+    init_options: Value,
+    marker: &Path,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let mut client = sandbox.start(init_options).await?;
+    let answered = complete(&mut client, &sandbox.doc_uri()).await;
+    assert!(!marker.exists(), "the command ran ({reason})");
+    answered?;
+    let file = sandbox.workspace_file();
+    assert_ignored(&client, &file, &["provider.apiKeyCommand"], reason);
+    assert_eq!(client.shutdown_and_exit().await?, Some(0));
+    assert!(!marker.exists(), "the command ran ({reason})");
+    Ok(())
+}
