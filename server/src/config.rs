@@ -1,8 +1,10 @@
 //! The server's configuration: one schema, read from up to four layers and merged.
 //!
-//! Layers, lowest to highest precedence: the defaults below, a `spark-lsp.toml` file, the LSP
-//! `initializationOptions`, then `workspace/didChangeConfiguration` settings. JSON objects are
-//! deep-merged and the later layer wins per leaf. See `docs/configuration.md` for every key.
+//! Layers, lowest to highest precedence: the defaults below, the user's `spark-lsp.toml`, the
+//! workspace's `spark-lsp.toml` (only its safe keys until the user trusts it, see `crate::trust`),
+//! the LSP `initializationOptions`, then `workspace/didChangeConfiguration` settings. JSON
+//! objects are deep-merged and the later layer wins per leaf. See `docs/configuration.md` for
+//! every key.
 //!
 //! **Architecture Invariant:** this module knows nothing about LSP. It takes and returns plain
 //! `serde_json::Value`s and structs, so the `lsp/` layer decides when to (re)load and how to tell
@@ -29,7 +31,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use issue::{ConfigIssue, Severity};
-pub use sources::{ConfigSources, settings_section, user_config_dir};
+pub use sources::{ConfigFile, ConfigFiles, ConfigSources, settings_section, user_config_dir};
 
 /// The file name looked up in the workspace root and in the user's config directory.
 pub const CONFIG_FILE_NAME: &str = "spark-lsp.toml";

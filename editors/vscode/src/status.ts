@@ -9,6 +9,8 @@ export interface StatusParams {
   message: string;
   provider?: string;
   lastLatencyMs?: number;
+  /** Settings of the workspace's spark-lsp.toml ignored until the user trusts it. */
+  untrustedConfig?: { file: string; keys: string[]; reason: "untrusted" | "changed" | "restricted"; message: string };
 }
 
 /** The client's own state around the server's. */
@@ -45,6 +47,10 @@ export function statusView(state: ClientState, status?: StatusParams, detail?: s
   const lines = [status.message];
   if (status.provider) lines.push(`Provider: ${status.provider}`);
   if (status.lastLatencyMs !== undefined) lines.push(`Last suggestion: ${formatMs(status.lastLatencyMs)}`);
+  if (status.untrustedConfig) {
+    const { keys } = status.untrustedConfig;
+    lines.push(`Ignored until trusted: ${keys.join(", ")} (Spark: Trust Workspace Configuration)`);
+  }
   const tooltip = lines.filter((line) => line.length > 0).join("\n");
   const latency = status.lastLatencyMs !== undefined ? ` ${formatMs(status.lastLatencyMs)}` : "";
   switch (status.kind) {

@@ -164,6 +164,9 @@ impl LanguageServer for Backend {
             let token = params.work_done_progress_params.work_done_token;
             return self.rewrite_command(params.arguments, token).await;
         }
+        if params.command == spark_protocol::commands::TRUST_WORKSPACE_CONFIG {
+            return self.trust_workspace_config().await;
+        }
         tracing::warn!(command = params.command, "unknown command");
         Err(Error::invalid_params(format!(
             "unknown command {}",

@@ -71,7 +71,7 @@ impl Backend {
         }
     }
 
-    fn update_status(&self, update: impl FnOnce(&mut StatusParams)) {
+    pub(super) fn update_status(&self, update: impl FnOnce(&mut StatusParams)) {
         update(
             &mut self
                 .status
@@ -79,6 +79,15 @@ impl Backend {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()),
         );
+    }
+
+    /// The status as it stands (without `busy`).
+    pub(super) fn current_status(&self) -> StatusParams {
+        self.status
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// [`Backend::publish_status`] in a task of its own. The state is read when the task runs,
