@@ -403,7 +403,7 @@ fn both_files_are_read_and_the_workspace_file_merges_over_the_user_file() {
     assert!(issues.is_empty(), "{issues:?}");
     assert_eq!(config.provider.kind, super::ProviderKind::Fim);
     assert_eq!(config.provider.model, "ws");
-    assert_eq!(config.completion.item_budget_ms, 50);
+    assert_eq!(config.completion.item_budget_ms, Some(50));
     let workspace_file = files.workspace.expect("workspace file");
     assert!(workspace_file.path.is_absolute());
     assert_eq!(
