@@ -40,7 +40,13 @@ pub fn parse(block: &[u8]) -> Result<Headers, String> {
         if name.is_empty() || !name.iter().all(|&b| is_token(b)) {
             return Err("a header name that is not a token".into());
         }
-        if name.eq_ignore_ascii_case(b"content-length") {
+        // Garbage glued to the next frame's header (`#Content-Length: 48`, `X: yContent-Length`)
+        // would otherwise pass for an unknown header and take that frame's length away.
+        let is_length = name.eq_ignore_ascii_case(b"content-length");
+        if super::marker::find_name(line, usize::from(is_length)).is_some() {
+            return Err("a header line that runs into another".into());
+        }
+        if is_length {
             let length = parse_length(value)?;
             if content_length.is_some_and(|previous| previous != length) {
                 return Err("two different Content-Length headers".into());

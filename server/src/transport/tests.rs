@@ -84,6 +84,9 @@ fn header_blocks() {
         ("Content-Length: 3\r\nContent-Length: 4", Err(())),
         ("garbage", Err(())),
         ("bad name: 1\r\nContent-Length: 3", Err(())),
+        ("Content-Length: 12\r\n#Content-Length: 48", Err(())),
+        ("Content-Length: 12\r\nX: yContent-Length: 48", Err(())),
+        ("Content-Length: 12Content-Length: 48", Err(())),
     ];
     for (block, expected) in cases {
         let parsed = header::parse(block.as_bytes()).map_err(|_| ());
@@ -446,8 +449,16 @@ fn render(pieces: &[Piece]) -> (Vec<u8>, Vec<String>) {
     (bytes, valid)
 }
 
+/// Cases per run: enough for CI; `scripts/fuzz-transport` raises it through `SPARK_FUZZ_CASES`.
+fn cases() -> u32 {
+    std::env::var("SPARK_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(256)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     /// Garbage and malformed frames between valid frames never cost a valid frame, whatever
     /// the read sizes.
