@@ -37,9 +37,13 @@ fn frame(out: &mut Vec<u8>, message: &serde_json::Value) {
 /// `initialize`, `initialized`, then `count` didChange notifications each inserting `text`.
 fn session(count: usize, text: &str, full: bool) -> Vec<u8> {
     let mut out = Vec::new();
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}});
+    let init =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}});
     frame(&mut out, &init);
-    frame(&mut out, &json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
+    frame(
+        &mut out,
+        &json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
+    );
     for version in 0..count {
         let change = if full {
             json!({"text": text})
@@ -47,7 +51,10 @@ fn session(count: usize, text: &str, full: bool) -> Vec<u8> {
             json!({"range": {"start": {"line": 120, "character": 17}, "end": {"line": 120, "character": 17}}, "text": text})
         };
         let params = json!({"textDocument": {"uri": "file:///work/project/src/main.rs", "version": version}, "contentChanges": [change]});
-        frame(&mut out, &json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": params}));
+        frame(
+            &mut out,
+            &json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": params}),
+        );
     }
     out
 }
@@ -87,8 +94,13 @@ fn main() {
     let document: String = (0..2_500)
         .map(|i| format!("    let value_{i} = compute(\"{i}\", {i});\n"))
         .collect();
-    println!("transport: median time per didChange, tower-lsp-server Server vs spark-lsp transport");
-    println!("{:<34} {:>12} {:>12} {:>8}", "message", "before", "after", "after/before");
+    println!(
+        "transport: median time per didChange, tower-lsp-server Server vs spark-lsp transport"
+    );
+    println!(
+        "{:<34} {:>12} {:>12} {:>8}",
+        "message", "before", "after", "after/before"
+    );
     for (label, count, text, full) in [
         ("keystroke (1 char)", 2_000, "x", false),
         ("full sync (~100 KB)", 200, document.as_str(), true),

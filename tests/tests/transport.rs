@@ -54,6 +54,9 @@ fn with_header(header: &str, body: &[u8]) -> Vec<u8> {
     .concat()
 }
 
+/// A malformed input: its name, its bytes, and the error code and id expected back, if any.
+type Case = (&'static str, Vec<u8>, Option<(i64, Value)>);
+
 #[tokio::test]
 async fn malformed_messages_get_errors_and_the_server_goes_on() -> Result<()> {
     let stats = br#"{"jsonrpc":"2.0","id":"ok","method":"spark/stats"}"#;
@@ -65,8 +68,7 @@ async fn malformed_messages_get_errors_and_the_server_goes_on() -> Result<()> {
     ]
     .concat();
     let too_long = br#"{"jsonrpc":"2.0","id":"cut","method":"spark/stats"}"#;
-    // (case, bytes, the error code and id expected back, if any)
-    let cases: Vec<(&str, Vec<u8>, Option<(i64, Value)>)> = vec![
+    let cases: Vec<Case> = vec![
         ("float id", frame(br#"{"jsonrpc":"2.0","id":1.5,"method":"spark/stats"}"#), Some((-32600, Value::Null))),
         ("null id", frame(br#"{"jsonrpc":"2.0","id":null,"method":"spark/stats"}"#), Some((-32600, Value::Null))),
         ("no jsonrpc", frame(br#"{"id":"bad","method":"spark/stats"}"#), Some((-32600, json!("bad")))),
