@@ -71,9 +71,11 @@ pub async fn serve<I, O, S>(
     let reading = async move {
         let mut frames = FrameReader::new(input);
         while let Some(body) = frames.next().await {
-            tracing::trace!(target: "spark_lsp::transport", "<- {}", String::from_utf8_lossy(body));
+            // Bodies are not logged: settings sent by the editor may hold header values.
+            let bytes = body.len();
             match decode(body) {
                 Decoded::Request(request) => {
+                    tracing::trace!(method = request.method(), id = ?request.id(), bytes, "<-");
                     // Not ready means the service has exited (after `exit`).
                     if poll_fn(|cx| service.poll_ready(cx)).await.is_err() {
                         break;
@@ -92,8 +94,10 @@ pub async fn serve<I, O, S>(
                     }
                 }
                 Decoded::Invalid(error) => {
-                    let code = error.error().map(|e| e.code.code());
-                    tracing::warn!(?code, "answered a message that is not valid JSON-RPC");
+                    if let Some(e) = error.error() {
+                        let code = e.code.code();
+                        tracing::warn!(code, bytes, "answered an invalid message: {}", e.message);
+                    }
                     if errors_tx.send(Outgoing::Response(error)).await.is_err() {
                         break;
                     }

@@ -28,7 +28,7 @@ pub async fn write_frames<O: AsyncWrite>(output: O, mut queue: mpsc::Receiver<Ou
             tracing::error!("cannot encode a message for the client: {err}");
             continue;
         }
-        tracing::trace!(target: "spark_lsp::transport", "-> {}", String::from_utf8_lossy(&body));
+        tracing::trace!(bytes = body.len(), "->");
         let header = format!("Content-Length: {}\r\n\r\n", body.len());
         let written = async {
             output.write_all(header.as_bytes()).await?;
