@@ -26,9 +26,13 @@ mod writer;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_frames;
 
-pub use frame::{FrameReader, MAX_BODY_BYTES};
-pub use message::{Decoded, decode};
+pub use frame::MAX_BODY_BYTES;
+
+use frame::FrameReader;
+use message::{Decoded, decode};
 
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
