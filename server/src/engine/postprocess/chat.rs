@@ -33,6 +33,11 @@ pub(super) struct Chat {
     state: State,
     /// Whether the last code line was blank: an explanation follows a blank line.
     after_blank: bool,
+    /// Blank lines before the code (chat models only; in a fence they are code). A chat answer
+    /// that starts with a line break may mean it: see `lead`.
+    blank_lines_before: usize,
+    /// Prose came before the code: blank lines after it are layout, not line breaks.
+    prose_before: bool,
 }
 
 impl Chat {
@@ -41,6 +46,18 @@ impl Chat {
             is_chat_model,
             state: State::Before,
             after_blank: false,
+            blank_lines_before: 0,
+            prose_before: false,
+        }
+    }
+
+    /// The blank lines a chat model wrote before its first code line, when they may be line
+    /// breaks the suggestion starts with (no prose or fence before them).
+    pub(super) fn blank_lines_before(&self) -> usize {
+        if self.prose_before || self.state != State::Bare {
+            0
+        } else {
+            self.blank_lines_before
         }
     }
 
@@ -55,7 +72,12 @@ impl Chat {
                 self.state = State::InFence;
                 ChatVerdict::Skip
             }
-            State::Before if self.is_chat_model && (code.is_empty() || is_prose(code)) => {
+            State::Before if self.is_chat_model && code.is_empty() => {
+                self.blank_lines_before += 1;
+                ChatVerdict::Skip
+            }
+            State::Before if self.is_chat_model && is_prose(code) => {
+                self.prose_before = true;
                 ChatVerdict::Skip
             }
             State::Before => {

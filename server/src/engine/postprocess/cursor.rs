@@ -44,6 +44,9 @@ pub(super) struct Cursor {
     pub previous_lines: Vec<String>,
     /// The first non-blank line after the cursor line, trimmed.
     pub next_line: Option<String>,
+    /// The document's line break (`\n`, `\r\n` or `\r`), from the lines around the cursor:
+    /// the suggestion's line breaks become this one.
+    pub newline: &'static str,
 }
 
 impl Cursor {
@@ -92,7 +95,28 @@ impl Cursor {
             lexer,
             previous_lines,
             next_line,
+            newline: line_break(suffix, prefix),
         }
+    }
+}
+
+/// The line break the cursor's line ends with, else the last one before it, else `\n`.
+fn line_break(suffix: &str, prefix: &str) -> &'static str {
+    let kind = |crlf: bool, c: u8| match (crlf, c) {
+        (true, _) => "\r\n",
+        (false, b'\r') => "\r",
+        _ => "\n",
+    };
+    if let Some(at) = suffix.find(['\n', '\r']) {
+        let bytes = suffix.as_bytes();
+        return kind(bytes[at..].starts_with(b"\r\n"), bytes[at]);
+    }
+    match prefix.rfind(['\n', '\r']) {
+        Some(at) => {
+            let bytes = prefix.as_bytes();
+            kind(bytes[..=at].ends_with(b"\r\n"), bytes[at])
+        }
+        None => "\n",
     }
 }
 

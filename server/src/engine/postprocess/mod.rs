@@ -3,6 +3,7 @@
 //!
 //! The rules, each in its own module:
 //! - `chat`: strip markdown fences and the prose chat models put around code;
+//! - `lead`: keep the line break a chat answer starts with where it begins a new line;
 //! - `repeat`: cut the text before the cursor the model restated; drop a suggestion that only
 //!   restates the lines above;
 //! - `block`: stop at the end of the block around the cursor, by indentation, by brackets the
@@ -21,6 +22,7 @@ mod block;
 mod chat;
 mod cursor;
 mod errors;
+mod lead;
 mod lex;
 mod repeat;
 mod stream;
@@ -28,6 +30,8 @@ mod suffix;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_exact;
 #[cfg(test)]
 mod tests_stream;
 

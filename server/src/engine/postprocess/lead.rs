@@ -1,0 +1,43 @@
+//! The line breaks a chat model's answer starts with.
+//!
+//! Chat models often open an answer with blank lines that are layout, but an answer at the end
+//! of a line that opens a block (`impl Debug for X {`, `def f(x):`) must start with a line
+//! break, or its body is glued onto that line. So a chat answer's leading blank lines become
+//! one line break where a new line can begin (the cursor ends a non-blank line) and the code
+//! reads as a line of its own, and nothing elsewhere. A completion (FIM) model fills the middle
+//! literally, so its leading line breaks are kept as they are.
+
+use super::cursor::{Cursor, indent_width};
+
+/// How many line breaks to put before the first code line of a chat answer that had
+/// `blank_lines` blank lines before it.
+pub(super) fn breaks(cursor: &Cursor, blank_lines: usize, first_code: &str) -> usize {
+    let at_line_end = cursor.rest_of_line.trim().is_empty();
+    if blank_lines == 0 || !at_line_end || cursor.line_prefix.trim().is_empty() {
+        return 0;
+    }
+    // One line break is what a model writes to start the next line; more is layout around it.
+    if blank_lines == 1 || !continues_cursor_line(cursor, first_code) {
+        1
+    } else {
+        0
+    }
+}
+
+/// Whether `first_code` reads as the rest of the cursor line rather than a line of its own:
+/// the cursor line ends in a space (`let x = `), or the code starts at column 0 inside an
+/// indented block (a line of its own would be indented, or be a closer), or it continues the
+/// word before the cursor.
+fn continues_cursor_line(cursor: &Cursor, first_code: &str) -> bool {
+    let code = first_code.trim_start();
+    if cursor.line_prefix.ends_with([' ', '\t']) {
+        return true;
+    }
+    if code.starts_with([')', ']', '}']) {
+        return false;
+    }
+    let at_column_zero = indent_width(first_code) == 0;
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let continues_word = cursor.line_prefix.ends_with(is_word) && code.starts_with(is_word);
+    at_column_zero && (cursor.line_indent > 0 || continues_word)
+}
