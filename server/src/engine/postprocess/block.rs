@@ -52,13 +52,26 @@ impl Block {
         let first_line = self.first_line;
         self.first_line = first_line && !complete;
         let starts_line = !first_line || cursor.line_prefix.trim().is_empty();
-        if starts_line && self.own.is_empty() && self.lexer.in_code() {
-            if let Some(reason) = self.ends_before(cursor, line, first_line, complete) {
-                return Verdict::Cut {
-                    keep_bytes: 0,
-                    reason,
-                };
-            }
+        // A line the file has next is a repeat wherever it comes: inside a block the
+        // suggestion opened (the file already has that block's body) or inside a string or
+        // comment (a docstring's next line).
+        // A line still arriving that may yet turn out to be the file's next line is not
+        // judged by its brackets: `f(a,\n    b);` repeated would be cut after `b`.
+        if starts_line && !complete && may_repeat_next_line(cursor, line) {
+            return Verdict::Keep;
+        }
+        let ends = if starts_line && complete && repeats_next_line(cursor, line) {
+            Some(StopReason::RepeatsSuffix)
+        } else if starts_line && self.own.is_empty() && self.lexer.in_code() {
+            self.ends_before(cursor, line, first_line)
+        } else {
+            None
+        };
+        if let Some(reason) = ends {
+            return Verdict::Cut {
+                keep_bytes: 0,
+                reason,
+            };
         }
         let mut closed_outer = false;
         let mut cut = None;
@@ -108,22 +121,11 @@ impl Block {
     }
 
     /// Whether the line, at the start of a line and outside the suggestion's own brackets,
-    /// leaves the cursor's block or repeats the file's next line.
-    fn ends_before(
-        &self,
-        cursor: &Cursor,
-        line: &str,
-        first_line: bool,
-        complete: bool,
-    ) -> Option<StopReason> {
+    /// leaves the cursor's block.
+    fn ends_before(&self, cursor: &Cursor, line: &str, first_line: bool) -> Option<StopReason> {
         let code = line.trim();
-        // A closer is for the bracket rules to judge: a `}` equal to the file's next line may
-        // close a block that the file's `}` does not.
         if code.is_empty() || code.starts_with([')', ']', '}']) {
             return None;
-        }
-        if complete && cursor.next_line.as_deref() == Some(code) {
-            return Some(StopReason::RepeatsSuffix);
         }
         // The first line's indentation is relative to the cursor, not the line start.
         if first_line {
@@ -136,6 +138,29 @@ impl Block {
         let back_at_header = cursor.header && indent <= cursor.line_indent;
         (back_at_header && !continues_header(cursor.language, code)).then_some(StopReason::BlockEnd)
     }
+}
+
+/// Whether a whole line of the suggestion is the file's next non-blank line. A closer is for
+/// the bracket rules to judge: a `}` (or `end`) equal to the file's next line may close a
+/// block that the file's does not.
+fn repeats_next_line(cursor: &Cursor, line: &str) -> bool {
+    let code = line.trim();
+    !code.is_empty() && !is_closer(code) && cursor.next_line.as_deref() == Some(code)
+}
+
+/// Whether a partial line could still grow into the file's next line.
+fn may_repeat_next_line(cursor: &Cursor, line: &str) -> bool {
+    let code = line.trim_start();
+    let next = cursor.next_line.as_deref().unwrap_or("");
+    !code.trim().is_empty() && !is_closer(next) && next.starts_with(code)
+}
+
+/// A line that closes a block: a closing bracket, or a closing keyword (Lua's `end`, the
+/// shell's `fi`, `done`, `esac`). Such a line is the same in many places, so being equal to
+/// the file's next line says little.
+fn is_closer(code: &str) -> bool {
+    let word = code.trim_end_matches([',', ';', ')', ']', '}']);
+    code.starts_with([')', ']', '}']) || matches!(word, "end" | "fi" | "done" | "esac")
 }
 
 /// Python clauses that continue a compound statement at its own indentation.

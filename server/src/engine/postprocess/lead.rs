@@ -25,11 +25,15 @@ pub(super) fn breaks(cursor: &Cursor, blank_lines: usize, first_code: &str) -> u
 }
 
 /// Whether `first_code` reads as the rest of the cursor line rather than a line of its own:
-/// the cursor line ends in a space (`let x = `), or the code starts at column 0 inside an
-/// indented block (a line of its own would be indented, or be a closer), or it continues the
-/// word before the cursor.
+/// never after a line comment; yes when the cursor line ends in a space (`let x = `), when the
+/// code starts at column 0 inside an indented block (a line of its own would be indented, or
+/// be a closer), or when it continues the word before the cursor.
 fn continues_cursor_line(cursor: &Cursor, first_code: &str) -> bool {
     let code = first_code.trim_start();
+    // Nothing continues a line comment after blank lines.
+    if cursor.lexer.in_line_comment() {
+        return false;
+    }
     if cursor.line_prefix.ends_with([' ', '\t']) {
         return true;
     }

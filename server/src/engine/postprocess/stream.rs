@@ -118,8 +118,7 @@ impl<'a> StreamFilter<'a> {
             }
             self.advance(true);
         }
-        let text = self.cleaned.trim_end();
-        let text = suffix::trim_overlap(&self.cursor, text).trim_end();
+        let text = suffix::trim_end(&self.cursor, &self.cleaned);
         if text.trim().is_empty() || repeat::repeats_previous_lines(&self.cursor, text) {
             return None;
         }

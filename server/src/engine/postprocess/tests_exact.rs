@@ -102,6 +102,13 @@ fn a_completion_inside_brackets_the_line_closes_is_kept() {
         "'a'..='z'",
         "'a'..='z'",
     );
+    // The suggestion's own closer at its end is not the suffix's `)` repeated.
+    both(
+        Language::Rust,
+        "fn m(&self) -> Result<u8> {\n    load()\n        .map_err($0)\n}\n",
+        "|err| Error::from_entry(self, err)",
+        "|err| Error::from_entry(self, err)",
+    );
     both(
         Language::Python,
         "import random\nc = random.choice($0)\n",
