@@ -4,6 +4,9 @@
 
 use std::path::Path;
 
+use ropey::Rope;
+use spark_lsp::syntax::{self, Language};
+
 /// One fixture file.
 pub struct Fixture {
     pub name: &'static str,
@@ -89,6 +92,8 @@ pub struct Hole {
     pub before: String,
     pub truth: String,
     pub after: String,
+    /// The truth ends with a closing bracket of code (not one in a string or comment).
+    pub ends_with_code_closer: bool,
 }
 
 impl Hole {
@@ -121,18 +126,39 @@ pub fn cut(fixtures: &[Fixture], per_kind: usize) -> Vec<Hole> {
                 Kind::Tabs => Vec::new(),
                 Kind::EofNoNewline => eof(&text),
             };
+            let language = Language::from_language_id(fixture.language_id);
+            let rope = Rope::from_str(&text);
+            let tree = language.and_then(|l| syntax::parse(l, &rope, None));
             for (start, end) in spread(spots, per_kind) {
+                let truth = &text[start..end];
+                let last = start + truth.trim_end().len().max(1) - 1;
+                let ends_with_code_closer = truth.trim_end().ends_with([')', ']', '}'])
+                    && tree.as_ref().is_some_and(|tree| in_code(tree, last));
                 holes.push(Hole {
                     fixture: index,
                     kind,
                     before: text[..start].to_owned(),
-                    truth: text[start..end].to_owned(),
+                    truth: truth.to_owned(),
                     after: text[end..].to_owned(),
+                    ends_with_code_closer,
                 });
             }
         }
     }
     holes
+}
+
+/// Whether the byte is code: not inside a string or comment node of the file's syntax tree.
+fn in_code(tree: &tree_sitter::Tree, byte: usize) -> bool {
+    let mut node = tree.root_node().descendant_for_byte_range(byte, byte + 1);
+    while let Some(current) = node {
+        let kind = current.kind();
+        if kind.contains("comment") || kind.contains("string") {
+            return false;
+        }
+        node = current.parent();
+    }
+    true
 }
 
 /// `count` of `spots`, evenly spread through the file.

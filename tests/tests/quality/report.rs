@@ -27,8 +27,8 @@ pub struct Case {
     pub family: Family,
     pub delivery: Delivery,
     pub outcome: Outcome,
-    /// The same answer inserted at the cursor as the model gave it.
-    pub raw: Outcome,
+    /// Whether the answer inserted at the cursor as the model gave it is exact.
+    pub raw_exact: bool,
     /// What the editor inserted, for the failure list.
     pub inserted: Option<String>,
 }
@@ -103,7 +103,7 @@ impl Tally {
         self.exact += usize::from(case.outcome.exact);
         self.syntax_ok += usize::from(case.outcome.syntax_ok);
         self.empty += usize::from(case.outcome.empty);
-        self.raw_exact += usize::from(case.raw.exact);
+        self.raw_exact += usize::from(case.raw_exact);
     }
 
     fn percent(part: usize, whole: usize) -> f64 {
@@ -250,7 +250,7 @@ pub fn check(cases: &[Case], min_exact_pct: f64) -> Result<(), String> {
     }
     let damaged = cases
         .iter()
-        .filter(|c| c.raw.exact && !c.outcome.exact)
+        .filter(|c| c.raw_exact && !c.outcome.exact)
         .count();
     if damaged > 0 {
         failures.push(format!(

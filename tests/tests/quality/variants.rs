@@ -55,7 +55,7 @@ const RUN_ON_BYTES: usize = 400;
 
 /// The raw answer for `variant`, or `None` where the variant does not apply: prose only from
 /// chat models (a completion model writes no Markdown); a doubled closer only when the truth
-/// ends with one; the other line ending only when the truth has a line break; and leading blank
+/// ends with a closing bracket of code (in a string or comment it is text like any other); the other line ending only when the truth has a line break; and leading blank
 /// lines only from chat models (a completion model's leading line breaks are the text it means
 /// to insert, so only trailing ones are added for it).
 pub fn answer(hole: &Hole, variant: Variant, chat: bool, fence_tag: &str) -> Option<String> {
@@ -72,14 +72,11 @@ pub fn answer(hole: &Hole, variant: Variant, chat: bool, fence_tag: &str) -> Opt
         Variant::Prose => return None,
         Variant::PlusSuffix => format!("{truth}{}", suffix_head(&hole.after)),
         Variant::RunsOn => format!("{truth}{}", run_on(&hole.after)),
-        Variant::DoubledCloser => {
-            let closer = truth
-                .trim_end()
-                .chars()
-                .last()
-                .filter(|c| ")]}".contains(*c))?;
+        Variant::DoubledCloser if hole.ends_with_code_closer => {
+            let closer = truth.trim_end().chars().last()?;
             format!("{}{closer}", truth.trim_end())
         }
+        Variant::DoubledCloser => return None,
         Variant::RestatesPrefix => format!("{}{truth}", last_prefix_line(&hole.before)),
         Variant::BlankLines if chat => format!("\n\n{truth}\n\n"),
         Variant::BlankLines => format!("{truth}\n\n"),

@@ -145,22 +145,40 @@ impl Block {
 /// block that the file's does not.
 fn repeats_next_line(cursor: &Cursor, line: &str) -> bool {
     let code = line.trim();
-    !code.is_empty() && !is_closer(code) && cursor.next_line.as_deref() == Some(code)
+    let repeatable = match closer(code) {
+        None => true,
+        Some(Closer::Bracket) => false,
+        // No bracket rule sees a closing keyword: one that closes the cursor's block (or an
+        // outer one) when the file's next line already does is the file's, not a nested one.
+        Some(Closer::Keyword) => indent_width(line) <= cursor.line_indent,
+    };
+    !code.is_empty() && repeatable && cursor.next_line.as_deref() == Some(code)
 }
 
 /// Whether a partial line could still grow into the file's next line.
 fn may_repeat_next_line(cursor: &Cursor, line: &str) -> bool {
     let code = line.trim_start();
     let next = cursor.next_line.as_deref().unwrap_or("");
-    !code.trim().is_empty() && !is_closer(next) && next.starts_with(code)
+    !code.trim().is_empty() && closer(next).is_none() && next.starts_with(code)
 }
 
-/// A line that closes a block: a closing bracket, or a closing keyword (Lua's `end`, the
-/// shell's `fi`, `done`, `esac`). Such a line is the same in many places, so being equal to
-/// the file's next line says little.
-fn is_closer(code: &str) -> bool {
+enum Closer {
+    Bracket,
+    Keyword,
+}
+
+/// Whether a line closes a block: with a closing bracket, or a closing keyword (Lua's `end`,
+/// the shell's `fi`, `done`, `esac`). Such a line is the same in many places, so being equal
+/// to the file's next line says little by itself.
+fn closer(code: &str) -> Option<Closer> {
     let word = code.trim_end_matches([',', ';', ')', ']', '}']);
-    code.starts_with([')', ']', '}']) || matches!(word, "end" | "fi" | "done" | "esac")
+    if code.starts_with([')', ']', '}']) {
+        Some(Closer::Bracket)
+    } else if matches!(word, "end" | "fi" | "done" | "esac") {
+        Some(Closer::Keyword)
+    } else {
+        None
+    }
 }
 
 /// Python clauses that continue a compound statement at its own indentation.
