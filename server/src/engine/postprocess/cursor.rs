@@ -178,8 +178,8 @@ fn scan_prefix(prefix: &str, language: Option<Language>) -> (Vec<Opener>, Lexer)
     (openers, lexer)
 }
 
-/// Marks the openers that closers in `suffix` close. Closers close from the inside out, but a
-/// closer that starts a line is matched to the innermost opener on a line of the same
+/// Marks the openers that closers in `suffix` close. Closers close from the inside out (the
+/// innermost opener of their kind; openers inside it stay open), but a closer that starts a line is matched to the innermost opener on a line of the same
 /// indentation: in `impl S {\n    fn new() {$0\n}` the `}` belongs to the `impl`, so the new
 /// function's `{` is still the suggestion's to close.
 fn mark_closed_by_suffix(openers: &mut [Opener], mut lexer: Lexer, suffix: &str) {
@@ -205,11 +205,17 @@ fn mark_closed_by_suffix(openers: &mut [Opener], mut lexer: Lexer, suffix: &str)
                     let by_indent = openers[..open_count].iter().rposition(|open| {
                         starts_line && open.line_indent == line_indent && closer_of(open.ch) == ch
                     });
-                    let Some(index) = by_indent.or(open_count.checked_sub(1)) else {
-                        return false;
+                    // Else the innermost opener of its kind: in code with a hole in it (the
+                    // text being written), a `}` does not close the `(` of `if (typ|`.
+                    let by_kind = || {
+                        openers[..open_count]
+                            .iter()
+                            .rposition(|open| closer_of(open.ch) == ch)
                     };
-                    openers[index].closed_by_suffix = true;
-                    open_count = index;
+                    if let Some(index) = by_indent.or_else(by_kind) {
+                        openers[index].closed_by_suffix = true;
+                        open_count = index;
+                    }
                 }
             }
             open_count > 0

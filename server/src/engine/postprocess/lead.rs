@@ -37,11 +37,51 @@ fn continues_cursor_line(cursor: &Cursor, first_code: &str) -> bool {
     if cursor.line_prefix.ends_with([' ', '\t']) {
         return true;
     }
-    if code.starts_with([')', ']', '}']) {
+    if code.starts_with([')', ']', '}']) || starts_statement(code) {
         return false;
     }
     let at_column_zero = indent_width(first_code) == 0;
     let is_word = |c: char| c.is_alphanumeric() || c == '_';
     let continues_word = cursor.line_prefix.ends_with(is_word) && code.starts_with(is_word);
     at_column_zero && (cursor.line_indent > 0 || continues_word)
+}
+
+/// Whether the line starts like a statement or declaration of one of the languages (a keyword,
+/// an annotation or decorator, a directive or comment): such a line is a line of its own, not
+/// the rest of a word (`import os` then `from typing import Any`).
+fn starts_statement(code: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "from",
+        "import",
+        "def",
+        "class",
+        "fn",
+        "let",
+        "const",
+        "function",
+        "local",
+        "return",
+        "if",
+        "for",
+        "while",
+        "public",
+        "private",
+        "protected",
+        "static",
+        "package",
+        "func",
+        "var",
+        "type",
+        "struct",
+        "impl",
+        "use",
+        "pub",
+        "export",
+        "async",
+    ];
+    let word = code
+        .split(|c: char| c.is_whitespace() || c == '(')
+        .next()
+        .unwrap_or("");
+    code.starts_with(['@', '#']) || KEYWORDS.contains(&word)
 }

@@ -59,9 +59,11 @@ pub(super) fn candidates(cursor: &Cursor, is_chat_model: bool) -> Vec<Candidate>
             exact: false,
         });
     }
-    if is_chat_model && !word.is_empty() {
+    if !word.is_empty() && (is_chat_model || word.chars().count() >= 2) {
         // ... or the whole word, `return …`: a completion model would write `eturn`, but a
-        // chat model restates the word it was shown cut, and `rreturn` is never meant.
+        // chat model restates the word it was shown cut, and `rreturn` is never meant. A
+        // completion model restating it (`sta` → `static`) too, once the word is two letters
+        // long: `aa_b` after `a` may be meant, `stastatic` is not.
         candidates.push(Candidate {
             text: word.to_owned(),
             exact: true,

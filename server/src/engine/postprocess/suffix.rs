@@ -11,13 +11,15 @@ use super::cursor::Cursor;
 /// `suggestion` without a tail that the rest of the cursor line already provides: the whole
 /// rest of the line (trimmed), or a run of its leading punctuation (`;`, `"`, `",`). Letters are
 /// never trimmed on a partial match, since `a + b` before a suffix `b…` is more likely a
-/// coincidence than a repeat; closing brackets never are (see above).
+/// coincidence than a repeat; closing brackets of code never are (see above).
 pub(super) fn trim_overlap<'s>(cursor: &Cursor, suggestion: &'s str) -> &'s str {
     let rest = cursor.rest_of_line.trim();
     if rest.is_empty() {
         return suggestion;
     }
-    let repeat = |tail: &str| !tail.contains([')', ']', '}']);
+    // In a string or comment no bracket rule ran, and brackets are text like any other.
+    let in_code = cursor.lexer.in_code();
+    let repeat = |tail: &str| !in_code || !tail.contains([')', ']', '}']);
     if let Some(head) = suggestion.strip_suffix(rest).filter(|_| repeat(rest)) {
         return head.trim_end_matches([' ', '\t']);
     }

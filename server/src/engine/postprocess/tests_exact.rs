@@ -140,3 +140,108 @@ fn line_breaks_follow_the_document() {
         "\n    let b = 2;",
     );
 }
+
+#[test]
+fn a_line_the_file_has_next_is_cut_even_while_it_arrives() {
+    // The repeated line closes the call the cursor is in: judged on its brackets before it was
+    // whole, it used to be cut after `file, line` and the suggestion dropped.
+    both(
+        Language::C,
+        "void f(void) {\n  fprintf(\n    out, \"%s %d\",$0\n    file, line);\n}\n",
+        "\n    buf, lvl,\n    file, line);\n}\n",
+        "\n    buf, lvl,",
+    );
+    // Inside a block the suggestion opened, and inside a string, too.
+    both(
+        Language::Rust,
+        "impl S {\n    pub $0\n        self.depth\n    }\n}\n",
+        "fn depth(&self) -> usize {\n        self.depth\n    }",
+        "fn depth(&self) -> usize {",
+    );
+}
+
+#[test]
+fn a_closing_keyword_the_file_has_next_ends_the_block_but_a_nested_one_does_not() {
+    both(
+        Language::Lua,
+        "local function f(x)$0\nend\n\nlocal function g() end\n",
+        "\n  if x then\n    return 1\n  end\n  return 2\nend\n\nlocal function g() end\n",
+        "\n  if x then\n    return 1\n  end\n  return 2",
+    );
+}
+
+#[test]
+fn spaces_before_the_rest_of_the_line_are_kept_and_at_a_line_end_dropped() {
+    both(
+        Language::Lua,
+        "local m = {\n  [$0] = encode_table,\n}\n",
+        " \"table\"   ",
+        " \"table\"   ",
+    );
+    both(
+        Language::Rust,
+        "fn f() {\n    let a = $0\n}\n",
+        "1;   \n\n",
+        "1;",
+    );
+}
+
+#[test]
+fn a_restated_indented_line_prefix_is_cut_from_any_model() {
+    both(
+        Language::Rust,
+        "fn f() -> u8 {\n    ret$0\n}\n",
+        "    return 1;",
+        "urn 1;",
+    );
+    both(
+        Language::Rust,
+        "fn f() {\n    pub $0\n}\n",
+        "    pub fn g() {}",
+        "fn g() {}",
+    );
+}
+
+#[test]
+fn blank_lines_after_a_line_comment_start_a_new_line() {
+    let text = "// the next function$0\n\nfn f() {}\n";
+    let suggestion = suggest(Language::Rust, true, text, "\n\n\nfn g() {}\n");
+    assert_eq!(suggestion.as_deref(), Some("\nfn g() {}"));
+}
+
+#[test]
+fn a_closer_after_the_cursor_closes_an_opener_of_its_kind() {
+    // In `if (typ|` the file's next `}` closes the function, not the `(`: the suggestion's
+    // own `)` stays.
+    both(
+        Language::JavaScript,
+        "function f(x) {\n\tif (typ$0\n\t\tthrow new TypeError('no');\n\t}\n}\n",
+        "eof x !== 'boolean') {",
+        "eof x !== 'boolean') {",
+    );
+}
+
+#[test]
+fn inside_a_string_the_rest_of_the_line_repeated_is_trimmed() {
+    both(
+        Language::Python,
+        "def f():\n    \"\"\"\n    cid[$0] == 'json'  # True\n    \"\"\"\n",
+        "'aCCEPT'] == 'json'  # True",
+        "'aCCEPT'",
+    );
+}
+
+#[test]
+fn extra_blank_lines_before_a_statement_keep_it_on_its_own_line() {
+    let text = "import os$0\n\nprint(os.sep)\n";
+    let suggestion = suggest(
+        Language::Python,
+        true,
+        text,
+        "\n\n\nfrom typing import Any\n",
+    );
+    assert_eq!(suggestion.as_deref(), Some("\nfrom typing import Any"));
+    // A completion model restating a word of two letters or more.
+    let restated = suggest(Language::C, false, "sta$0\n", "static int x;");
+    assert_eq!(restated.as_deref(), Some("tic int x;"));
+}
