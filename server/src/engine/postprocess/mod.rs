@@ -12,7 +12,11 @@
 //! - `suffix`: trim a tail that the rest of the cursor line already provides;
 //! - `errors`: drop a suggestion that raises the syntax-error count where it is inserted.
 //!
-//! [`StreamFilter`] applies them while the answer streams, so the engine can stop the model as
+//! Lines are judged with `\n` line breaks and written out with the document's own (`\r\n`,
+//! `\r`), so a model's line endings never leak into the file; the first duty of every rule is
+//! to leave a correct answer exactly as the model gave it (`tests/tests/quality` measures it).
+//!
+//! [`StreamFilter`] applies the rules while the answer streams, so the engine can stop the model as
 //! soon as the block is done and answer early with the first complete line; `finish`, for the
 //! tests, is the same pipeline over a whole answer.
 //!
