@@ -16,12 +16,18 @@ pub(super) fn breaks(cursor: &Cursor, blank_lines: usize, first_code: &str) -> u
     if blank_lines == 0 || !at_line_end || cursor.line_prefix.trim().is_empty() {
         return 0;
     }
-    // One line break is what a model writes to start the next line; more is layout around it.
-    if blank_lines == 1 || !continues_cursor_line(cursor, first_code) {
-        1
+    // One line break is what a model writes to start the next line, unless the cursor line
+    // ends in a space (`let x = `): then it is a habit, like more breaks around any code.
+    let joins = if blank_lines == 1 {
+        ends_in_space(cursor)
     } else {
-        0
-    }
+        continues_cursor_line(cursor, first_code)
+    };
+    usize::from(!joins)
+}
+
+fn ends_in_space(cursor: &Cursor) -> bool {
+    !cursor.lexer.in_line_comment() && cursor.line_prefix.ends_with([' ', '\t'])
 }
 
 /// Whether `first_code` reads as the rest of the cursor line rather than a line of its own:
@@ -34,7 +40,7 @@ fn continues_cursor_line(cursor: &Cursor, first_code: &str) -> bool {
     if cursor.lexer.in_line_comment() {
         return false;
     }
-    if cursor.line_prefix.ends_with([' ', '\t']) {
+    if ends_in_space(cursor) {
         return true;
     }
     if code.starts_with([')', ']', '}']) || starts_statement(code) {

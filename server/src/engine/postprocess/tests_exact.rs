@@ -77,7 +77,14 @@ fn a_chat_answers_extra_blank_lines_are_layout() {
         "\n\n\n    total\n\n",
     );
     assert_eq!(body.as_deref(), Some("\n    total"));
-    // Mid-statement, or at a line start, none.
+    // Mid-statement, or at a line start, none: not even one.
+    let stray = suggest(
+        Language::Rust,
+        true,
+        "fn f(a: u32) -> u32 {\n    let x = $0\n    x\n}\n",
+        "\na + 1;",
+    );
+    assert_eq!(stray.as_deref(), Some("a + 1;"));
     let rest = suggest(
         Language::Rust,
         true,
