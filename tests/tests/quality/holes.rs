@@ -279,7 +279,7 @@ fn opens_block(code: &str) -> bool {
 }
 
 /// The cursor at the end of a line that opens a block, the truth the line break and the body
-/// (1 to 8 lines, indented deeper, without trailing blank lines).
+/// (1 to 8 lines, indented deeper, starting with code, without trailing blank lines).
 fn block_body(text: &str) -> Vec<(usize, usize)> {
     let lines = lines(text);
     let mut spots = Vec::new();
@@ -295,7 +295,10 @@ fn block_body(text: &str) -> Vec<(usize, usize)> {
             continue;
         };
         let closed = lines.get(i + 1 + body.len()).is_some();
-        if last < 8 && closed {
+        // A body that starts with a blank line is left out: whether a model's blank lines
+        // before code are layout or meant cannot be told (they are taken as layout).
+        let starts_with_code = !body[0].code().is_empty();
+        if last < 8 && closed && starts_with_code {
             spots.push((header.end, body[last].end));
         }
     }

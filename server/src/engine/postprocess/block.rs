@@ -32,6 +32,8 @@ pub(super) struct Block {
     outer: usize,
     /// Whether the next line is the suggestion's first, which continues the cursor line.
     first_line: bool,
+    /// The least indentation of the suggestion's whole lines so far.
+    min_indent: Option<usize>,
 }
 
 impl Block {
@@ -41,6 +43,7 @@ impl Block {
             own: Vec::new(),
             outer: cursor.openers.len(),
             first_line: true,
+            min_indent: None,
         }
     }
 
@@ -52,15 +55,15 @@ impl Block {
         let first_line = self.first_line;
         self.first_line = first_line && !complete;
         let starts_line = !first_line || cursor.line_prefix.trim().is_empty();
-        // A line the file has next is a repeat wherever it comes: inside a block the
-        // suggestion opened (the file already has that block's body) or inside a string or
-        // comment (a docstring's next line).
         // A line still arriving that may yet turn out to be the file's next line is not
         // judged by its brackets: `f(a,\n    b);` repeated would be cut after `b`.
         if starts_line && !complete && may_repeat_next_line(cursor, line) {
             return Verdict::Keep;
         }
-        let ends = if starts_line && complete && repeats_next_line(cursor, line) {
+        // A line the file has next is a repeat wherever it comes: inside a block the
+        // suggestion opened (the file already has that block's body) or inside a string or
+        // comment (a docstring's next line).
+        let ends = if starts_line && complete && self.repeats_next_line(cursor, line) {
             Some(StopReason::RepeatsSuffix)
         } else if starts_line && self.own.is_empty() && self.lexer.in_code() {
             self.ends_before(cursor, line, first_line)
@@ -72,6 +75,10 @@ impl Block {
                 keep_bytes: 0,
                 reason,
             };
+        }
+        if starts_line && complete && !line.trim().is_empty() {
+            let indent = indent_width(line);
+            self.min_indent = Some(self.min_indent.map_or(indent, |min| min.min(indent)));
         }
         let mut closed_outer = false;
         let mut cut = None;
@@ -120,6 +127,24 @@ impl Block {
         Verdict::Keep
     }
 
+    /// Whether a whole line of the suggestion is the file's next non-blank line. A closer is
+    /// for the bracket rules to judge: a `}` equal to the file's next line may close a block
+    /// that the file's does not. No bracket rule sees a closing keyword (`end`): it is the
+    /// file's when it closes the cursor's block or one outside the suggestion (less indented
+    /// than all the suggestion's lines), not one the suggestion opened.
+    fn repeats_next_line(&self, cursor: &Cursor, line: &str) -> bool {
+        let code = line.trim();
+        let repeatable = match closer(code) {
+            None => true,
+            Some(Closer::Bracket) => false,
+            Some(Closer::Keyword) => {
+                let indent = indent_width(line);
+                indent <= cursor.line_indent || self.min_indent.is_some_and(|min| indent < min)
+            }
+        };
+        !code.is_empty() && repeatable && cursor.next_line.as_deref() == Some(code)
+    }
+
     /// Whether the line, at the start of a line and outside the suggestion's own brackets,
     /// leaves the cursor's block.
     fn ends_before(&self, cursor: &Cursor, line: &str, first_line: bool) -> Option<StopReason> {
@@ -138,21 +163,6 @@ impl Block {
         let back_at_header = cursor.header && indent <= cursor.line_indent;
         (back_at_header && !continues_header(cursor.language, code)).then_some(StopReason::BlockEnd)
     }
-}
-
-/// Whether a whole line of the suggestion is the file's next non-blank line. A closer is for
-/// the bracket rules to judge: a `}` (or `end`) equal to the file's next line may close a
-/// block that the file's does not.
-fn repeats_next_line(cursor: &Cursor, line: &str) -> bool {
-    let code = line.trim();
-    let repeatable = match closer(code) {
-        None => true,
-        Some(Closer::Bracket) => false,
-        // No bracket rule sees a closing keyword: one that closes the cursor's block (or an
-        // outer one) when the file's next line already does is the file's, not a nested one.
-        Some(Closer::Keyword) => indent_width(line) <= cursor.line_indent,
-    };
-    !code.is_empty() && repeatable && cursor.next_line.as_deref() == Some(code)
 }
 
 /// Whether a partial line could still grow into the file's next line.

@@ -118,7 +118,7 @@ fn is_fence(code: &str) -> bool {
 
 /// Whether a line reads as English rather than code: it opens with a phrase chat models use,
 /// or it is a sentence (capitalised, four or more words, ending in `.` or `:`) without the
-/// punctuation code is made of.
+/// punctuation code is made of (a code line with a trailing comment reads like a sentence).
 pub(super) fn is_prose(code: &str) -> bool {
     const OPENERS: &[&str] = &[
         "Here is",
@@ -149,6 +149,8 @@ pub(super) fn is_prose(code: &str) -> bool {
     let starts_capital = code.chars().next().is_some_and(char::is_uppercase);
     let words = code.split_whitespace().count();
     let ends_sentence = code.ends_with('.') || code.ends_with(':');
-    let code_punctuation = code.contains(['(', ')', '{', '}', '[', ']', ';', '=', '<', '>', '"']);
+    let code_punctuation = code.contains(['(', ')', '{', '}', '[', ']', ';', '=', '<', '>', '"'])
+        || code.contains("//")
+        || code.contains("/*");
     starts_capital && words >= 4 && ends_sentence && !code_punctuation
 }

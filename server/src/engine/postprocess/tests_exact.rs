@@ -252,3 +252,21 @@ fn extra_blank_lines_before_a_statement_keep_it_on_its_own_line() {
     let restated = suggest(Language::C, false, "sta$0\n", "static int x;");
     assert_eq!(restated.as_deref(), Some("tic int x;"));
 }
+
+#[test]
+fn a_closing_keyword_below_the_suggestions_lines_is_the_files() {
+    let text = "local function f(s)\n  for i = 1, 3 do\n    if s then\n      n = n + 1\n$0\n    end\n  end\nend\n";
+    both(
+        Language::Lua,
+        text,
+        "      col_count = 1\n    end",
+        "      col_count = 1",
+    );
+}
+
+#[test]
+fn a_code_line_with_a_trailing_comment_is_not_prose() {
+    let text = "const (\n\tInvalid = Variant(iota) // Invalid UUID\n\tRFC4122 // The variant specified in RFC4122$0\n)\n";
+    let line = "\n\tReserved                  // Reserved, NCS backward compatibility.";
+    both(Language::Go, text, line, line);
+}
