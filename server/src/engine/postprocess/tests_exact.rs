@@ -109,7 +109,14 @@ fn a_completion_inside_brackets_the_line_closes_is_kept() {
         "'a'..='z'",
         "'a'..='z'",
     );
-    // The suggestion's own closer at its end is not the suffix's `)` repeated.
+    // The suggestion's own closer at its end is not the suffix's `)` repeated (trimmed, the
+    // suggestion broke the parse and was dropped: the empty suggestions in brackets).
+    both(
+        Language::Rust,
+        "fn main() {\n    let i = rng.gen_range($0);\n}\n",
+        "0..chars.len()",
+        "0..chars.len()",
+    );
     both(
         Language::Rust,
         "fn m(&self) -> Result<u8> {\n    load()\n        .map_err($0)\n}\n",
