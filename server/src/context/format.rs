@@ -73,12 +73,14 @@ impl Prompt {
             let edits = defuse(&self.chat.recent_edits);
             query.push_str(&format!("<recent_edits>\n{edits}</recent_edits>\n"));
         }
-        let after = defuse(&self.chat.local_after);
-        let newline = if after.ends_with('\n') { "" } else { "\n" };
+        // The closing tag follows the text directly: a line break added here would tell the
+        // model of one the document does not have (at the end of a file without a final line
+        // break, after a lone CR, or where the window cuts a line).
         query.push_str(&format!(
-            "<cursor path=\"{}\">\n{}{CURSOR}{after}{newline}</cursor>\n",
+            "<cursor path=\"{}\">\n{}{CURSOR}{}</cursor>\n",
             self.path,
             defuse(&self.chat.local_before),
+            defuse(&self.chat.local_after),
         ));
         ModelInput::Chat {
             context: self.chat.context.clone(),
@@ -104,9 +106,7 @@ pub(super) fn chat_context(prompt: &Prompt) -> String {
     body.push_str(&prompt.outline);
     body.push_str(&prompt.before);
     body.push_str(&prompt.after);
-    if !body.ends_with('\n') {
-        body.push('\n');
-    }
+    // As in the query, nothing is added after the text: the closing tag ends it.
     out.push_str(&format!(
         "<file path=\"{}\" language=\"{}\">\n{}</file>\n",
         prompt.path,

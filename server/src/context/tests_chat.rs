@@ -117,3 +117,30 @@ fn literal_markers_in_the_document_are_defused() {
     assert_eq!(query.matches(CURSOR).count(), 1);
     assert!(!context.contains(CURSOR));
 }
+
+/// The text between the cursor marker and `</cursor>` (and the file's text before `</file>`) is
+/// exactly the document's: no line break is added where the document has none.
+#[test]
+fn the_chat_prompt_adds_no_line_break_the_document_lacks() {
+    for (text, after) in [
+        ("x = 1\ny = $0", ""),
+        ("x = 1\ny = $0 + 2", " + 2"),
+        ("x = 1\ry = $0 + 2\r", " + 2\r"),
+        ("x = 1\r\ny = $0\r\nz = 3\r\n", "\r\nz = 3\r\n"),
+    ] {
+        let doc = Doc::open("python", "m.py", text);
+        let snapshot = doc.snapshot();
+        let prompt = build(&ContextInput::new(&snapshot, doc.cursor)).expect("a prompt");
+        let (context, query) = chat_parts(&prompt);
+        let shown_after = query
+            .split_once(CURSOR)
+            .and_then(|(_, rest)| rest.split_once("</cursor>"))
+            .map(|(after, _)| after);
+        assert_eq!(shown_after, Some(after), "{text:?}");
+        let whole = text.replacen("$0", "", 1);
+        assert!(
+            context.contains(&format!("\n{whole}</file>\n")),
+            "{context:?}"
+        );
+    }
+}

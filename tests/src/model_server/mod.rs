@@ -106,6 +106,11 @@ impl ModelServer {
         self.shared.push_answer(Some(endpoint), text.into());
     }
 
+    /// Scripted answers queued and not taken by a request yet.
+    pub fn answers_left(&self) -> usize {
+        self.shared.answers_left()
+    }
+
     /// Queues a one-shot fault for the next request it applies to, on any endpoint.
     pub fn push_fault(&self, fault: Fault) {
         self.shared.push_fault(None, fault);

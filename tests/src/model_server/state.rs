@@ -85,6 +85,10 @@ impl Shared {
         });
     }
 
+    pub fn answers_left(&self) -> usize {
+        lock(&self.answers).len()
+    }
+
     /// The next scripted answer meant for `endpoint` (or for any endpoint).
     pub fn take_answer(&self, endpoint: Endpoint) -> Option<String> {
         let mut answers = lock(&self.answers);

@@ -32,6 +32,8 @@ pub(super) struct Block {
     outer: usize,
     /// Whether the next line is the suggestion's first, which continues the cursor line.
     first_line: bool,
+    /// The least indentation of the suggestion's whole lines so far.
+    min_indent: Option<usize>,
 }
 
 impl Block {
@@ -41,6 +43,7 @@ impl Block {
             own: Vec::new(),
             outer: cursor.openers.len(),
             first_line: true,
+            min_indent: None,
         }
     }
 
@@ -52,13 +55,30 @@ impl Block {
         let first_line = self.first_line;
         self.first_line = first_line && !complete;
         let starts_line = !first_line || cursor.line_prefix.trim().is_empty();
-        if starts_line && self.own.is_empty() && self.lexer.in_code() {
-            if let Some(reason) = self.ends_before(cursor, line, first_line, complete) {
-                return Verdict::Cut {
-                    keep_bytes: 0,
-                    reason,
-                };
-            }
+        // A line still arriving that may yet turn out to be the file's next line is not
+        // judged by its brackets: `f(a,\n    b);` repeated would be cut after `b`.
+        if starts_line && !complete && may_repeat_next_line(cursor, line) {
+            return Verdict::Keep;
+        }
+        // A line the file has next is a repeat wherever it comes: inside a block the
+        // suggestion opened (the file already has that block's body) or inside a string or
+        // comment (a docstring's next line).
+        let ends = if starts_line && complete && self.repeats_next_line(cursor, line) {
+            Some(StopReason::RepeatsSuffix)
+        } else if starts_line && self.own.is_empty() && self.lexer.in_code() {
+            self.ends_before(cursor, line, first_line)
+        } else {
+            None
+        };
+        if let Some(reason) = ends {
+            return Verdict::Cut {
+                keep_bytes: 0,
+                reason,
+            };
+        }
+        if starts_line && complete && !line.trim().is_empty() {
+            let indent = indent_width(line);
+            self.min_indent = Some(self.min_indent.map_or(indent, |min| min.min(indent)));
         }
         let mut closed_outer = false;
         let mut cut = None;
@@ -107,23 +127,30 @@ impl Block {
         Verdict::Keep
     }
 
-    /// Whether the line, at the start of a line and outside the suggestion's own brackets,
-    /// leaves the cursor's block or repeats the file's next line.
-    fn ends_before(
-        &self,
-        cursor: &Cursor,
-        line: &str,
-        first_line: bool,
-        complete: bool,
-    ) -> Option<StopReason> {
+    /// Whether a whole line of the suggestion is the file's next non-blank line. A closer is
+    /// for the bracket rules to judge: a `}` equal to the file's next line may close a block
+    /// that the file's does not. No bracket rule sees a closing keyword (`end`): it is the
+    /// file's when it closes the cursor's block or one outside the suggestion (less indented
+    /// than all the suggestion's lines), not one the suggestion opened.
+    fn repeats_next_line(&self, cursor: &Cursor, line: &str) -> bool {
         let code = line.trim();
-        // A closer is for the bracket rules to judge: a `}` equal to the file's next line may
-        // close a block that the file's `}` does not.
+        let repeatable = match closer(code) {
+            None => true,
+            Some(Closer::Bracket) => false,
+            Some(Closer::Keyword) => {
+                let indent = indent_width(line);
+                indent <= cursor.line_indent || self.min_indent.is_some_and(|min| indent < min)
+            }
+        };
+        !code.is_empty() && repeatable && cursor.next_line.as_deref() == Some(code)
+    }
+
+    /// Whether the line, at the start of a line and outside the suggestion's own brackets,
+    /// leaves the cursor's block.
+    fn ends_before(&self, cursor: &Cursor, line: &str, first_line: bool) -> Option<StopReason> {
+        let code = line.trim();
         if code.is_empty() || code.starts_with([')', ']', '}']) {
             return None;
-        }
-        if complete && cursor.next_line.as_deref() == Some(code) {
-            return Some(StopReason::RepeatsSuffix);
         }
         // The first line's indentation is relative to the cursor, not the line start.
         if first_line {
@@ -135,6 +162,32 @@ impl Block {
         }
         let back_at_header = cursor.header && indent <= cursor.line_indent;
         (back_at_header && !continues_header(cursor.language, code)).then_some(StopReason::BlockEnd)
+    }
+}
+
+/// Whether a partial line could still grow into the file's next line.
+fn may_repeat_next_line(cursor: &Cursor, line: &str) -> bool {
+    let code = line.trim_start();
+    let next = cursor.next_line.as_deref().unwrap_or("");
+    !code.trim().is_empty() && closer(next).is_none() && next.starts_with(code)
+}
+
+enum Closer {
+    Bracket,
+    Keyword,
+}
+
+/// Whether a line closes a block: with a closing bracket, or a closing keyword (Lua's `end`,
+/// the shell's `fi`, `done`, `esac`). Such a line is the same in many places, so being equal
+/// to the file's next line says little by itself.
+fn closer(code: &str) -> Option<Closer> {
+    let word = code.trim_end_matches([',', ';', ')', ']', '}']);
+    if code.starts_with([')', ']', '}']) {
+        Some(Closer::Bracket)
+    } else if matches!(word, "end" | "fi" | "done" | "esac") {
+        Some(Closer::Keyword)
+    } else {
+        None
     }
 }
 

@@ -33,6 +33,11 @@ pub(super) struct Chat {
     state: State,
     /// Whether the last code line was blank: an explanation follows a blank line.
     after_blank: bool,
+    /// Blank lines before the code (chat models only; in a fence they are code). A chat answer
+    /// that starts with a line break may mean it: see `lead`.
+    blank_lines_before: usize,
+    /// Prose came before the code: blank lines after it are layout, not line breaks.
+    prose_before: bool,
 }
 
 impl Chat {
@@ -41,6 +46,18 @@ impl Chat {
             is_chat_model,
             state: State::Before,
             after_blank: false,
+            blank_lines_before: 0,
+            prose_before: false,
+        }
+    }
+
+    /// The blank lines a chat model wrote before its first code line, when they may be line
+    /// breaks the suggestion starts with (no prose or fence before them).
+    pub(super) fn blank_lines_before(&self) -> usize {
+        if self.prose_before || self.state != State::Bare {
+            0
+        } else {
+            self.blank_lines_before
         }
     }
 
@@ -55,7 +72,12 @@ impl Chat {
                 self.state = State::InFence;
                 ChatVerdict::Skip
             }
-            State::Before if self.is_chat_model && (code.is_empty() || is_prose(code)) => {
+            State::Before if self.is_chat_model && code.is_empty() => {
+                self.blank_lines_before += 1;
+                ChatVerdict::Skip
+            }
+            State::Before if self.is_chat_model && is_prose(code) => {
+                self.prose_before = true;
                 ChatVerdict::Skip
             }
             State::Before => {
@@ -96,7 +118,7 @@ fn is_fence(code: &str) -> bool {
 
 /// Whether a line reads as English rather than code: it opens with a phrase chat models use,
 /// or it is a sentence (capitalised, four or more words, ending in `.` or `:`) without the
-/// punctuation code is made of.
+/// punctuation code is made of (a code line with a trailing comment reads like a sentence).
 pub(super) fn is_prose(code: &str) -> bool {
     const OPENERS: &[&str] = &[
         "Here is",
@@ -127,6 +149,8 @@ pub(super) fn is_prose(code: &str) -> bool {
     let starts_capital = code.chars().next().is_some_and(char::is_uppercase);
     let words = code.split_whitespace().count();
     let ends_sentence = code.ends_with('.') || code.ends_with(':');
-    let code_punctuation = code.contains(['(', ')', '{', '}', '[', ']', ';', '=', '<', '>', '"']);
+    let code_punctuation = code.contains(['(', ')', '{', '}', '[', ']', ';', '=', '<', '>', '"'])
+        || code.contains("//")
+        || code.contains("/*");
     starts_capital && words >= 4 && ends_sentence && !code_punctuation
 }

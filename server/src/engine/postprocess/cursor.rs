@@ -44,6 +44,9 @@ pub(super) struct Cursor {
     pub previous_lines: Vec<String>,
     /// The first non-blank line after the cursor line, trimmed.
     pub next_line: Option<String>,
+    /// The document's line break (`\n`, `\r\n` or `\r`), from the lines around the cursor:
+    /// the suggestion's line breaks become this one.
+    pub newline: &'static str,
 }
 
 impl Cursor {
@@ -92,7 +95,28 @@ impl Cursor {
             lexer,
             previous_lines,
             next_line,
+            newline: line_break(suffix, prefix),
         }
+    }
+}
+
+/// The line break the cursor's line ends with, else the last one before it, else `\n`.
+fn line_break(suffix: &str, prefix: &str) -> &'static str {
+    let kind = |crlf: bool, c: u8| match (crlf, c) {
+        (true, _) => "\r\n",
+        (false, b'\r') => "\r",
+        _ => "\n",
+    };
+    if let Some(at) = suffix.find(['\n', '\r']) {
+        let bytes = suffix.as_bytes();
+        return kind(bytes[at..].starts_with(b"\r\n"), bytes[at]);
+    }
+    match prefix.rfind(['\n', '\r']) {
+        Some(at) => {
+            let bytes = prefix.as_bytes();
+            kind(bytes[..=at].ends_with(b"\r\n"), bytes[at])
+        }
+        None => "\n",
     }
 }
 
@@ -154,8 +178,8 @@ fn scan_prefix(prefix: &str, language: Option<Language>) -> (Vec<Opener>, Lexer)
     (openers, lexer)
 }
 
-/// Marks the openers that closers in `suffix` close. Closers close from the inside out, but a
-/// closer that starts a line is matched to the innermost opener on a line of the same
+/// Marks the openers that closers in `suffix` close. Closers close from the inside out (the
+/// innermost opener of their kind; openers inside it stay open), but a closer that starts a line is matched to the innermost opener on a line of the same
 /// indentation: in `impl S {\n    fn new() {$0\n}` the `}` belongs to the `impl`, so the new
 /// function's `{` is still the suggestion's to close.
 fn mark_closed_by_suffix(openers: &mut [Opener], mut lexer: Lexer, suffix: &str) {
@@ -181,11 +205,17 @@ fn mark_closed_by_suffix(openers: &mut [Opener], mut lexer: Lexer, suffix: &str)
                     let by_indent = openers[..open_count].iter().rposition(|open| {
                         starts_line && open.line_indent == line_indent && closer_of(open.ch) == ch
                     });
-                    let Some(index) = by_indent.or(open_count.checked_sub(1)) else {
-                        return false;
+                    // Else the innermost opener of its kind: in code with a hole in it (the
+                    // text being written), a `}` does not close the `(` of `if (typ|`.
+                    let by_kind = || {
+                        openers[..open_count]
+                            .iter()
+                            .rposition(|open| closer_of(open.ch) == ch)
                     };
-                    openers[index].closed_by_suffix = true;
-                    open_count = index;
+                    if let Some(index) = by_indent.or_else(by_kind) {
+                        openers[index].closed_by_suffix = true;
+                        open_count = index;
+                    }
                 }
             }
             open_count > 0

@@ -121,6 +121,11 @@ impl Lexer {
         self.state == State::Code
     }
 
+    /// Whether the lexer is inside a line comment (the line it lexed last had no line break).
+    pub(super) fn in_line_comment(&self) -> bool {
+        self.state == State::LineComment
+    }
+
     /// Lexes one line (with or without its line break) and calls `on` with the byte offset of
     /// each bracket in code. `on` returns `false` to stop early; then so does this, and the
     /// state is left mid-line (the caller stops using the lexer then). A line comment and a

@@ -3,6 +3,7 @@
 //!
 //! The rules, each in its own module:
 //! - `chat`: strip markdown fences and the prose chat models put around code;
+//! - `lead`: keep the line break a chat answer starts with where it begins a new line;
 //! - `repeat`: cut the text before the cursor the model restated; drop a suggestion that only
 //!   restates the lines above;
 //! - `block`: stop at the end of the block around the cursor, by indentation, by brackets the
@@ -11,7 +12,11 @@
 //! - `suffix`: trim a tail that the rest of the cursor line already provides;
 //! - `errors`: drop a suggestion that raises the syntax-error count where it is inserted.
 //!
-//! [`StreamFilter`] applies them while the answer streams, so the engine can stop the model as
+//! Lines are judged with `\n` line breaks and written out with the document's own (`\r\n`,
+//! `\r`), so a model's line endings never leak into the file; the first duty of every rule is
+//! to leave a correct answer exactly as the model gave it (`tests/tests/quality` measures it).
+//!
+//! [`StreamFilter`] applies the rules while the answer streams, so the engine can stop the model as
 //! soon as the block is done and answer early with the first complete line; `finish`, for the
 //! tests, is the same pipeline over a whole answer.
 //!
@@ -21,6 +26,7 @@ mod block;
 mod chat;
 mod cursor;
 mod errors;
+mod lead;
 mod lex;
 mod repeat;
 mod stream;
@@ -28,6 +34,8 @@ mod suffix;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_exact;
 #[cfg(test)]
 mod tests_stream;
 

@@ -37,8 +37,17 @@ pub(super) fn candidates(cursor: &Cursor, is_chat_model: bool) -> Vec<Candidate>
             exact: true,
         });
     }
+    let indented = line_prefix.starts_with([' ', '\t']) && !line_prefix.trim().is_empty();
+    if indented {
+        // The whole cursor line restated with its indentation (`    ret` → `    return x`) is a
+        // repeat from any model: a completion never starts with the line's own indentation.
+        candidates.push(Candidate {
+            text: line_prefix.to_owned(),
+            exact: true,
+        });
+    }
     let word = partial_word(line_prefix);
-    if is_unambiguous(line_prefix.trim()) {
+    if is_unambiguous(line_prefix.trim_start()) {
         candidates.push(Candidate {
             text: line_prefix.to_owned(),
             exact: false,
@@ -50,9 +59,11 @@ pub(super) fn candidates(cursor: &Cursor, is_chat_model: bool) -> Vec<Candidate>
             exact: false,
         });
     }
-    if is_chat_model && !word.is_empty() {
+    if !word.is_empty() && (is_chat_model || word.chars().count() >= 2) {
         // ... or the whole word, `return …`: a completion model would write `eturn`, but a
-        // chat model restates the word it was shown cut, and `rreturn` is never meant.
+        // chat model restates the word it was shown cut, and `rreturn` is never meant. A
+        // completion model restating it (`sta` → `static`) too, once the word is two letters
+        // long: `aa_b` after `a` may be meant, `stastatic` is not.
         candidates.push(Candidate {
             text: word.to_owned(),
             exact: true,
@@ -85,7 +96,7 @@ fn partial_word(line_prefix: &str) -> &str {
 
 /// Whether a suggestion starting with `line_prefix` surely repeats it rather than continuing a
 /// word: after `ret`, `return` is more likely a completion than a repeat of `ret`, but after
-/// `x = ` or `self.`, starting with them again is a repeat.
+/// `x = `, `self.` or `pub ` (a finished word), starting with them again is a repeat.
 fn is_unambiguous(line_prefix: &str) -> bool {
     let several_tokens = line_prefix
         .chars()

@@ -10,7 +10,7 @@ use super::block::{Block, Verdict};
 use super::chat::{Chat, ChatVerdict};
 use super::cursor::Cursor;
 use super::repeat::{self, Candidate, Repeat};
-use super::{Decision, PostContext, StopReason, errors, suffix};
+use super::{Decision, PostContext, StopReason, errors, lead, suffix};
 
 pub struct StreamFilter<'a> {
     ctx: PostContext<'a>,
@@ -58,7 +58,12 @@ impl<'a> StreamFilter<'a> {
         }
         self.raw_line.push_str(delta);
         while let Some(newline) = self.raw_line.find('\n') {
-            let line: String = self.raw_line.drain(..=newline).collect();
+            let mut line: String = self.raw_line.drain(..=newline).collect();
+            // Lines are judged with `\n` breaks; the document's kind goes back on in `apply`.
+            if line.ends_with("\r\n") {
+                line.truncate(line.len() - 2);
+                line.push('\n');
+            }
             self.raw_complete_line(&line);
             if let Some(reason) = self.stopped {
                 return Decision::Stop(reason);
@@ -113,8 +118,7 @@ impl<'a> StreamFilter<'a> {
             }
             self.advance(true);
         }
-        let text = self.cleaned.trim_end();
-        let text = suffix::trim_overlap(&self.cursor, text).trim_end();
+        let text = suffix::trim_end(&self.cursor, &self.cleaned);
         if text.trim().is_empty() || repeat::repeats_previous_lines(&self.cursor, text) {
             return None;
         }
@@ -133,6 +137,10 @@ impl<'a> StreamFilter<'a> {
         match self.chat.line(line, true) {
             ChatVerdict::Skip | ChatVerdict::Hold => {}
             ChatVerdict::Code => {
+                if self.code.is_empty() {
+                    let breaks = lead::breaks(&self.cursor, self.chat.blank_lines_before(), line);
+                    self.code.push_str(&"\n".repeat(breaks));
+                }
                 self.code.push_str(line);
                 self.advance(false);
             }
@@ -200,23 +208,35 @@ impl<'a> StreamFilter<'a> {
         self.apply(partial, verdict, false);
     }
 
-    /// Adds a judged line to the cleaned text; returns whether the suggestion stopped.
+    /// Adds a judged line to the cleaned text, with the document's line break; returns whether
+    /// the suggestion stopped.
     fn apply(&mut self, line: &str, verdict: Verdict, complete: bool) -> bool {
         self.cleaned.truncate(self.committed);
         match verdict {
             Verdict::Keep => {
-                self.cleaned.push_str(line);
+                push_line(&mut self.cleaned, line, self.cursor.newline);
                 if complete {
                     self.committed = self.cleaned.len();
                 }
                 false
             }
             Verdict::Cut { keep_bytes, reason } => {
-                self.cleaned.push_str(&line[..keep_bytes]);
+                push_line(&mut self.cleaned, &line[..keep_bytes], self.cursor.newline);
                 self.committed = self.cleaned.len();
                 self.stopped = Some(reason);
                 true
             }
         }
+    }
+}
+
+/// Appends `line` to `text`, its `\n` (if it ends with one) replaced by `newline`.
+fn push_line(text: &mut String, line: &str, newline: &str) {
+    match line.strip_suffix('\n') {
+        Some(content) => {
+            text.push_str(content);
+            text.push_str(newline);
+        }
+        None => text.push_str(line),
     }
 }
