@@ -10,6 +10,7 @@ mod actions;
 mod capabilities;
 mod client_support;
 mod convert;
+mod health;
 mod next_edit;
 mod server;
 mod settings;
