@@ -130,6 +130,7 @@ impl Machine {
         }
     }
 
+    #[cfg(test)]
     pub fn state(&self) -> State {
         self.state
     }
