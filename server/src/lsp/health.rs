@@ -84,7 +84,9 @@ impl Backend {
                     let message = format!(
                         "spark-lsp: cannot reach the provider ({reason}); suggestions are paused and come back by themselves when it answers again"
                     );
-                    self.client.show_message(MessageType::WARNING, message).await;
+                    self.client
+                        .show_message(MessageType::WARNING, message)
+                        .await;
                 }
             }
             Health::Online => {
@@ -105,7 +107,9 @@ impl Backend {
                     self.publish_status().await;
                 }
                 if reach.told.swap(false, Ordering::SeqCst) {
-                    let name = self.status_provider().unwrap_or_else(|| "the provider".into());
+                    let name = self
+                        .status_provider()
+                        .unwrap_or_else(|| "the provider".into());
                     self.client
                         .show_message(
                             MessageType::INFO,

@@ -112,7 +112,10 @@ pub struct Machine {
 pub enum Health {
     Online,
     /// Unreachable; requests are answered empty until `retry_at`.
-    Offline { reason: String, retry_at: Instant },
+    Offline {
+        reason: String,
+        retry_at: Instant,
+    },
 }
 
 impl Machine {
@@ -158,13 +161,12 @@ impl Machine {
     pub fn admit(&mut self, now: Instant, mode: Mode) -> Admission {
         match self.state {
             State::Closed => Admission::Pass { epoch: self.epoch },
-            State::Open { retry_at } | State::Probing { lease_until: retry_at }
-                if now < retry_at =>
-            {
-                Admission::Reject {
-                    retry_at: self.retry_at.unwrap_or(retry_at),
-                }
-            }
+            State::Open { retry_at }
+            | State::Probing {
+                lease_until: retry_at,
+            } if now < retry_at => Admission::Reject {
+                retry_at: self.retry_at.unwrap_or(retry_at),
+            },
             // The supervisor is dialling at the retry time; the request waits for that dial.
             _ if mode == Mode::Supervised => Admission::Pass { epoch: self.epoch },
             _ => {

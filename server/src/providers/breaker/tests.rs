@@ -43,10 +43,7 @@ fn a_hard_failure_opens_at_once_and_rejects_until_the_retry_time() {
         }
     );
     for at in [t0, t0 + wait / 2, retry_at - Duration::from_nanos(1)] {
-        assert_eq!(
-            m.admit(at, Mode::Requests),
-            Admission::Reject { retry_at }
-        );
+        assert_eq!(m.admit(at, Mode::Requests), Admission::Reject { retry_at });
     }
     // At the retry time one request probes; the others are still answered at once.
     assert_eq!(m.admit(retry_at, Mode::Requests), Admission::Probe);
@@ -72,7 +69,10 @@ fn a_failed_probe_reopens_for_longer_up_to_the_cap() {
         retry_at = m.fail(now, Failure::Soft, request(Admission::Probe), "503");
         let step = policy().step(n);
         let wait = retry_at - now;
-        assert!(wait >= step / 2 && wait <= step, "{n}: {wait:?} of {step:?}");
+        assert!(
+            wait >= step / 2 && wait <= step,
+            "{n}: {wait:?} of {step:?}"
+        );
         assert!(wait <= policy().max);
     }
 }
@@ -293,7 +293,11 @@ async fn guarded_answers_at_once_without_calling_the_provider_until_the_retry_ti
         };
         assert!(message.contains("offline; retrying in"), "{message}");
     }
-    assert_eq!(inner.calls.load(Ordering::SeqCst), 1, "no call before the retry time");
+    assert_eq!(
+        inner.calls.load(Ordering::SeqCst),
+        1,
+        "no call before the retry time"
+    );
     assert!(!health.has_changed().unwrap());
 
     // The provider is back; the first request after the retry time is answered by it.
@@ -310,7 +314,11 @@ async fn guarded_answers_at_once_without_calling_the_provider_until_the_retry_ti
 async fn a_dropped_probe_does_not_leave_the_breaker_probing() {
     let clock = Arc::new(Mutex::new(Instant::now()));
     let now = clock.clone();
-    let breaker = Breaker::with_clock(policy(), Mode::Requests, Arc::new(move || *now.lock().unwrap()));
+    let breaker = Breaker::with_clock(
+        policy(),
+        Mode::Requests,
+        Arc::new(move || *now.lock().unwrap()),
+    );
     let inner = Arc::new(Counting {
         calls: AtomicUsize::new(0),
         answer: Mutex::new(Err(ProviderError::Unreachable("refused".into()))),
