@@ -240,6 +240,37 @@ struct Counting {
     answer: Mutex<Result<String, ProviderError>>,
 }
 
+impl Counting {
+    fn new(answer: Result<String, ProviderError>) -> Arc<Self> {
+        Arc::new(Self {
+            calls: AtomicUsize::new(0),
+            answer: Mutex::new(answer),
+        })
+    }
+
+    fn answer(&self, answer: Result<String, ProviderError>) {
+        *lock(&self.answer) = answer;
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A clock the test moves by hand, and a breaker that reads it.
+fn manual_breaker() -> (Arc<Mutex<Instant>>, Breaker) {
+    let clock = Arc::new(Mutex::new(Instant::now()));
+    let now = clock.clone();
+    let breaker = Breaker::with_clock(policy(), Mode::Requests, Arc::new(move || *lock(&now)));
+    (clock, breaker)
+}
+
 impl Provider for Counting {
     fn name(&self) -> &str {
         "counting"
@@ -247,7 +278,7 @@ impl Provider for Counting {
 
     fn stream(&self, _: ModelRequest) -> TextStream {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        let answer = self.answer.lock().unwrap().clone();
+        let answer = lock(&self.answer).clone();
         let (sink, stream) = TextStream::channel();
         let _ = sink.try_send(answer);
         stream
@@ -260,28 +291,21 @@ async fn first(provider: &dyn Provider) -> Option<Result<String, ProviderError>>
 
 #[tokio::test]
 async fn guarded_answers_at_once_without_calling_the_provider_until_the_retry_time() {
-    let clock = Arc::new(Mutex::new(Instant::now()));
-    let now = clock.clone();
-    let breaker = Breaker::with_clock(
-        policy(),
-        Mode::Requests,
-        Arc::new(move || *now.lock().unwrap()),
-    );
-    let inner = Arc::new(Counting {
-        calls: AtomicUsize::new(0),
-        answer: Mutex::new(Err(ProviderError::Unreachable(
-            "cannot reach x: refused".into(),
-        ))),
-    });
+    let (clock, breaker) = manual_breaker();
+    let inner = Counting::new(Err(ProviderError::Unreachable(
+        "cannot reach x: refused".into(),
+    )));
     let guarded = Guarded::new(inner.clone(), breaker.clone());
-    let mut health = guarded.health().expect("a guarded provider has a health");
+    let Some(mut health) = guarded.health() else {
+        panic!("a guarded provider has a health");
+    };
     assert_eq!(*health.borrow_and_update(), Health::Online);
 
     assert!(matches!(
         first(&*guarded).await,
         Some(Err(ProviderError::Unreachable(_)))
     ));
-    assert_eq!(inner.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(inner.calls(), 1);
     let Health::Offline { retry_at, reason } = health.borrow_and_update().clone() else {
         panic!("offline after a refused connection");
     };
@@ -293,47 +317,34 @@ async fn guarded_answers_at_once_without_calling_the_provider_until_the_retry_ti
         };
         assert!(message.contains("offline; retrying in"), "{message}");
     }
-    assert_eq!(
-        inner.calls.load(Ordering::SeqCst),
-        1,
-        "no call before the retry time"
-    );
-    assert!(!health.has_changed().unwrap());
+    assert_eq!(inner.calls(), 1, "no call before the retry time");
+    assert_eq!(health.has_changed().ok(), Some(false));
 
     // The provider is back; the first request after the retry time is answered by it.
-    *inner.answer.lock().unwrap() = Ok("back".into());
-    *clock.lock().unwrap() = retry_at;
+    inner.answer(Ok("back".into()));
+    *lock(&clock) = retry_at;
     assert_eq!(first(&*guarded).await, Some(Ok("back".into())));
     assert_eq!(*health.borrow_and_update(), Health::Online);
     assert!(breaker.is_closed());
     assert_eq!(first(&*guarded).await, Some(Ok("back".into())));
-    assert_eq!(inner.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(inner.calls(), 3);
 }
 
 #[tokio::test]
 async fn a_dropped_probe_does_not_leave_the_breaker_probing() {
-    let clock = Arc::new(Mutex::new(Instant::now()));
-    let now = clock.clone();
-    let breaker = Breaker::with_clock(
-        policy(),
-        Mode::Requests,
-        Arc::new(move || *now.lock().unwrap()),
-    );
-    let inner = Arc::new(Counting {
-        calls: AtomicUsize::new(0),
-        answer: Mutex::new(Err(ProviderError::Unreachable("refused".into()))),
-    });
+    let (clock, breaker) = manual_breaker();
+    let inner = Counting::new(Err(ProviderError::Unreachable("refused".into())));
     let guarded = Guarded::new(inner.clone(), breaker.clone());
     first(&*guarded).await;
     let Health::Offline { retry_at, .. } = breaker.health().borrow().clone() else {
         panic!("offline");
     };
-    *clock.lock().unwrap() = retry_at;
+    *lock(&clock) = retry_at;
     // The editor cancels the probe (a keystroke) before it is answered.
     drop(guarded.stream(ModelRequest::default()));
-    *inner.answer.lock().unwrap() = Ok("back".into());
+    inner.answer(Ok("back".into()));
     assert_eq!(first(&*guarded).await, Some(Ok("back".into())));
-    assert_eq!(inner.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(inner.calls(), 3);
 }
 
 #[test]
