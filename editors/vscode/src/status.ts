@@ -9,6 +9,10 @@ export interface StatusParams {
   message: string;
   provider?: string;
   lastLatencyMs?: number;
+  /** The provider cannot be reached; suggestions are empty until `retryAt`. */
+  offline?: boolean;
+  /** While offline: the next try, in milliseconds since the Unix epoch. */
+  retryAt?: number;
 }
 
 /** The client's own state around the server's. */
@@ -45,12 +49,18 @@ export function statusView(state: ClientState, status?: StatusParams, detail?: s
   const lines = [status.message];
   if (status.provider) lines.push(`Provider: ${status.provider}`);
   if (status.lastLatencyMs !== undefined) lines.push(`Last suggestion: ${formatMs(status.lastLatencyMs)}`);
+  if (status.offline && status.retryAt !== undefined) {
+    lines.push(`Offline: retrying at ${new Date(status.retryAt).toLocaleTimeString()}`);
+  }
   const tooltip = lines.filter((line) => line.length > 0).join("\n");
   const latency = status.lastLatencyMs !== undefined ? ` ${formatMs(status.lastLatencyMs)}` : "";
   switch (status.kind) {
     case "Error":
       return { text: "$(error) Spark", tooltip, background: "statusBarItem.errorBackground", command: "spark.showLog" };
     case "Warning":
+      if (status.offline) {
+        return { text: "$(debug-disconnect) Spark", tooltip, background: "statusBarItem.warningBackground", command: "spark.showLog" };
+      }
       return { text: "$(warning) Spark", tooltip, background: "statusBarItem.warningBackground", command: "spark.showLog" };
     case "Inactive":
       return { text: "$(circle-slash) Spark", tooltip, command: "spark.showLog" };

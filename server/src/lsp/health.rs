@@ -70,14 +70,13 @@ impl Backend {
                 let at = (SystemTime::now() + wait)
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as u64);
+                // The message stays the same from one retry to the next (clients that notify on a
+                // new message would repeat it); `retryAt` carries the time.
                 self.update_status(|s| {
                     s.kind = StatusKind::Warning;
                     s.offline = true;
                     s.retry_at = Some(at);
-                    s.message = format!(
-                        "spark-lsp: offline ({reason}); retrying in {:.0} s",
-                        wait.as_secs_f64().ceil()
-                    );
+                    s.message = format!("spark-lsp: offline ({reason}); retrying by itself");
                 });
                 self.publish_status().await;
                 if !reach.told.swap(true, Ordering::SeqCst) {
