@@ -147,6 +147,15 @@ impl Machine {
         self.state == State::Closed && self.strikes == 0
     }
 
+    /// What [`Machine::health`] depends on, without cloning the reason: the reason only changes
+    /// with the retry time.
+    pub fn health_key(&self) -> Option<Instant> {
+        match self.state {
+            State::Closed => None,
+            _ => self.retry_at,
+        }
+    }
+
     pub fn health(&self) -> Health {
         match (self.state, self.retry_at) {
             (State::Closed, _) | (_, None) => Health::Online,

@@ -176,27 +176,36 @@ impl Breaker {
     fn update<R>(&self, op: impl FnOnce(&mut Machine, Instant) -> R) -> R {
         let now = (self.0.clock)();
         let mut machine = self.0.machine.lock().unwrap_or_else(|e| e.into_inner());
+        let before = machine.health_key();
         let result = op(&mut machine, now);
         let dirty = u64::from(!machine.is_clean());
         self.0
             .fast
             .store((machine.epoch() << 1) | dirty, Ordering::Release);
+        if machine.health_key() == before {
+            return result;
+        }
         let health = machine.health();
-        drop(machine);
+        // Published under the machine's lock, so two updates cannot publish out of order.
         self.0.health.send_if_modified(|current| {
             if *current == health {
                 return false;
             }
-            match &health {
-                Health::Offline { reason, retry_at } => tracing::warn!(
+            match (&*current, &health) {
+                (Health::Online, Health::Offline { reason, retry_at }) => tracing::warn!(
                     retry_in_ms = retry_at.saturating_duration_since(now).as_millis() as u64,
                     "provider offline: {reason}"
                 ),
-                Health::Online => tracing::info!("provider reachable again"),
+                (_, Health::Offline { reason, retry_at }) => tracing::debug!(
+                    retry_in_ms = retry_at.saturating_duration_since(now).as_millis() as u64,
+                    "provider still offline: {reason}"
+                ),
+                (_, Health::Online) => tracing::info!("provider reachable again"),
             }
             *current = health;
             true
         });
+        drop(machine);
         result
     }
 }
