@@ -40,8 +40,18 @@ pub mod commands {
     /// Arguments: `[uri]`. The server then looks for the edit after it before the editor asks.
     pub const DID_ACCEPT_NEXT_EDIT: &str = "spark.didAcceptNextEdit";
 
+    /// Trusts the workspace's `spark-lsp.toml` as it is now (like `spark-lsp trust`) and applies
+    /// it in full at once. No arguments. Answers [`super::TrustedConfig`]; fails when there is no
+    /// such file or the editor said the workspace is restricted.
+    pub const TRUST_WORKSPACE_CONFIG: &str = "spark.trustWorkspaceConfig";
+
     /// Every command the server advertises, in a stable order.
-    pub const ALL: &[&str] = &[DID_ACCEPT, REWRITE, DID_ACCEPT_NEXT_EDIT];
+    pub const ALL: &[&str] = &[
+        DID_ACCEPT,
+        REWRITE,
+        DID_ACCEPT_NEXT_EDIT,
+        TRUST_WORKSPACE_CONFIG,
+    ];
 }
 
 /// A document named by its URI.
@@ -142,6 +152,34 @@ pub struct StatusParams {
     /// While offline: when the provider is tried next, in milliseconds since the Unix epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<u64>,
+    /// Settings of the workspace's `spark-lsp.toml` that are ignored until the user trusts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub untrusted_config: Option<UntrustedConfig>,
+}
+
+/// The sensitive settings a workspace `spark-lsp.toml` sets that do not apply.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UntrustedConfig {
+    /// The file's canonical path.
+    pub file: String,
+    /// The ignored keys, dotted and sorted, e.g. `provider.baseUrl`.
+    pub keys: Vec<String>,
+    /// `untrusted` (never trusted), `changed` (edited since it was trusted) or `restricted`
+    /// (the editor runs the workspace in restricted mode).
+    pub reason: String,
+    /// What the user sees, including how to trust the file.
+    pub message: String,
+}
+
+/// The answer to `spark.trustWorkspaceConfig`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustedConfig {
+    /// The file's canonical path.
+    pub file: String,
+    /// The lowercase hex SHA-256 recorded.
+    pub sha256: String,
 }
 
 /// A position as LSP sends it: a line and a character offset in the negotiated encoding.

@@ -1,8 +1,10 @@
 //! The server's configuration: one schema, read from up to four layers and merged.
 //!
-//! Layers, lowest to highest precedence: the defaults below, a `spark-lsp.toml` file, the LSP
-//! `initializationOptions`, then `workspace/didChangeConfiguration` settings. JSON objects are
-//! deep-merged and the later layer wins per leaf. See `docs/configuration.md` for every key.
+//! Layers, lowest to highest precedence: the defaults below, the user's `spark-lsp.toml`, the
+//! workspace's `spark-lsp.toml` (only its safe keys until the user trusts it, see `crate::trust`),
+//! the LSP `initializationOptions`, then `workspace/didChangeConfiguration` settings. JSON
+//! objects are deep-merged and the later layer wins per leaf. See `docs/configuration.md` for
+//! every key.
 //!
 //! **Architecture Invariant:** this module knows nothing about LSP. It takes and returns plain
 //! `serde_json::Value`s and structs, so the `lsp/` layer decides when to (re)load and how to tell
@@ -29,7 +31,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use issue::{ConfigIssue, Severity};
-pub use sources::{ConfigSources, settings_section, user_config_dir};
+pub use sources::{ConfigFile, ConfigFiles, ConfigSources, settings_section, user_config_dir};
 
 /// The file name looked up in the workspace root and in the user's config directory.
 pub const CONFIG_FILE_NAME: &str = "spark-lsp.toml";
@@ -72,6 +74,8 @@ pub struct ProviderConfig {
     pub ca_cert_file: Option<PathBuf>,
     pub max_output_tokens: u32,
     pub temperature: Option<f32>,
+    /// How much a reasoning model may think before it answers (`providers::reasoning`).
+    pub reasoning: Reasoning,
     /// The GGUF file of provider `local`; unset means the default model in the user's cache
     /// directory (`scripts/fetch-model` puts it there).
     pub model_path: Option<PathBuf>,
@@ -101,6 +105,7 @@ impl Default for ProviderConfig {
             ca_cert_file: None,
             max_output_tokens: 256,
             temperature: None,
+            reasoning: Reasoning::default(),
             model_path: None,
             threads: None,
             kind_configured: false,
@@ -127,6 +132,21 @@ pub enum Transport {
     #[default]
     Websocket,
     Http,
+}
+
+/// How much a reasoning model may think before its first visible token.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reasoning {
+    /// The least the endpoint supports (no thinking where it can be switched off): a
+    /// completion is needed in tens of milliseconds, not after thousands of hidden tokens.
+    #[default]
+    Least,
+    Low,
+    Medium,
+    High,
+    /// Send no reasoning field: the model's own default.
+    ModelDefault,
 }
 
 /// The request shape of a fill-in-the-middle completion endpoint.
@@ -192,15 +212,17 @@ pub struct CompletionConfig {
     /// How long a `textDocument/completion` answer may wait for the model, in milliseconds.
     /// Editors such as Helix merge all servers' items, so a slow answer would hold up the
     /// others; past the budget the answer is empty (still incomplete) and the model call goes
-    /// on into the cache, which answers the editor's next request as the user types.
-    pub item_budget_ms: u64,
+    /// on into the cache, which answers the editor's next request as the user types. Unset:
+    /// chosen per client (`lsp::client_support`), since a client that never asks again must
+    /// wait for the item.
+    pub item_budget_ms: Option<u64>,
 }
 
 impl Default for CompletionConfig {
     fn default() -> Self {
         Self {
             max_in_flight: 4,
-            item_budget_ms: 80,
+            item_budget_ms: None,
         }
     }
 }

@@ -11,3 +11,4 @@ pub mod engine;
 pub mod lsp;
 pub mod providers;
 pub mod syntax;
+pub mod trust;

@@ -17,8 +17,10 @@ const HELP: &str = "\
 spark-lsp: real-time AI edits for every LSP editor
 
 Usage: spark-lsp [OPTIONS]
+       spark-lsp trust [DIR] | --list | --revoke [DIR]
 
-Serves the Language Server Protocol on stdin/stdout.
+Serves the Language Server Protocol on stdin/stdout. `trust` lets the spark-lsp.toml of a
+workspace set its sensitive settings (see `spark-lsp trust --help`).
 
 Options:
   --log-file PATH   write logs to PATH (appending) instead of stderr
@@ -34,10 +36,15 @@ Environment:
 enum Command {
     Serve { log_file: Option<PathBuf> },
     Print(String),
+    Trust(Vec<String>),
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Command, String> {
     let mut log_file = None;
+    let mut args = args.peekable();
+    if args.peek().is_some_and(|arg| arg == "trust") {
+        return Ok(Command::Trust(args.skip(1).collect()));
+    }
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(Command::Print(HELP.into())),
@@ -73,6 +80,18 @@ fn main() -> ExitCode {
         Command::Print(text) => {
             let _ = std::io::stdout().write_all(text.as_bytes());
             return ExitCode::SUCCESS;
+        }
+        Command::Trust(args) => {
+            return match spark_lsp::trust::cli::run(args) {
+                Ok(text) => {
+                    let _ = std::io::stdout().write_all(text.as_bytes());
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    let _ = writeln!(std::io::stderr(), "spark-lsp trust: {err}");
+                    ExitCode::FAILURE
+                }
+            };
         }
         Command::Serve { log_file } => log_file,
     };

@@ -6,7 +6,11 @@
 //! three ways: over the warm Responses WebSocket, over HTTP on a fresh connection each time, and
 //! over a reused keep-alive HTTP connection. Then it types 200 characters of a real file through
 //! the context builder and counts the prompt bytes sent with incremental continuation (WebSocket,
-//! `previous_response_id`) against full resends (HTTP).
+//! `previous_response_id`) against full resends (HTTP). Last, early stops: 100 requests whose
+//! caller takes the first delta and drops the stream (the suggestion was complete, or a newer
+//! keystroke superseded it) 150 ms apart, on one pooled HTTP/1.1 provider (the abandoned tail is
+//! drained, the connection kept) against a new connection per request (what an early stop cost
+//! when dropping the response closed the connection): connections opened and time to first token.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -45,13 +49,14 @@ async fn main() {
         "default cost model: 20 ms base latency, 20,000 tokens/s prefill, a 2,000-token context";
     latency(title, CostModel::default(), 200).await;
     prompt_bytes().await;
+    early_stops(transport).await;
 }
 
 async fn latency(title: &str, cost: CostModel, context_repeats: usize) {
     let server = start_server(cost, true).await;
     let proxy = LatencyProxy::start(server.addr(), RTT).await.unwrap();
     let base_url = format!("https://127.0.0.1:{}/v1", proxy.addr().port());
-    let settings = settings(&base_url, true);
+    let settings = settings_for(&base_url, true);
     let model_ms = cost.token_offset(ANSWER_TOKENS as usize - 1).as_secs_f64() * 1e3;
 
     let ws = OpenAiWebSocket::start(settings.clone(), Arc::new(http_provider(&settings)));
@@ -78,6 +83,21 @@ async fn latency(title: &str, cost: CostModel, context_repeats: usize) {
         pooled.clone() as Arc<dyn Provider>
     })
     .await;
+    // The same, from a server that offers HTTP/2 (the path to every cloud endpoint).
+    let h2_server = start_server_with(cost, true, true).await;
+    let h2_proxy = LatencyProxy::start(h2_server.addr(), RTT).await.unwrap();
+    let h2_url = format!("https://127.0.0.1:{}/v1", h2_proxy.addr().port());
+    let h2_pooled = Arc::new(http_provider(&settings_for(&h2_url, true)));
+    h2_pooled.settled().await;
+    let http2 = run(REQUESTS, context_repeats, |_| {
+        h2_pooled.clone() as Arc<dyn Provider>
+    })
+    .await;
+    assert_eq!(
+        h2_server.http2_connections(),
+        1,
+        "the bench ran over HTTP/2"
+    );
 
     println!("{title}");
     println!(
@@ -91,7 +111,8 @@ async fn latency(title: &str, cost: CostModel, context_repeats: usize) {
     for (name, samples) in [
         ("warm WebSocket", &warm),
         ("HTTP, fresh connection", &fresh),
-        ("HTTP, keep-alive", &keep_alive),
+        ("HTTP/1.1, keep-alive", &keep_alive),
+        ("HTTP/2, keep-alive", &http2),
     ] {
         let (ttft, total): (Vec<f64>, Vec<f64>) = samples.iter().copied().unzip();
         println!(
@@ -116,6 +137,66 @@ async fn latency(title: &str, cost: CostModel, context_repeats: usize) {
         100.0 * (1.0 - overhead(&warm) / overhead(&keep_alive)),
         100.0 * (1.0 - ttft(&warm) / ttft(&keep_alive))
     );
+    println!();
+}
+
+/// Sequential early stops; see the module docs.
+async fn early_stops(cost: CostModel) {
+    const STOPS: usize = 100;
+    const GAP: Duration = Duration::from_millis(150);
+    let mut rows = Vec::new();
+    for (name, http2, kept) in [
+        ("HTTP/1.1 pooled, tail drained (now)", false, true),
+        ("HTTP/1.1 new connection each (before)", false, false),
+        ("HTTP/2 pooled, stream reset", true, true),
+    ] {
+        let server = start_server_with(cost, true, http2).await;
+        let proxy = LatencyProxy::start(server.addr(), RTT).await.unwrap();
+        let base_url = format!("https://127.0.0.1:{}/v1", proxy.addr().port());
+        let settings = settings_for(&base_url, true);
+        let pooled = Arc::new(http_provider(&settings));
+        pooled.settled().await;
+        let mut ttft = Vec::with_capacity(STOPS);
+        for i in 0..STOPS {
+            let provider: Arc<dyn Provider> = if kept {
+                pooled.clone()
+            } else {
+                let settings = settings.clone();
+                Arc::new(
+                    std::thread::spawn(move || http_provider(&settings))
+                        .join()
+                        .unwrap(),
+                )
+            };
+            let request = ModelRequest {
+                input: ModelInput::Chat {
+                    context: String::new(),
+                    query: format!("early stop {i}"),
+                },
+                max_output_tokens: 256,
+                ..ModelRequest::default()
+            };
+            let started = Instant::now();
+            let mut stream = provider.stream(request);
+            stream.next().await.expect("a delta").unwrap();
+            ttft.push(started.elapsed().as_secs_f64() * 1e3);
+            drop(stream);
+            tokio::time::sleep(GAP).await;
+        }
+        let opened = server.connections_accepted();
+        rows.push((name, opened, pct(&ttft, 0.5), pct(&ttft, 0.95)));
+    }
+    println!(
+        "early stops: {STOPS} requests 150 ms apart, the first delta taken and ~100 tokens abandoned, {} ms RTT, TLS",
+        RTT.as_millis()
+    );
+    println!(
+        "{:<40} {:>11} {:>9} {:>9}",
+        "", "connections", "TTFT p50", "TTFT p95"
+    );
+    for (name, opened, p50, p95) in rows {
+        println!("{name:<40} {opened:>11} {p50:>7.1}ms {p95:>7.1}ms");
+    }
     println!();
 }
 
@@ -174,7 +255,7 @@ async fn prompt_bytes() {
     let mut totals = Vec::new();
     for incremental in [true, false] {
         let server = start_server(CostModel::instant(), false).await;
-        let settings = settings(&server.http_base(), false);
+        let settings = settings_for(&server.http_base(), false);
         let provider: Arc<dyn Provider> = if incremental {
             let ws = OpenAiWebSocket::start(settings.clone(), Arc::new(http_provider(&settings)));
             while !ws.is_connected() {
@@ -256,18 +337,24 @@ async fn prompt_bytes() {
 }
 
 async fn start_server(cost: CostModel, tls: bool) -> ModelServer {
+    start_server_with(cost, tls, false).await
+}
+
+/// `http2`: the server offers `h2` by ALPN, as cloud endpoints do.
+async fn start_server_with(cost: CostModel, tls: bool, http2: bool) -> ModelServer {
     ModelServer::start(ModelServerConfig {
         cost,
         api_key: Some(KEY.into()),
         default_answer: "let x = compute(a, b) + other(c) * 2; ".repeat(8),
         tls: tls.then(spark_tests::tls::fixture_files),
+        http2,
         ..ModelServerConfig::default()
     })
     .await
     .unwrap()
 }
 
-fn settings(base_url: &str, tls: bool) -> Settings {
+fn settings_for(base_url: &str, tls: bool) -> Settings {
     // The key comes from a command, so the bench needs no environment variable.
     let config = ProviderConfig {
         base_url: base_url.into(),

@@ -101,7 +101,7 @@ impl LspClient {
     pub async fn spawn(args: &[&str], env: &[(&str, &str)]) -> Result<Self> {
         let mut command = Command::new(server_binary()?);
         // Hermetic: no real key can make a test dial a cloud service, no user config file
-        // leaks into the settings, and the embedded model is not found (a test that wants it
+        // leaks into the settings, no workspace trust is read or recorded for the user, and the embedded model is not found (a test that wants it
         // passes `XDG_CACHE_HOME` from [`user_cache_dir`]).
         command
             .env_remove("OPENAI_API_KEY")
@@ -112,6 +112,10 @@ impl LspClient {
             .env(
                 "XDG_CACHE_HOME",
                 std::env::temp_dir().join("spark-lsp-tests-no-cache"),
+            )
+            .env(
+                "XDG_STATE_HOME",
+                std::env::temp_dir().join("spark-lsp-tests-no-state"),
             )
             .args(args)
             .envs(env.iter().copied())

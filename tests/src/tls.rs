@@ -27,8 +27,9 @@ fn load_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
         .with_context(|| format!("reading certificates from {}", path.display()))
 }
 
-/// Server config for HTTP/1.1 only (ALPN `http/1.1`), so HTTP/2-capable clients stay on 1.1.
-pub fn server_config(files: &TlsFiles) -> anyhow::Result<Arc<ServerConfig>> {
+/// Server config offering HTTP/2 by ALPN when `http2`, else HTTP/1.1 only (ALPN `http/1.1`), so
+/// HTTP/2-capable clients stay on 1.1.
+pub fn server_config(files: &TlsFiles, http2: bool) -> anyhow::Result<Arc<ServerConfig>> {
     let certs = load_certs(&files.cert_pem)?;
     let key = PrivateKeyDer::from_pem_file(&files.key_pem)
         .with_context(|| format!("reading private key from {}", files.key_pem.display()))?;
@@ -36,7 +37,11 @@ pub fn server_config(files: &TlsFiles) -> anyhow::Result<Arc<ServerConfig>> {
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(certs, key)?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = if http2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     Ok(Arc::new(config))
 }
 

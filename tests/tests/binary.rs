@@ -41,7 +41,8 @@ async fn initialize_is_pinned_and_a_session_leaves_stdout_clean() -> anyhow::Res
               "commands": [
                 "spark.didAccept",
                 "spark.rewrite",
-                "spark.didAcceptNextEdit"
+                "spark.didAcceptNextEdit",
+                "spark.trustWorkspaceConfig"
               ]
             },
             "inlineCompletionProvider": true,

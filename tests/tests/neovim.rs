@@ -259,3 +259,10 @@ async fn the_help_file_has_tags_for_helptags() -> anyhow::Result<()> {
     let server = model_server(&[]).await?;
     run_script(&nvim, "help.lua", &server).await
 }
+
+#[tokio::test]
+async fn spark_trust_applies_the_workspace_file_in_neovim() -> anyhow::Result<()> {
+    let Some(nvim) = nvim() else { return Ok(()) };
+    let server = model_server(&[]).await?;
+    run_script(&nvim, "trust.lua", &server).await
+}

@@ -121,6 +121,11 @@ async fn inline_completions_stream_over_one_warm_websocket() -> anyhow::Result<(
         1,
         "one warm socket for every request"
     );
+    assert_eq!(
+        server.connections_accepted(),
+        1,
+        "no HTTP connection beside the socket: the fallback connects only when needed"
+    );
     // The document's context was warmed once (`generate: false`) and later keystrokes continued
     // from it with only what changed.
     let frames = server.requests_for(Endpoint::ResponsesWebSocket);

@@ -55,6 +55,9 @@ local subcommands = {
   accept_edit = function()
     require("spark.next_edit").accept()
   end,
+  trust = function()
+    require("spark").trust()
+  end,
   rewrite = function(args)
     local range = args.range > 0 and { args.line1, args.line2 } or nil
     local instruction = args.fargs[2] and table.concat(vim.list_slice(args.fargs, 2), " ") or nil
@@ -72,7 +75,7 @@ vim.api.nvim_create_user_command("Spark", function(args)
 end, {
   nargs = "*",
   range = true,
-  desc = "spark-lsp: enable, disable, restart, status, log, next_edit, accept_edit, rewrite",
+  desc = "spark-lsp: enable, disable, restart, status, log, next_edit, accept_edit, rewrite, trust",
   complete = function(arg_lead, line)
     if line:match("^%S+%s+%S+%s") then
       return {}

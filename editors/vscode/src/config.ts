@@ -22,6 +22,7 @@ export const SERVER_KEYS = [
   "provider.caCertFile",
   "provider.maxOutputTokens",
   "provider.temperature",
+  "provider.reasoning",
   "provider.modelPath",
   "provider.threads",
   "documents.maxFileBytes",

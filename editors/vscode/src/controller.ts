@@ -10,6 +10,7 @@ import { CLIENT_KEYS, changedSettings, serverConfig } from "./config";
 import { NextEdits } from "./nextEdit";
 import { resolveServerPath } from "./serverPath";
 import { ClientState, StatusParams, statusView } from "./status";
+import { trustOptions, trustWorkspaceConfig } from "./trust";
 
 export const COMMANDS = [
   "spark.enable",
@@ -20,6 +21,7 @@ export const COMMANDS = [
   "spark.showNextEdit",
   "spark.acceptNextEdit",
   "spark.dismissNextEdit",
+  "spark.trustWorkspaceConfiguration",
 ] as const;
 
 export class Controller implements vscode.Disposable {
@@ -48,6 +50,8 @@ export class Controller implements vscode.Disposable {
       this.item,
       this.nextEdits,
       vscode.workspace.onDidChangeConfiguration((e) => this.configurationChanged(e)),
+      // Restricted Mode ended: the server must learn it, and it only reads it at start.
+      vscode.workspace.onDidGrantWorkspaceTrust(() => void this.restart()),
       ...this.registerCommands(),
     );
   }
@@ -62,6 +66,7 @@ export class Controller implements vscode.Disposable {
       "spark.showNextEdit": () => this.withEditor((editor) => this.nextEdits.show(editor)),
       "spark.acceptNextEdit": () => this.withEditor((editor) => this.nextEdits.accept(editor)),
       "spark.dismissNextEdit": () => this.nextEdits.dismiss(),
+      "spark.trustWorkspaceConfiguration": () => trustWorkspaceConfig(this.state === "running" ? this.client : undefined),
     };
     return COMMANDS.map((command) => vscode.commands.registerCommand(command, handlers[command]));
   }
@@ -107,7 +112,7 @@ export class Controller implements vscode.Disposable {
     const client = this.factory({
       command: resolved.path,
       args: settings.get<string[]>("server.extraArgs", []),
-      initializationOptions: this.startOptions,
+      initializationOptions: { ...this.startOptions, ...trustOptions() },
       output: this.output,
       fillRewriteArgs: (args) => this.fillRewriteArgs(args),
     });

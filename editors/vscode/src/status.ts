@@ -13,6 +13,8 @@ export interface StatusParams {
   offline?: boolean;
   /** While offline: the next try, in milliseconds since the Unix epoch. */
   retryAt?: number;
+  /** Settings of the workspace's spark-lsp.toml ignored until the user trusts it. */
+  untrustedConfig?: { file: string; keys: string[]; reason: "untrusted" | "changed" | "restricted"; message: string };
 }
 
 /** The client's own state around the server's. */
@@ -51,6 +53,10 @@ export function statusView(state: ClientState, status?: StatusParams, detail?: s
   if (status.lastLatencyMs !== undefined) lines.push(`Last suggestion: ${formatMs(status.lastLatencyMs)}`);
   if (status.offline && status.retryAt !== undefined) {
     lines.push(`Offline: retrying at ${new Date(status.retryAt).toLocaleTimeString()}`);
+  }
+  if (status.untrustedConfig) {
+    const { keys } = status.untrustedConfig;
+    lines.push(`Ignored until trusted: ${keys.join(", ")} (Spark: Trust Workspace Configuration)`);
   }
   const tooltip = lines.filter((line) => line.length > 0).join("\n");
   const latency = status.lastLatencyMs !== undefined ? ` ${formatMs(status.lastLatencyMs)}` : "";

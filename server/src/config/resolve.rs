@@ -14,7 +14,8 @@ use super::{Config, ConfigIssue, ConfigSources, settings_section};
 pub(super) fn resolve(sources: &ConfigSources) -> (Config, Vec<ConfigIssue>) {
     let mut issues = Vec::new();
     let layers = [
-        ("spark-lsp.toml", &sources.file),
+        ("the user's spark-lsp.toml", &sources.user_file),
+        ("the workspace's spark-lsp.toml", &sources.workspace_file),
         ("initializationOptions", &sources.init_options),
         ("settings", &sources.settings),
     ];

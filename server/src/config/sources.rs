@@ -1,5 +1,5 @@
-//! The configuration layers and where they come from: the `spark-lsp.toml` file on disk and the
-//! JSON values the client sends.
+//! The configuration layers and where they come from: the `spark-lsp.toml` files on disk (the
+//! user's and the workspace's) and the JSON values the client sends.
 
 use std::path::{Path, PathBuf};
 
@@ -12,8 +12,11 @@ use super::{CONFIG_FILE_NAME, Config, ConfigIssue};
 /// Each layer is a JSON object of the same schema. `None` and `null` mean "nothing set here".
 #[derive(Clone, Debug, Default)]
 pub struct ConfigSources {
-    /// The parsed `spark-lsp.toml`, from [`ConfigSources::load_file`].
-    pub file: Option<Value>,
+    /// The user's own `spark-lsp.toml` (in [`user_config_dir`]).
+    pub user_file: Option<Value>,
+    /// What the workspace's `spark-lsp.toml` may set: the whole file once the user trusted it,
+    /// else its safe keys only (decided by `crate::trust`, not here).
+    pub workspace_file: Option<Value>,
     /// The `initializationOptions` of the `initialize` request.
     pub init_options: Option<Value>,
     /// The `settings` of the last `workspace/didChangeConfiguration`, raw or already passed
@@ -21,38 +24,63 @@ pub struct ConfigSources {
     pub settings: Option<Value>,
 }
 
-impl ConfigSources {
-    /// Finds and parses `spark-lsp.toml`: the workspace root's if it exists, else the one in
-    /// [`user_config_dir`]. Returns `None` when there is no file or it cannot be used.
-    pub fn load_file(workspace_root: Option<&Path>) -> (Option<Value>, Vec<ConfigIssue>) {
-        Self::load_file_from(workspace_root, user_config_dir().as_deref())
+/// A `spark-lsp.toml` as read from disk: the bytes parsed are the bytes a trust decision hashes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigFile {
+    /// The canonical path.
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    pub value: Value,
+}
+
+/// The two files: the user's and the workspace's, each parsed, with the problems found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConfigFiles {
+    pub user: Option<ConfigFile>,
+    pub workspace: Option<ConfigFile>,
+    pub issues: Vec<ConfigIssue>,
+}
+
+impl ConfigFiles {
+    /// Reads `spark-lsp.toml` from the workspace root and from [`user_config_dir`].
+    pub fn load(workspace_root: Option<&Path>) -> Self {
+        Self::load_from(workspace_root, user_config_dir().as_deref())
     }
 
-    /// [`ConfigSources::load_file`] with the user config directory (the one holding
-    /// `spark-lsp.toml`) given explicitly, so tests do not depend on the environment.
-    pub fn load_file_from(
-        workspace_root: Option<&Path>,
-        user_dir: Option<&Path>,
-    ) -> (Option<Value>, Vec<ConfigIssue>) {
-        // Only one file is read: a workspace file replaces the user's file, it does not merge.
-        let candidates = [workspace_root, user_dir];
-        let Some(path) = candidates
-            .into_iter()
-            .flatten()
-            .map(|dir| dir.join(CONFIG_FILE_NAME))
-            .find(|path| path.is_file())
-        else {
-            return (None, Vec::new());
-        };
-        match read_toml(&path) {
-            Ok(value) => {
-                tracing::debug!(path = %path.display(), "read configuration file");
-                (Some(value), Vec::new())
+    /// [`ConfigFiles::load`] with the user config directory given explicitly, so tests do not
+    /// depend on the environment. A file that is missing is `None`; one that cannot be read or
+    /// parsed is `None` with an issue naming it. When the workspace root is the user's config
+    /// directory, the file is the user's.
+    pub fn load_from(workspace_root: Option<&Path>, user_dir: Option<&Path>) -> Self {
+        let mut issues = Vec::new();
+        let mut read = |dir: Option<&Path>| {
+            let path = std::fs::canonicalize(dir?.join(CONFIG_FILE_NAME)).ok()?;
+            if !path.is_file() {
+                return None;
             }
-            Err(issue) => (None, vec![issue]),
+            match read_toml(&path) {
+                Ok((bytes, value)) => {
+                    tracing::debug!(path = %path.display(), "read configuration file");
+                    Some(ConfigFile { path, bytes, value })
+                }
+                Err(issue) => {
+                    issues.push(issue);
+                    None
+                }
+            }
+        };
+        let user = read(user_dir);
+        let workspace = read(workspace_root)
+            .filter(|file| user.as_ref().is_none_or(|user| user.path != file.path));
+        Self {
+            user,
+            workspace,
+            issues,
         }
     }
+}
 
+impl ConfigSources {
     /// Merges the layers over the defaults and validates the result. Never fails: every rejected
     /// key is reported and replaced by its default.
     pub fn resolve(&self) -> (Config, Vec<ConfigIssue>) {
@@ -88,15 +116,33 @@ pub fn settings_section(settings: &Value) -> Option<&Value> {
         .map(|_| settings)
 }
 
-fn read_toml(path: &Path) -> Result<Value, ConfigIssue> {
+/// A configuration file is a few hundred bytes; a repository's file larger than this is not read.
+const MAX_FILE_BYTES: u64 = 1 << 20;
+
+fn read_toml(path: &Path) -> Result<(Vec<u8>, Value), ConfigIssue> {
     let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|err| {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or_default();
+    if size > MAX_FILE_BYTES {
+        return Err(ConfigIssue::error(
+            "spark",
+            format!(
+                "{shown} is {size} bytes, more than a configuration file can be (1 MiB); it is ignored"
+            ),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|err| {
         ConfigIssue::error(
             "spark",
             format!("cannot read {shown}: {err}; fix its permissions or encoding (utf-8), it is ignored until then"),
         )
     })?;
-    toml::from_str::<Value>(&text).map_err(|err| {
+    let text = std::str::from_utf8(&bytes).map_err(|err| {
+        ConfigIssue::error(
+            "spark",
+            format!("cannot read {shown}: {err}; save it as utf-8, it is ignored until then"),
+        )
+    })?;
+    let value = toml::from_str::<Value>(text).map_err(|err| {
         let line = err.span().map(|span| line_of(text.as_bytes(), span.start));
         let at = line
             .map(|line| format!(" at line {line}"))
@@ -106,7 +152,8 @@ fn read_toml(path: &Path) -> Result<Value, ConfigIssue> {
             "spark",
             format!("cannot parse {shown}{at}: {reason}; fix the file, it is ignored until then"),
         )
-    })
+    })?;
+    Ok((bytes, value))
 }
 
 /// The 1-based line holding byte offset `byte`.

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use expect_test::{Expect, expect};
 use serde_json::{Value, json};
 
-use super::{CONFIG_FILE_NAME, Config, ConfigSources, Headers, settings_section};
+use super::{CONFIG_FILE_NAME, Config, ConfigFiles, ConfigSources, Headers, settings_section};
 
 fn check(file: Value, init_options: Value, settings: Value, expect: Expect) {
     expect.assert_eq(&render(file, init_options, settings));
@@ -15,7 +15,8 @@ fn check(file: Value, init_options: Value, settings: Value, expect: Expect) {
 
 fn render(file: Value, init_options: Value, settings: Value) -> String {
     let sources = ConfigSources {
-        file: Some(file),
+        user_file: Some(file),
+        workspace_file: None,
         init_options: Some(init_options),
         settings: Some(settings),
     };
@@ -80,6 +81,7 @@ fn defaults() {
             "caCertFile": null,
             "maxOutputTokens": 256,
             "temperature": null,
+            "reasoning": "least",
             "modelPath": null,
             "threads": null
           },
@@ -98,7 +100,7 @@ fn defaults() {
           },
           "completion": {
             "maxInFlight": 4,
-            "itemBudgetMs": 80
+            "itemBudgetMs": null
           }
         }"#]]
     .assert_eq(&json);
@@ -346,7 +348,7 @@ fn non_object_layers_are_ignored_with_an_issue() {
         json!({"provider": {"model": "m"}}),
         expect![[r#"
             spark.provider.model = "m"
-            Error: spark-lsp: invalid setting spark: expected an object in spark-lsp.toml, found an array; that layer is ignored
+            Error: spark-lsp: invalid setting spark: expected an object in the user's spark-lsp.toml, found an array; that layer is ignored
             Error: spark-lsp: invalid setting spark: expected an object in initializationOptions, found a string; that layer is ignored
         "#]],
     );
@@ -385,25 +387,44 @@ impl Drop for TempDir {
 }
 
 #[test]
-fn workspace_file_wins_over_user_file() {
+fn both_files_are_read_and_the_workspace_file_merges_over_the_user_file() {
     let (workspace, user, empty) = (TempDir::new("ws"), TempDir::new("user"), TempDir::new("e"));
-    let workspace = workspace.write_config("[provider]\nmodel = \"workspace\"\n");
+    let workspace =
+        workspace.write_config("[completion]\nitemBudgetMs = 50\n[provider]\nmodel = \"ws\"\n");
     let user = user.write_config("[provider]\nmodel = \"user\"\nkind = \"fim\"\n");
 
-    let (file, issues) = ConfigSources::load_file_from(Some(workspace), Some(user));
+    let files = ConfigFiles::load_from(Some(workspace), Some(user));
+    assert!(files.issues.is_empty(), "{:?}", files.issues);
+    let value = |file: Option<super::ConfigFile>| file.map(|file| file.value);
+    let sources = ConfigSources {
+        user_file: value(files.user.clone()),
+        workspace_file: value(files.workspace.clone()),
+        ..ConfigSources::default()
+    };
+    let (config, issues) = sources.resolve();
     assert!(issues.is_empty(), "{issues:?}");
-    assert_eq!(file, Some(json!({"provider": {"model": "workspace"}})));
-
-    let (file, issues) = ConfigSources::load_file_from(Some(&empty.0), Some(user));
-    assert!(issues.is_empty(), "{issues:?}");
+    assert_eq!(config.provider.kind, super::ProviderKind::Fim);
+    assert_eq!(config.provider.model, "ws");
+    assert_eq!(config.completion.item_budget_ms, Some(50));
+    let workspace_file = files.workspace.expect("workspace file");
+    assert!(workspace_file.path.is_absolute());
     assert_eq!(
-        file,
-        Some(json!({"provider": {"model": "user", "kind": "fim"}}))
+        std::fs::read(&workspace_file.path).ok(),
+        Some(workspace_file.bytes)
     );
 
+    let files = ConfigFiles::load_from(Some(&empty.0), Some(user));
+    assert_eq!(files.workspace, None);
     assert_eq!(
-        ConfigSources::load_file_from(Some(&empty.0), None),
-        (None, Vec::new())
+        value(files.user),
+        Some(json!({"provider": {"model": "user", "kind": "fim"}}))
+    );
+    // The user's own directory opened as the workspace: one file, the user's (trusted).
+    let files = ConfigFiles::load_from(Some(user), Some(user));
+    assert!(files.user.is_some() && files.workspace.is_none());
+    assert_eq!(
+        ConfigFiles::load_from(Some(&empty.0), None),
+        ConfigFiles::default()
     );
 }
 
@@ -411,9 +432,13 @@ fn workspace_file_wins_over_user_file() {
 fn toml_parse_error_names_the_file_and_line() {
     let dir = TempDir::new("bad");
     let root = dir.write_config("[provider]\nmodel = \"m\"\ntimeoutMs = = 5\n");
-    let (file, issues) = ConfigSources::load_file_from(Some(root), None);
-    assert_eq!(file, None);
-    let shown = root.join(CONFIG_FILE_NAME).display().to_string();
+    let files = ConfigFiles::load_from(Some(root), None);
+    assert_eq!(files.workspace, None);
+    let issues = files.issues;
+    let shown = std::fs::canonicalize(root.join(CONFIG_FILE_NAME))
+        .expect("canonical")
+        .display()
+        .to_string();
     let lines: Vec<String> = issues
         .iter()
         .map(|issue| issue.to_string_for_user().replace(&shown, "$FILE"))
@@ -427,12 +452,26 @@ fn toml_parse_error_names_the_file_and_line() {
 }
 
 #[test]
+fn an_oversized_file_is_not_read() {
+    let dir = TempDir::new("big");
+    let text = format!("# {}\n", "x".repeat(1 << 20));
+    let files = ConfigFiles::load_from(Some(dir.write_config(&text)), None);
+    assert_eq!(files.workspace, None);
+    assert_eq!(files.issues.len(), 1, "{:?}", files.issues);
+    assert!(
+        files.issues[0]
+            .message
+            .contains("more than a configuration file can be")
+    );
+}
+
+#[test]
 fn toml_values_go_through_the_same_checks() {
     let dir = TempDir::new("typed");
     let text = "[provider]\ntimeoutMs = -5\nmodel = \"m\"\n[syntax]\nmaxTrees = 9\n";
-    let (file, _) = ConfigSources::load_file_from(Some(dir.write_config(text)), None);
+    let files = ConfigFiles::load_from(Some(dir.write_config(text)), None);
     check(
-        file.unwrap_or_default(),
+        files.workspace.map(|file| file.value).unwrap_or_default(),
         Value::Null,
         Value::Null,
         expect![[r#"

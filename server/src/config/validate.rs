@@ -133,7 +133,10 @@ pub(super) fn validate(config: &mut Config, issues: &mut Vec<ConfigIssue>) {
         "completion.itemBudgetMs",
         &mut config.completion.item_budget_ms,
         &defaults.completion.item_budget_ms,
-        |n| (!(1..=60_000).contains(n)).then_some("must be from 1 to 60000"),
+        |n| {
+            n.filter(|n| !(1..=60_000).contains(n))
+                .map(|_| "must be from 1 to 60000")
+        },
     );
     check(issues, "log.level", &mut config.log.level, &None, |level| {
         let level = level.as_deref()?;

@@ -22,7 +22,7 @@ pub use scheduler::{Scheduler, Ticket};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -58,12 +58,18 @@ pub struct Suggestion {
 #[derive(Clone, Debug, Default)]
 pub struct RequestSettings {
     pub max_output_tokens: u32,
+    /// How long a request may wait for a provider that is still being built (the request's own
+    /// deadline: `provider.timeoutMs`).
+    pub provider_wait: Duration,
     /// File globs never sent to a model, beyond the built-in list.
     pub secret_globs: Vec<String>,
 }
 
 pub struct Engine {
     provider: RwLock<Option<Arc<dyn Provider>>>,
+    /// Whether a provider is being built (right after start-up, or after its settings changed
+    /// while none was in use): a request then waits for it instead of getting nothing.
+    building: watch::Sender<bool>,
     /// Supersedes a document's waiting request with its next one.
     requests: Scheduler,
     /// Supersedes a document's model call with its next one, and caps the calls in flight.
@@ -84,6 +90,7 @@ impl Engine {
     pub fn new(max_in_flight: usize) -> Self {
         Self {
             provider: RwLock::new(None),
+            building: watch::Sender::new(false),
             requests: Scheduler::new(MAX_WAITING),
             scheduler: Scheduler::new(max_in_flight),
             cache: SuggestionCache::default(),
@@ -102,6 +109,28 @@ impl Engine {
     pub fn set_provider(&self, provider: Option<Arc<dyn Provider>>) {
         *self.provider.write().unwrap_or_else(|e| e.into_inner()) = provider;
         self.cache.clear();
+        self.building.send_replace(false);
+    }
+
+    /// A provider is being built; requests that find none wait for [`Engine::set_provider`].
+    pub fn provider_building(&self) {
+        self.building.send_replace(true);
+    }
+
+    /// The provider in use; when there is none yet but one is being built, waits for it, at
+    /// most `wait`. An editor that asks right after `initialized` (eglot does within ~5 ms;
+    /// building takes 7-15 ms, longer with a slow `apiKeyCommand`) gets the model's answer.
+    async fn ready_provider(&self, wait: Duration) -> Option<Arc<dyn Provider>> {
+        if let Some(provider) = self.provider() {
+            return Some(provider);
+        }
+        let mut building = self.building.subscribe();
+        let built = building.wait_for(|building| !building);
+        if tokio::time::timeout(wait, built).await.is_err() {
+            tracing::debug!("no provider within the request's deadline");
+            return None;
+        }
+        self.provider()
     }
 
     pub fn provider(&self) -> Option<Arc<dyn Provider>> {
@@ -161,12 +190,16 @@ impl Engine {
         if snapshot.inactive.is_some() {
             return Ok(None);
         }
-        let Some(provider) = self.provider() else {
+        // Registered before the first await, so a newer request always sees this one.
+        let request = self.requests.begin(&snapshot.uri);
+        let provider = tokio::select! {
+            () = request.superseded() => return Ok(None),
+            provider = self.ready_provider(settings.provider_wait) => provider,
+        };
+        let Some(provider) = provider else {
             return Ok(None);
         };
         self.stats.request();
-        // Registered before the first await, so a newer request always sees this one.
-        let request = self.requests.begin(&snapshot.uri);
         let Some((mut progress, typed)) =
             self.progress_at(&provider, &snapshot, cursor_byte, settings)
         else {

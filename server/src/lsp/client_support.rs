@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use serde_json::Value;
 use tower_lsp_server::ls_types::{
@@ -28,10 +29,22 @@ pub struct ClientSupport {
     /// `experimental.spark.rewriteInstruction`: the client prompts for the instruction of a
     /// `spark.rewrite` command before executing it.
     pub prompts_instruction: bool,
+    /// The client asks for completions again as the user types when a list is incomplete, so
+    /// a completion item may answer early without the model's suggestion (see
+    /// [`ClientSupport::item_budget`]).
+    pub reasks_incomplete: bool,
 }
 
+/// Clients (by `clientInfo.name`) known to ask again for an incomplete completion list as the
+/// user types. Eglot 1.9 asks once and ignores `isIncomplete`; so may any client not listed.
+const REASKING_CLIENTS: &[&str] = &["helix", "Neovim", "Visual Studio Code", "code-server"];
+
+/// How long a completion item waits for the model when the client re-asks incomplete lists and
+/// `completion.itemBudgetMs` is unset: short, so other servers' items are never held up.
+const REASKING_ITEM_BUDGET: Duration = Duration::from_millis(80);
+
 impl ClientSupport {
-    pub fn of(capabilities: &ClientCapabilities) -> Self {
+    pub fn of(capabilities: &ClientCapabilities, client_name: Option<&str>) -> Self {
         let resolves_edit = capabilities
             .text_document
             .as_ref()
@@ -60,6 +73,19 @@ impl ClientSupport {
             document_changes,
             work_done_progress,
             prompts_instruction,
+            reasks_incomplete: client_name.is_some_and(|name| REASKING_CLIENTS.contains(&name)),
+        }
+    }
+
+    /// How long a `textDocument/completion` answer may wait for the model: the configured
+    /// `completion.itemBudgetMs`, else a short budget for clients that ask again (the call goes
+    /// on into the cache, which answers their next request), else the request's own deadline,
+    /// since a client that never asks again would otherwise never get the item.
+    pub fn item_budget(&self, configured_ms: Option<u64>, request_timeout: Duration) -> Duration {
+        match configured_ms {
+            Some(ms) => Duration::from_millis(ms),
+            None if self.reasks_incomplete => REASKING_ITEM_BUDGET,
+            None => request_timeout,
         }
     }
 }

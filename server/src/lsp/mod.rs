@@ -16,6 +16,7 @@ mod server;
 mod settings;
 mod status;
 mod suggest;
+mod workspace_trust;
 
 pub use capabilities::server_capabilities;
 
@@ -85,6 +86,8 @@ pub struct State {
     reported_errors: Mutex<HashSet<std::mem::Discriminant<ProviderError>>>,
     /// What `spark/status` says.
     status: status::Status,
+    /// The workspace root and whether the editor trusts it, for the workspace `spark-lsp.toml`.
+    trust: workspace_trust::WorkspaceTrust,
     /// The client answers `workspace/configuration` requests.
     pulls_configuration: AtomicBool,
     shutdown: Arc<AtomicBool>,
@@ -108,6 +111,7 @@ impl Backend {
             reported_errors: Mutex::new(HashSet::new()),
             built_provider: Mutex::new(None),
             status: status::Status::default(),
+            trust: workspace_trust::WorkspaceTrust::default(),
             pulls_configuration: AtomicBool::new(false),
             shutdown,
             options,

@@ -25,9 +25,6 @@ impl LanguageServer for Backend {
         let encoding =
             PositionEncoding::negotiate(offered.into_iter().flatten().map(|kind| kind.as_str()));
         let _ = self.encoding.set(encoding);
-        let _ = self
-            .client_support
-            .set(client_support::ClientSupport::of(&params.capabilities));
         let pulls = params
             .capabilities
             .workspace
@@ -40,6 +37,8 @@ impl LanguageServer for Backend {
             .as_ref()
             .map(|info| info.name.as_str())
             .unwrap_or("unknown");
+        let support = client_support::ClientSupport::of(&params.capabilities, Some(client));
+        let _ = self.client_support.set(support);
         tracing::info!(client, encoding = encoding.name(), "initialize");
         self.load_initial_settings(&params);
         Ok(InitializeResult {
@@ -164,6 +163,9 @@ impl LanguageServer for Backend {
         if params.command == spark_protocol::commands::REWRITE {
             let token = params.work_done_progress_params.work_done_token;
             return self.rewrite_command(params.arguments, token).await;
+        }
+        if params.command == spark_protocol::commands::TRUST_WORKSPACE_CONFIG {
+            return self.trust_workspace_config().await;
         }
         tracing::warn!(command = params.command, "unknown command");
         Err(Error::invalid_params(format!(

@@ -1,5 +1,6 @@
-//! Configuration from `initializationOptions`, `spark-lsp.toml` and
-//! `workspace/didChangeConfiguration` (pushed, or pulled with `workspace/configuration`).
+//! Configuration from the `spark-lsp.toml` files (read in `workspace_trust.rs`),
+//! `initializationOptions` and `workspace/didChangeConfiguration` (pushed, or pulled with
+//! `workspace/configuration`).
 //!
 //! Every source goes through [`ConfigSources::resolve`], which never fails: bad keys are named
 //! to the user once through `window/showMessage` and replaced by their defaults.
@@ -17,17 +18,18 @@ use crate::documents::Limits;
 use crate::providers;
 
 impl Backend {
-    /// Reads `initializationOptions` and the config file during `initialize`; issues are
+    /// Reads `initializationOptions` and the config files during `initialize`; issues are
     /// reported after `initialized`.
     pub(super) fn load_initial_settings(&self, params: &InitializeParams) {
-        let root = workspace_root(params);
-        let (file, mut issues) = ConfigSources::load_file(root.as_deref());
-        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
-        sources.file = file;
-        sources.init_options = params
+        let mut init_options = params
             .initialization_options
             .clone()
             .filter(|v| !v.is_null());
+        let editor_trusts = super::workspace_trust::take_trust_flag(&mut init_options);
+        self.set_workspace(workspace_root(params), editor_trusts);
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        let mut issues = self.read_config_files(&mut sources);
+        sources.init_options = init_options;
         issues.extend(self.apply(&sources));
         *self
             .pending_issues
@@ -43,6 +45,7 @@ impl Backend {
                 .unwrap_or_else(|e| e.into_inner()),
         );
         self.show_issues(issues).await;
+        self.report_untrusted_config().await;
     }
 
     /// A `workspace/didChangeConfiguration`. Clients either push the settings (VS Code wraps
@@ -87,7 +90,7 @@ impl Backend {
     }
 
     /// Resolves the sources and puts the result into effect.
-    fn apply(&self, sources: &ConfigSources) -> Vec<ConfigIssue> {
+    pub(super) fn apply(&self, sources: &ConfigSources) -> Vec<ConfigIssue> {
         let (config, issues) = sources.resolve();
         self.documents.set_limits(Limits {
             max_file_bytes: config.documents.max_file_bytes,
@@ -130,6 +133,8 @@ impl Backend {
             }
             *built = Some(config.clone());
         }
+        // Requests that find no provider wait for this one instead of answering nothing.
+        self.engine.provider_building();
         let backend = self.clone();
         let config = config.clone();
         tokio::spawn(async move {
@@ -146,14 +151,17 @@ impl Backend {
                     backend.engine.set_provider(None);
                     backend.no_provider(&err).await;
                 }
-                Err(err) => tracing::error!("building the provider panicked: {err}"),
+                Err(err) => {
+                    tracing::error!("building the provider panicked: {err}");
+                    backend.engine.set_provider(None);
+                }
             }
         });
     }
 
     /// Tells the user about each problem once: re-resolving after a settings change finds the
     /// unchanged bad keys of other layers again, and repeating them would be noise.
-    async fn show_issues(&self, issues: Vec<ConfigIssue>) {
+    pub(super) async fn show_issues(&self, issues: Vec<ConfigIssue>) {
         for issue in issues {
             let message = issue.to_string_for_user();
             let first_time = self

@@ -88,6 +88,15 @@ impl Backend {
         self.update_status(|s| s.provider.clone())
     }
 
+    /// The status as it stands (without `busy`).
+    pub(super) fn current_status(&self) -> StatusParams {
+        self.status
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// [`Backend::publish_status`] in a task of its own. The state is read when the task runs,
     /// so a request answered before then (a cache hit) shows no busy flicker.
     fn publish_status_soon(&self) {

@@ -73,7 +73,11 @@ impl Backend {
     ) -> Option<CompletionResponse> {
         // Past the budget the model call goes on into the cache, which answers the editor's next
         // request (it asks again as the user types, the list being incomplete).
-        let budget = std::time::Duration::from_millis(self.config().completion.item_budget_ms);
+        let config = self.config();
+        let request_timeout = std::time::Duration::from_millis(config.provider.timeout_ms);
+        let budget = self
+            .client_support()
+            .item_budget(config.completion.item_budget_ms, request_timeout);
         let suggest = self.suggest(params.text_document_position, Trigger::Invoked, None);
         let Ok(suggestion) = tokio::time::timeout(budget, suggest).await else {
             tracing::debug!("completion item over budget; answering without it");
@@ -252,6 +256,7 @@ impl Backend {
         let config = self.config();
         RequestSettings {
             max_output_tokens: config.provider.max_output_tokens,
+            provider_wait: std::time::Duration::from_millis(config.provider.timeout_ms),
             secret_globs: config.secrets.extra_globs.clone(),
         }
     }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::http::Auth;
 use super::http_stream::{self, Decode, HttpCore, Step};
+use super::reasoning::Shape;
 use super::sse::{Event, Framing};
 use super::{ModelRequest, Provider, ProviderError, Settings, TextStream, prompt};
 
@@ -28,6 +29,8 @@ impl Anthropic {
                 ("accept", "text/event-stream"),
             ],
             Some(preconnect),
+            // Extended thinking is off unless a request asks for it.
+            Shape::Nothing,
         )?;
         Ok(Self { core })
     }

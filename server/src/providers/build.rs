@@ -44,8 +44,8 @@ pub fn build(config: &ProviderConfig) -> Result<Arc<dyn Provider>, ProviderError
             Transport::Http => Arc::new(OpenAiResponsesHttp::new(settings)?),
             Transport::Websocket => {
                 // The WebSocket session falls back to HTTP streaming if the server refuses the
-                // upgrade (426), as Codex does.
-                let fallback = Arc::new(OpenAiResponsesHttp::new(settings.clone())?);
+                // upgrade (426), as Codex does; it connects only then.
+                let fallback = Arc::new(OpenAiResponsesHttp::on_demand(settings.clone())?);
                 let options = WsOptions {
                     reconnect: policy,
                     ..WsOptions::default()

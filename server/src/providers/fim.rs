@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use super::http::Auth;
 use super::http_stream::{self, Decode, HttpCore, Step};
 use super::openai_chat::ChatDecoder;
+use super::reasoning::Shape;
 use super::sse::{Event, Framing};
 use super::{ModelRequest, Provider, ProviderError, Settings, TextStream, prompt};
 use crate::config::FimApi;
@@ -49,6 +50,13 @@ impl Fim {
             Auth::Bearer,
             &[("accept", accept)],
             Some(preconnect),
+            // Ollama applies a model's template, thinking included, unless told not to; the
+            // other FIM endpoints complete raw text.
+            if api == FimApi::Ollama {
+                Shape::OllamaThink
+            } else {
+                Shape::Nothing
+            },
         )?;
         Ok(Self { core, api })
     }

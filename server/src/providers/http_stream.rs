@@ -2,11 +2,15 @@
 //! the provider's [`Decode`] turn events into text, send the text into the [`TextSink`]; and
 //! the helpers decoders share to read streamed JSON and the error objects inside it.
 //!
-//! **Cancellation:** the call runs in its own task, raced against the sink closing. When the
-//! caller drops the [`TextStream`], the task drops the HTTP response at once, which closes the
-//! HTTP/1.1 connection (or resets the HTTP/2 stream), so an abandoned completion stops
-//! consuming the model. A finished answer's body is read to its end instead, so that the
-//! connection goes back to the pool for the next request.
+//! **Cancellation:** the call runs in its own task, which watches the sink closing. When the
+//! caller drops the [`TextStream`] (the suggestion was complete early, or a newer keystroke
+//! superseded it), the task stops sending at once. On HTTP/2 it drops the response, which resets
+//! the stream and keeps the connection. On HTTP/1.1 dropping the response would close the
+//! connection, and every following request would pay a new TCP (and TLS) handshake: the task
+//! reads the abandoned answer's tail in the background instead, within a cap of bytes and time
+//! (at 1,000 tokens/s a tail is a few hundred milliseconds), so the connection goes back to the
+//! pool. The next request never waits for a drain: it takes another pooled connection, so a
+//! stream of early stops settles on two. A finished answer's body is read to its end too.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,11 +21,18 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::http::{self, Auth};
+use super::reasoning::{Reasoning, Shape};
 use super::sse::{Decoder, Event, Framing};
 use super::{ProviderError, Settings, TextSink, TextStream};
 
 /// A finished answer's remaining body (closing frames) is read up to this size.
 const MAX_DRAIN_BYTES: usize = 64 * 1024;
+
+/// An abandoned HTTP/1.1 answer's tail is read up to this size and for at most this long to
+/// keep its connection; past either the connection is closed instead. 256 KiB is ~50k tokens of
+/// SSE, 2 s is 2,000 tokens at 1,000 tokens/s: more than any `maxOutputTokens` a completion asks.
+const MAX_ABANDONED_DRAIN_BYTES: usize = 256 * 1024;
+const MAX_ABANDONED_DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// An error object inside a stream (`{"error": ...}` in chat, FIM and Ollama streams, a
 /// Responses `error` event, an Anthropic `error` event), mapped by its type or code.
@@ -114,6 +125,9 @@ pub(crate) struct HttpCore {
     pub client: reqwest::Client,
     pub settings: Arc<Settings>,
     headers: HeaderMap,
+    /// The reasoning switch every request carries, and where this wire carries it.
+    reasoning: Arc<Reasoning>,
+    shape: Shape,
     /// How many calls, prewarms and preconnections of this provider are running.
     tasks: Arc<watch::Sender<usize>>,
 }
@@ -127,14 +141,18 @@ impl HttpCore {
         auth: Auth,
         protocol_headers: &[(&'static str, &'static str)],
         preconnect_url: Option<String>,
+        shape: Shape,
     ) -> Result<Self, ProviderError> {
         let client = http::client(&settings)?;
         let headers = http::request_headers(&settings, auth, protocol_headers)?;
+        let reasoning = Arc::new(Reasoning::new(settings.reasoning, &settings.model));
         let core = Self {
             name,
             client,
             settings: Arc::new(settings),
             headers,
+            reasoning,
+            shape,
             tasks: Arc::new(watch::Sender::new(0)),
         };
         match (preconnect_url, tokio::runtime::Handle::try_current()) {
@@ -181,13 +199,7 @@ impl HttpCore {
         decode: impl Decode,
     ) -> TextStream {
         let (tx, rx) = TextStream::channel();
-        let call = Call {
-            client: self.client.clone(),
-            settings: self.settings.clone(),
-            headers: self.headers.clone(),
-            url,
-            body,
-        };
+        let call = self.call(url, body);
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             let error = ProviderError::Config("no async runtime to run the request on".into());
             let _ = tx.try_send(Err(error));
@@ -208,13 +220,7 @@ impl HttpCore {
     /// POSTs `body` in the background and reads the answer to its end, for a prewarm whose
     /// result nobody waits for.
     pub fn fire(&self, url: String, body: Value) {
-        let call = Call {
-            client: self.client.clone(),
-            settings: self.settings.clone(),
-            headers: self.headers.clone(),
-            url,
-            body,
-        };
+        let call = self.call(url, body);
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
@@ -222,22 +228,35 @@ impl HttpCore {
         let span = tracing::debug_span!("provider_prewarm", provider = %self.name);
         runtime.spawn(
             async move {
-                match http::post_stream(
-                    &call.client,
-                    &call.settings,
-                    &call.url,
-                    &call.headers,
-                    &call.body,
-                )
-                .await
-                {
-                    Ok(response) => call.drain(response).await,
+                match call.post().await {
+                    Ok(response) => {
+                        call.drain(response, MAX_DRAIN_BYTES, call.settings.timeout)
+                            .await;
+                    }
                     Err(err) => tracing::debug!("prewarm failed: {err}"),
                 }
                 drop(guard);
             }
             .instrument(span),
         );
+    }
+}
+
+impl HttpCore {
+    /// A call of `body` to `url`, with this provider's reasoning switch put in.
+    fn call(&self, url: String, mut body: Value) -> Call {
+        if let Some(map) = body.as_object_mut() {
+            self.reasoning.apply(self.shape, map);
+        }
+        Call {
+            client: self.client.clone(),
+            settings: self.settings.clone(),
+            headers: self.headers.clone(),
+            reasoning: self.reasoning.clone(),
+            shape: self.shape,
+            url,
+            body,
+        }
     }
 }
 
@@ -254,37 +273,77 @@ impl Drop for TaskGuard {
 enum Ended {
     /// The whole answer was sent; the response, if any, still has closing bytes to drain.
     Complete(Option<reqwest::Response>),
-    /// The caller dropped the stream mid-answer.
-    CallerGone,
+    /// The caller dropped the stream mid-answer; the response still streams the rest.
+    CallerGone(reqwest::Response),
 }
 
 struct Call {
     client: reqwest::Client,
     settings: Arc<Settings>,
     headers: HeaderMap,
+    reasoning: Arc<Reasoning>,
+    shape: Shape,
     url: String,
     body: Value,
 }
 
+/// A request is sent at most this often: once, then once per rung of the reasoning ladder.
+const MAX_ATTEMPTS: usize = 4;
+
 impl Call {
-    async fn run(self, framing: Framing, decode: impl Decode, tx: TextSink) {
-        let outcome = tokio::select! {
-            biased;
-            () = tx.closed() => {
-                tracing::debug!("the caller dropped the stream; request abandoned");
-                return;
+    /// POSTs the body; an endpoint that refuses its reasoning switch (400) gets it again at
+    /// once with the switch it takes (`reasoning` module).
+    async fn post(&self) -> Result<reqwest::Response, ProviderError> {
+        let mut body = std::borrow::Cow::Borrowed(&self.body);
+        for _ in 1..MAX_ATTEMPTS {
+            let sent = http::post_stream(
+                &self.client,
+                &self.settings,
+                &self.url,
+                &self.headers,
+                &body,
+            )
+            .await;
+            let (Err(ProviderError::Protocol(message)), Some(map)) = (&sent, body.as_object())
+            else {
+                return sent;
+            };
+            if !message.starts_with("HTTP 400") || !self.reasoning.refused(message, map) {
+                return sent;
             }
-            outcome = self.read(framing, decode, &tx) => outcome,
-        };
-        match outcome {
+            let mut next = body.into_owned();
+            if let Some(map) = next.as_object_mut() {
+                self.reasoning.apply(self.shape, map);
+            }
+            body = std::borrow::Cow::Owned(next);
+        }
+        http::post_stream(
+            &self.client,
+            &self.settings,
+            &self.url,
+            &self.headers,
+            &body,
+        )
+        .await
+    }
+
+    async fn run(self, framing: Framing, decode: impl Decode, tx: TextSink) {
+        match self.read(framing, decode, &tx).await {
             Ok(Ended::Complete(Some(response))) => {
                 // The caller sees the end now; the closing bytes are read afterwards.
                 drop(tx);
-                self.drain(response).await;
+                self.drain(response, MAX_DRAIN_BYTES, self.settings.timeout)
+                    .await;
             }
             Ok(Ended::Complete(None)) => {}
-            Ok(Ended::CallerGone) => {
+            Ok(Ended::CallerGone(response)) => {
                 tracing::debug!("the caller dropped the stream; request abandoned");
+                if response.version() == reqwest::Version::HTTP_2 {
+                    // Dropping it resets the stream; the connection stays.
+                    return;
+                }
+                let time = MAX_ABANDONED_DRAIN_TIME.min(self.settings.timeout);
+                self.drain(response, MAX_ABANDONED_DRAIN_BYTES, time).await;
             }
             Err(err) => {
                 tracing::debug!("call failed: {err}");
@@ -301,19 +360,20 @@ impl Call {
         tx: &TextSink,
     ) -> Result<Ended, ProviderError> {
         let started = Instant::now();
-        let mut response = http::post_stream(
-            &self.client,
-            &self.settings,
-            &self.url,
-            &self.headers,
-            &self.body,
-        )
-        .await?;
+        let mut response = self.post().await?;
         let mut decoder = Decoder::new(framing);
         let mut deltas = 0usize;
         loop {
             // The stall timeout: the longest silence between two chunks of the body.
-            let chunk = match tokio::time::timeout(self.settings.timeout, response.chunk()).await {
+            let next = tokio::select! {
+                biased;
+                () = tx.closed() => None,
+                chunk = tokio::time::timeout(self.settings.timeout, response.chunk()) => Some(chunk),
+            };
+            let Some(chunk) = next else {
+                return Ok(Ended::CallerGone(response));
+            };
+            let chunk = match chunk {
                 Err(_) => {
                     tracing::debug!(deltas, "the stream stalled");
                     return Err(ProviderError::Timeout);
@@ -335,7 +395,7 @@ impl Call {
                     }
                     deltas += 1;
                     if tx.send(Ok(text)).await.is_err() {
-                        return Ok(Ended::CallerGone);
+                        return Ok(Ended::CallerGone(response));
                     }
                 }
                 if step.done {
@@ -352,20 +412,25 @@ impl Call {
         }
     }
 
-    /// Reads what is left of a finished answer so that its connection can be reused; a
-    /// server that keeps sending or stalls just loses the connection.
-    async fn drain(&self, mut response: reqwest::Response) {
+    /// Reads what is left of an answer so that its connection can be reused; a server that
+    /// sends more than `max_bytes` or takes longer than `max_time` just loses the connection.
+    async fn drain(
+        &self,
+        mut response: reqwest::Response,
+        max_bytes: usize,
+        max_time: std::time::Duration,
+    ) {
         let drain = async {
             let mut read = 0;
             while let Ok(Some(chunk)) = response.chunk().await {
                 read += chunk.len();
-                if read > MAX_DRAIN_BYTES {
+                if read > max_bytes {
                     return false;
                 }
             }
             true
         };
-        let drained = tokio::time::timeout(self.settings.timeout, drain).await;
+        let drained = tokio::time::timeout(max_time, drain).await;
         if !matches!(drained, Ok(true)) {
             tracing::debug!("closing a connection whose answer did not end cleanly");
         }

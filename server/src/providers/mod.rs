@@ -15,6 +15,7 @@ mod openai_chat;
 mod openai_responses_http;
 pub mod openai_ws;
 mod prompt;
+mod reasoning;
 mod settings;
 mod sse;
 mod tls;

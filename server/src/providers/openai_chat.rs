@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::http::Auth;
 use super::http_stream::{self, Decode, HttpCore, Step, cut_short};
+use super::reasoning::Shape;
 use super::sse::{Event, Framing};
 use super::{ModelRequest, Provider, ProviderError, Settings, TextStream, prompt};
 
@@ -19,12 +20,16 @@ pub struct OpenAiChat {
 impl OpenAiChat {
     pub fn new(settings: Settings) -> Result<Self, ProviderError> {
         let preconnect = format!("{}/models", settings.base_url);
+        // Off OpenAI's hosts the server may be llama.cpp or vLLM, whose chat templates take a
+        // thinking switch; OpenAI rejects the unknown field.
+        let template_switch = !is_openai_host(&settings.base_url);
         let core = HttpCore::new(
             "openai-chat".into(),
             settings,
             Auth::Bearer,
             &[("accept", "text/event-stream")],
             Some(preconnect),
+            Shape::Chat { template_switch },
         )?;
         Ok(Self { core })
     }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::http::Auth;
 use super::http_stream::{self, Decode, HttpCore, Step};
+use super::reasoning::Shape;
 use super::sse::{Event, Framing};
 use super::{ModelRequest, Provider, ProviderError, Settings, TextStream, prompt};
 
@@ -18,14 +19,31 @@ pub struct OpenAiResponsesHttp {
 }
 
 impl OpenAiResponsesHttp {
+    /// The provider, connecting in the background so that the first request finds a warm
+    /// connection.
     pub fn new(settings: Settings) -> Result<Self, ProviderError> {
         let preconnect = format!("{}/models", settings.base_url);
+        Self::with_preconnect(settings, Some(preconnect))
+    }
+
+    /// The provider without a connection up front: the WebSocket session's fallback, used
+    /// only if the server refuses the upgrade. Connecting it early would cost a second TCP and
+    /// TLS session to the same host for nothing in the common case.
+    pub fn on_demand(settings: Settings) -> Result<Self, ProviderError> {
+        Self::with_preconnect(settings, None)
+    }
+
+    fn with_preconnect(
+        settings: Settings,
+        preconnect: Option<String>,
+    ) -> Result<Self, ProviderError> {
         let core = HttpCore::new(
             "openai-responses (http)".into(),
             settings,
             Auth::Bearer,
             &[("accept", "text/event-stream")],
-            Some(preconnect),
+            preconnect,
+            Shape::Responses,
         )?;
         Ok(Self { core })
     }

@@ -43,6 +43,8 @@ pub struct Settings {
     pub timeout: Duration,
     pub connect_timeout: Duration,
     pub tls: Arc<rustls::ClientConfig>,
+    /// How much a reasoning model may think (`providers::reasoning`).
+    pub reasoning: crate::config::Reasoning,
 }
 
 impl Settings {
@@ -73,6 +75,7 @@ impl Settings {
             timeout: Duration::from_millis(config.timeout_ms),
             connect_timeout: Duration::from_millis(config.connect_timeout_ms),
             tls: tls::client_config(config.ca_cert_file.as_deref())?,
+            reasoning: config.reasoning,
         })
     }
 }

@@ -78,6 +78,31 @@ pub struct ModelServerConfig {
     pub ws_lifetime: Duration,
     /// Model name reported when the request names none.
     pub model: String,
+    /// When set, the server plays a reasoning model (`reasoning` module).
+    pub reasoning: Option<ReasoningModel>,
+    /// Serve HTTP/2 too: offered by ALPN over TLS, and h2c (prior knowledge) on a plain
+    /// socket. WebSocket upgrades stay HTTP/1.1.
+    pub http2: bool,
+}
+
+/// A model that thinks before it answers unless told not to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReasoningModel {
+    /// Hidden tokens an answer spends thinking before its first visible token.
+    pub hidden_tokens: u64,
+    /// The efforts it takes; any other is refused with a 400.
+    pub efforts: Vec<String>,
+}
+
+impl ReasoningModel {
+    /// Like GPT-5.1 and later: thinking can be switched off with `none`.
+    pub fn switchable(hidden_tokens: u64) -> Self {
+        let efforts = ["none", "low", "medium", "high"];
+        Self {
+            hidden_tokens,
+            efforts: efforts.map(str::to_owned).to_vec(),
+        }
+    }
 }
 
 impl Default for ModelServerConfig {
@@ -92,6 +117,8 @@ impl Default for ModelServerConfig {
             tls: None,
             ws_lifetime: Duration::from_secs(60 * 60),
             model: "spark-reference".to_owned(),
+            reasoning: None,
+            http2: false,
         }
     }
 }

@@ -155,18 +155,6 @@ impl Conn {
         self.io.flush().await
     }
 
-    pub async fn write_json(
-        &mut self,
-        status: u16,
-        headers: &[(&str, String)],
-        body: &serde_json::Value,
-        keep_alive: bool,
-    ) -> io::Result<()> {
-        let bytes = body.to_string().into_bytes();
-        self.write_full(status, headers, "application/json", &bytes, keep_alive)
-            .await
-    }
-
     /// Starts a `Transfer-Encoding: chunked` response; follow with [`Conn::write_chunk`] and
     /// [`Conn::end_chunks`].
     pub async fn start_chunked(&mut self, content_type: &str, keep_alive: bool) -> io::Result<()> {
@@ -235,4 +223,67 @@ pub fn reason(status: u16) -> &'static str {
 
 pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Where one response goes: an HTTP/1.1 connection ([`Conn`]) or an HTTP/2 stream
+/// (`super::h2`). `keep_alive` only matters to HTTP/1.1.
+pub(crate) trait Respond: Send {
+    fn write_full(
+        &mut self,
+        status: u16,
+        headers: &[(&str, String)],
+        content_type: &str,
+        body: &[u8],
+        keep_alive: bool,
+    ) -> impl Future<Output = io::Result<()>> + Send;
+
+    fn write_json(
+        &mut self,
+        status: u16,
+        headers: &[(&str, String)],
+        body: &serde_json::Value,
+        keep_alive: bool,
+    ) -> impl Future<Output = io::Result<()>> + Send {
+        let bytes = body.to_string().into_bytes();
+        async move {
+            self.write_full(status, headers, "application/json", &bytes, keep_alive)
+                .await
+        }
+    }
+
+    /// Starts a streamed response; follow with `write_chunk` and `end_chunks`.
+    fn start_chunked(
+        &mut self,
+        content_type: &str,
+        keep_alive: bool,
+    ) -> impl Future<Output = io::Result<()>> + Send;
+
+    fn write_chunk(&mut self, data: &[u8]) -> impl Future<Output = io::Result<()>> + Send;
+
+    fn end_chunks(&mut self) -> impl Future<Output = io::Result<()>> + Send;
+}
+
+impl Respond for Conn {
+    async fn write_full(
+        &mut self,
+        status: u16,
+        headers: &[(&str, String)],
+        content_type: &str,
+        body: &[u8],
+        keep_alive: bool,
+    ) -> io::Result<()> {
+        Conn::write_full(self, status, headers, content_type, body, keep_alive).await
+    }
+
+    async fn start_chunked(&mut self, content_type: &str, keep_alive: bool) -> io::Result<()> {
+        Conn::start_chunked(self, content_type, keep_alive).await
+    }
+
+    async fn write_chunk(&mut self, data: &[u8]) -> io::Result<()> {
+        Conn::write_chunk(self, data).await
+    }
+
+    async fn end_chunks(&mut self) -> io::Result<()> {
+        Conn::end_chunks(self).await
+    }
 }

@@ -13,8 +13,10 @@
 mod chat;
 mod config;
 mod http;
+mod http2;
 mod native;
 mod plan;
+mod reasoning;
 mod responses;
 mod routes;
 mod state;
@@ -31,7 +33,9 @@ use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
-pub use config::{CostModel, Endpoint, Fault, ModelServerConfig, RecordedRequest, TlsFiles};
+pub use config::{
+    CostModel, Endpoint, Fault, ModelServerConfig, ReasoningModel, RecordedRequest, TlsFiles,
+};
 pub use text::{CURSOR_MARKER, estimate_tokens, split_tokens};
 
 use http::Io;
@@ -50,7 +54,10 @@ impl ModelServer {
     /// Binds `config.bind` (port 0 = ephemeral) and starts serving.
     pub async fn start(config: ModelServerConfig) -> anyhow::Result<ModelServer> {
         let acceptor = match &config.tls {
-            Some(files) => Some(TlsAcceptor::from(crate::tls::server_config(files)?)),
+            Some(files) => Some(TlsAcceptor::from(crate::tls::server_config(
+                files,
+                config.http2,
+            )?)),
             None => None,
         };
         let listener = TcpListener::bind(config.bind)
@@ -126,6 +133,16 @@ impl ModelServer {
             .collect()
     }
 
+    /// Hidden tokens the answers so far spent thinking (a [`ReasoningModel`] server).
+    pub fn thinking_tokens(&self) -> u64 {
+        self.shared.thinking_tokens.load(Ordering::Relaxed)
+    }
+
+    /// Connections so far that spoke HTTP/2 (ALPN `h2`, or h2c).
+    pub fn http2_connections(&self) -> usize {
+        self.shared.http2_connections.load(Ordering::Relaxed)
+    }
+
     /// TCP connections accepted so far.
     pub fn connections_accepted(&self) -> usize {
         self.shared.connections.load(Ordering::Relaxed)
@@ -169,17 +186,45 @@ async fn accept_loop(listener: TcpListener, acceptor: Option<TlsAcceptor>, share
         let shared = shared.clone();
         let acceptor = acceptor.clone();
         connections.spawn(async move {
-            let io: Box<dyn Io> = match acceptor {
+            let (io, http2): (Box<dyn Io>, bool) = match acceptor {
                 Some(acceptor) => match acceptor.accept(tcp).await {
-                    Ok(tls) => Box::new(tls),
+                    Ok(tls) => {
+                        let http2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                        (Box::new(tls), http2)
+                    }
                     Err(error) => {
                         tracing::debug!(conn_id, "tls handshake failed: {error}");
                         return;
                     }
                 },
-                None => Box::new(tcp),
+                None => {
+                    let http2 = shared.config.http2 && speaks_h2c(&tcp).await;
+                    (Box::new(tcp), http2)
+                }
             };
-            routes::serve_connection(shared, conn_id, io).await;
+            if http2 {
+                http2::serve_connection(shared, conn_id, io).await;
+            } else {
+                routes::serve_connection(shared, conn_id, io).await;
+            }
         });
+    }
+}
+
+/// Whether a plain connection opens with the HTTP/2 preface (h2c with prior knowledge); looks
+/// without consuming, so an HTTP/1.1 request is read whole afterwards.
+async fn speaks_h2c(tcp: &tokio::net::TcpStream) -> bool {
+    let mut buf = [0u8; http2::PREFACE.len()];
+    loop {
+        let Ok(n) = tcp.peek(&mut buf).await else {
+            return false;
+        };
+        if n == 0 || buf[..n] != http2::PREFACE[..n] {
+            return false;
+        }
+        if n == buf.len() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
 }

@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 use tokio::time::{sleep, sleep_until};
 
 use super::config::{Endpoint, Fault, RecordedRequest};
-use super::http::{Conn, Io, Request};
+use super::http::{Conn, Io, Request, Respond};
 use super::plan::{HttpError, Plan, PlanCtx, sse_data, sse_named};
+use super::reasoning;
 use super::responses::{ApiError, responses_http};
 use super::state::Shared;
 use super::stream::{FrameSink, Played, Schedule, StreamFaults, play};
@@ -41,8 +42,49 @@ async fn serve(shared: Arc<Shared>, conn_id: u64, mut conn: Conn) -> anyhow::Res
     let mut first = true;
     let mut last_prompt = String::new();
     while let Some(request) = conn.read_request().await? {
+        let keep_alive = request.keep_alive;
+        let mut exchange = Exchange {
+            shared: &shared,
+            conn_id,
+            first: std::mem::take(&mut first),
+            last_prompt: &mut last_prompt,
+        };
+        match exchange.handle(&mut conn, &request).await? {
+            Next::Upgrade => return ws::serve(shared, conn_id, conn, request).await,
+            Next::Close => return Ok(()),
+            Next::Continue if !keep_alive => return Ok(()),
+            Next::Continue => {}
+        }
+    }
+    Ok(())
+}
+
+/// What the connection does after one request.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    Continue,
+    /// A drop fault fired: close without finishing.
+    Close,
+    /// Hand the connection to the WebSocket server.
+    Upgrade,
+}
+
+/// One request on a connection (HTTP/1.1) or stream (HTTP/2).
+pub(crate) struct Exchange<'a> {
+    pub shared: &'a Arc<Shared>,
+    pub conn_id: u64,
+    /// The connection's first request (a slow-handshake fault applies to it).
+    pub first: bool,
+    pub last_prompt: &'a mut String,
+}
+
+impl Exchange<'_> {
+    /// Records `request`, applies the handshake fault, checks the key and answers it through
+    /// `conn`, except a WebSocket upgrade, which the caller performs.
+    pub async fn handle(&mut self, conn: &mut impl Respond, request: &Request) -> io::Result<Next> {
+        let shared = self.shared;
         let received_at = Instant::now();
-        let endpoint = route(&request);
+        let endpoint = route(request);
         let body: Option<Value> = if request.body.is_empty() {
             Some(Value::Null)
         } else {
@@ -50,20 +92,20 @@ async fn serve(shared: Arc<Shared>, conn_id: u64, mut conn: Conn) -> anyhow::Res
         };
         shared.record(RecordedRequest {
             endpoint,
-            connection_id: conn_id,
+            connection_id: self.conn_id,
             stream_id: None,
             headers: request.headers.clone(),
             body: body.clone().unwrap_or(Value::Null),
             received_at,
         });
-        if std::mem::take(&mut first)
+        if self.first
             && let Some(Fault::SlowHandshake(delay)) =
                 shared.take_fault(endpoint, |f| matches!(f, Fault::SlowHandshake(_)))
         {
             sleep(delay).await;
         }
         let keep_alive = request.keep_alive;
-        if !authorized(&shared, endpoint, &request) {
+        if !authorized(shared, endpoint, request) {
             let error = ApiError {
                 status: 401,
                 kind: "invalid_request_error",
@@ -72,46 +114,44 @@ async fn serve(shared: Arc<Shared>, conn_id: u64, mut conn: Conn) -> anyhow::Res
                 param: None,
                 headers: Vec::new(),
             };
-            write_error(&mut conn, &HttpError::new(endpoint, &error), keep_alive).await?;
-        } else if endpoint == Endpoint::WebSocketHandshake {
+            write_error(conn, &HttpError::new(endpoint, &error), keep_alive).await?;
+            return Ok(Next::Continue);
+        }
+        if endpoint == Endpoint::WebSocketHandshake {
             if shared
                 .take_fault(endpoint, |f| *f == Fault::UpgradeRequired)
-                .is_some()
+                .is_none()
             {
-                let error = ApiError {
-                    status: 426,
-                    ..ApiError::invalid(
-                        "upgrade_required",
-                        "websocket mode is not available; use HTTP",
-                        None,
-                    )
-                };
-                write_error(&mut conn, &HttpError::new(endpoint, &error), keep_alive).await?;
-            } else {
-                return ws::serve(shared, conn_id, conn, request).await;
+                return Ok(Next::Upgrade);
             }
-        } else {
-            let Some(body) = body else {
-                let error =
-                    ApiError::invalid("invalid_json", "request body is not valid JSON", None);
-                write_error(&mut conn, &HttpError::new(endpoint, &error), keep_alive).await?;
-                continue;
+            let error = ApiError {
+                status: 426,
+                ..ApiError::invalid(
+                    "upgrade_required",
+                    "websocket mode is not available; use HTTP",
+                    None,
+                )
             };
-            let mut ctx = PlanCtx {
-                shared: &shared,
-                endpoint,
-                last_prompt: &mut last_prompt,
-            };
-            if respond(&mut conn, &mut ctx, &request, &body, received_at).await? == Played::Dropped
-            {
-                return Ok(());
-            }
+            write_error(conn, &HttpError::new(endpoint, &error), keep_alive).await?;
+            return Ok(Next::Continue);
         }
-        if !keep_alive {
-            return Ok(());
-        }
+        let Some(body) = body else {
+            let error = ApiError::invalid("invalid_json", "request body is not valid JSON", None);
+            write_error(conn, &HttpError::new(endpoint, &error), keep_alive).await?;
+            return Ok(Next::Continue);
+        };
+        let mut ctx = PlanCtx {
+            shared,
+            endpoint,
+            last_prompt: self.last_prompt,
+        };
+        Ok(
+            match respond(conn, &mut ctx, request, &body, received_at).await? {
+                Played::Dropped => Next::Close,
+                _ => Next::Continue,
+            },
+        )
     }
-    Ok(())
 }
 
 fn authorized(shared: &Shared, endpoint: Endpoint, request: &Request) -> bool {
@@ -126,13 +166,17 @@ fn authorized(shared: &Shared, endpoint: Endpoint, request: &Request) -> bool {
     }
 }
 
-async fn write_error(conn: &mut Conn, error: &HttpError, keep_alive: bool) -> io::Result<()> {
+async fn write_error(
+    conn: &mut impl Respond,
+    error: &HttpError,
+    keep_alive: bool,
+) -> io::Result<()> {
     conn.write_json(error.status, &error.headers, &error.body, keep_alive)
         .await
 }
 
 async fn respond(
-    conn: &mut Conn,
+    conn: &mut impl Respond,
     ctx: &mut PlanCtx<'_>,
     request: &Request,
     body: &Value,
@@ -160,10 +204,18 @@ async fn respond(
         Some(Fault::ServerError(status)) => Some(ApiError::server(*status)),
         _ => None,
     };
-    if let Some(error) = fault_error {
-        write_error(conn, &HttpError::new(ctx.endpoint, &error), keep_alive).await?;
-        return Ok(Played::Complete);
-    }
+    let reasoning_model = ctx.shared.config.reasoning.as_ref();
+    let hidden = match (
+        fault_error,
+        reasoning::thinking_tokens(reasoning_model, ctx.endpoint, body),
+    ) {
+        (None, Ok(hidden)) => hidden,
+        (Some(error), _) | (None, Err(error)) => {
+            write_error(conn, &HttpError::new(ctx.endpoint, &error), keep_alive).await?;
+            return Ok(Played::Complete);
+        }
+    };
+    ctx.shared.thought(hidden);
     let plan = match ctx.endpoint {
         Endpoint::ResponsesHttp => responses_http(ctx, body),
         Endpoint::ChatCompletions => Ok(chat::chat_completions(ctx, body)),
@@ -198,7 +250,8 @@ async fn respond(
         let sequence_number = (script.head.len() + script.first.len() + at) as u64;
         faults.error_after = Some((at, stream_error_frame(ctx.endpoint, sequence_number)));
     }
-    let schedule = Schedule::new(ctx.shared.config.cost, received_at, plan.new_prompt_tokens);
+    let schedule = Schedule::new(ctx.shared.config.cost, received_at, plan.new_prompt_tokens)
+        .after_thinking(hidden);
     let played = play_plan(conn, ctx.endpoint, &plan, schedule, &faults, keep_alive).await?;
     if played == Played::Complete {
         ctx.shared.finished(Instant::now());
@@ -211,18 +264,18 @@ async fn respond(
     Ok(played)
 }
 
-struct ChunkSink<'a> {
-    conn: &'a mut Conn,
+struct ChunkSink<'a, R> {
+    conn: &'a mut R,
 }
 
-impl FrameSink for ChunkSink<'_> {
+impl<R: Respond> FrameSink for ChunkSink<'_, R> {
     async fn send(&mut self, frame: String) -> io::Result<()> {
         self.conn.write_chunk(frame.as_bytes()).await
     }
 }
 
 async fn play_plan(
-    conn: &mut Conn,
+    conn: &mut impl Respond,
     endpoint: Endpoint,
     plan: &Plan,
     schedule: Schedule,
@@ -265,7 +318,11 @@ async fn play_plan(
 }
 
 /// `GET /v1/models`, llama.cpp's `GET /health`, and 404 for everything else.
-async fn helper_route(conn: &mut Conn, ctx: &PlanCtx<'_>, request: &Request) -> io::Result<()> {
+async fn helper_route(
+    conn: &mut impl Respond,
+    ctx: &PlanCtx<'_>,
+    request: &Request,
+) -> io::Result<()> {
     let keep_alive = request.keep_alive;
     let model = &ctx.shared.config.model;
     match (request.method.as_str(), request.path.as_str()) {

@@ -33,10 +33,19 @@ pub(crate) struct Shared {
     stored: Mutex<HashMap<String, u64>>,
     pub connections: AtomicUsize,
     pub ws_connections: AtomicUsize,
+    /// Connections that spoke HTTP/2.
+    pub http2_connections: AtomicUsize,
+    /// Hidden tokens spent thinking, over all answers.
+    pub thinking_tokens: AtomicU64,
     next_id: AtomicU64,
 }
 
 impl Shared {
+    /// Counts an answer's hidden thinking tokens.
+    pub fn thought(&self, hidden: u64) {
+        self.thinking_tokens.fetch_add(hidden, Ordering::Relaxed);
+    }
+
     pub fn new(config: ModelServerConfig) -> Self {
         let corpus = config.corpus.as_deref().map(Arc::from);
         Self {
@@ -49,6 +58,8 @@ impl Shared {
             stored: Mutex::default(),
             connections: AtomicUsize::new(0),
             ws_connections: AtomicUsize::new(0),
+            http2_connections: AtomicUsize::new(0),
+            thinking_tokens: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
         }
     }

@@ -91,6 +91,12 @@ impl Schedule {
         }
     }
 
+    /// The first visible token after `hidden` thinking tokens, decoded at the model's rate.
+    pub fn after_thinking(mut self, hidden: u64) -> Self {
+        self.first_token_at += self.cost.token_offset(hidden as usize);
+        self
+    }
+
     pub fn token_at(&self, index: usize) -> Instant {
         self.first_token_at + self.cost.token_offset(index)
     }

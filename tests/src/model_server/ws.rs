@@ -22,7 +22,8 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
 use super::config::{Endpoint, Fault, RecordedRequest};
-use super::http::{Conn, Io, Request};
+use super::http::{Conn, Io, Request, Respond};
+use super::reasoning;
 use super::responses::{ApiError, ResponseMeta, ResponsesRequest};
 use super::state::{Shared, lock};
 use super::stream::{FrameSink, Played, Schedule, StreamFaults, play};
@@ -308,6 +309,20 @@ async fn run(lanes: &Lanes, lane: &LaneKey, job: Job) -> io::Result<()> {
             }
         }
     }
+    let hidden = if request.generate {
+        reasoning::thinking_tokens(
+            shared.config.reasoning.as_ref(),
+            Endpoint::ResponsesWebSocket,
+            &job.body,
+        )
+    } else {
+        Ok(0)
+    };
+    let hidden = match hidden {
+        Ok(hidden) => hidden,
+        Err(error) => return send_error(lanes, lane, &error),
+    };
+    shared.thought(hidden);
     let error = match &job.fault {
         Some(Fault::RateLimited { retry_after_secs }) => {
             Some(ApiError::rate_limited(*retry_after_secs))
@@ -335,7 +350,8 @@ async fn run(lanes: &Lanes, lane: &LaneKey, job: Job) -> io::Result<()> {
         cached_tokens: cached,
         request,
     };
-    let schedule = Schedule::new(shared.config.cost, Instant::now(), new_prompt_tokens);
+    let schedule =
+        Schedule::new(shared.config.cost, Instant::now(), new_prompt_tokens).after_thinking(hidden);
     let answer = meta.request.generate.then(|| {
         let limits = meta.request.limits(shared.config.default_max_tokens);
         choose_answer(

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod h2c;
 mod http;
 mod providers;
 mod proxy;

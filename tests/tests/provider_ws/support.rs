@@ -37,6 +37,7 @@ pub fn settings(server: &ModelServer, key: Option<&str>) -> Settings {
         timeout: Duration::from_secs(5),
         connect_timeout: Duration::from_secs(5),
         tls: client_config(None).unwrap(),
+        reasoning: spark_lsp::config::Reasoning::Least,
     }
 }
 

@@ -196,8 +196,8 @@ async fn dropping_the_stream_abandons_the_request() {
         assert_eq!(provider.in_flight(), 1);
         drop(stream);
         provider.settled().await;
-        // The abandoned connection was closed, not reused: the next request needs a new one,
-        // and it is answered promptly.
+        // A tail this long is over the drain cap: the abandoned connection was closed, not
+        // reused; the next request needs a new one, and it is answered promptly.
         server.push_answer_for(case.endpoint, "next");
         assert_eq!(
             answer(&provider, fim_request()).await,
@@ -205,6 +205,84 @@ async fn dropping_the_stream_abandons_the_request() {
             "{}",
             case.name
         );
+        assert_eq!(server.connections_accepted(), 2, "{}", case.name);
+    }
+}
+
+/// 1,000 tokens a second, as a fast cloud model or a local server on a GPU decodes.
+fn fast() -> CostModel {
+    CostModel {
+        base_latency: Duration::ZERO,
+        prefill_tps: f64::INFINITY,
+        decode_tps: 1000.0,
+    }
+}
+
+#[tokio::test]
+async fn early_stops_keep_the_http1_connection() {
+    // A suggestion complete after its first delta (block end, suffix reached, superseded):
+    // the caller drops the stream while the model still has 200 tokens to go. The tail is read
+    // in the background, so all 100 requests share one connection.
+    for case in CASES {
+        let server = start_with(Some(KEY), fast()).await;
+        let provider = case.against(&server, GUARD);
+        provider.settled().await;
+        for _ in 0..100 {
+            server.push_answer_for(case.endpoint, "tok ".repeat(200));
+            let mut request = fim_request();
+            request.max_output_tokens = 400;
+            let mut stream = provider.stream(request);
+            let first = tokio::time::timeout(GUARD, stream.next()).await.unwrap();
+            assert_eq!(first, Some(Ok("tok".to_owned())), "{}", case.name);
+            drop(stream);
+            provider.settled().await;
+        }
+        assert_eq!(server.connections_accepted(), 1, "{}", case.name);
+    }
+}
+
+#[tokio::test]
+async fn a_draining_tail_never_delays_the_next_request() {
+    // 90 tokens at 50 a second: the abandoned tail takes ~1.8 s to drain (under the cap). The
+    // next request is answered on another connection while it drains.
+    let slow = CostModel {
+        base_latency: Duration::ZERO,
+        prefill_tps: f64::INFINITY,
+        decode_tps: 50.0,
+    };
+    for case in CASES {
+        let server = start_with(Some(KEY), slow).await;
+        let provider = case.against(&server, GUARD);
+        provider.settled().await;
+        server.push_answer_for(case.endpoint, "tok ".repeat(90));
+        let mut stream = provider.stream(fim_request());
+        let first = tokio::time::timeout(GUARD, stream.next()).await.unwrap();
+        assert_eq!(first, Some(Ok("tok".to_owned())), "{}", case.name);
+        drop(stream);
+        server.push_answer_for(case.endpoint, "next");
+        assert_eq!(
+            answer(&provider, fim_request()).await,
+            "next",
+            "{}",
+            case.name
+        );
+        assert_eq!(
+            provider.in_flight(),
+            1,
+            "{}: answered while the tail still drains",
+            case.name
+        );
+        provider.settled().await;
+        // Both connections went back to the pool: the next two requests open none.
+        for _ in 0..2 {
+            server.push_answer_for(case.endpoint, "again");
+            assert_eq!(
+                answer(&provider, fim_request()).await,
+                "again",
+                "{}",
+                case.name
+            );
+        }
         assert_eq!(server.connections_accepted(), 2, "{}", case.name);
     }
 }

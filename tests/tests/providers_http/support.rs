@@ -158,6 +158,7 @@ pub fn settings(base_url: &str, key: Option<&str>) -> Settings {
         timeout: GUARD,
         connect_timeout: Duration::from_secs(3),
         tls: client_config(None).unwrap(),
+        reasoning: spark_lsp::config::Reasoning::Least,
     }
 }
 

@@ -77,6 +77,23 @@ function M.statusline()
   return require("spark.status").text()
 end
 
+--- Trusts the workspace's spark-lsp.toml as it is now (the server's `spark.trustWorkspaceConfig`,
+--- the same record as `spark-lsp trust`): its sensitive settings apply at once. The server
+--- confirms with a message; an error (no such file) is shown.
+function M.trust()
+  local client = vim.lsp.get_clients({ name = "spark" })[1]
+  if not client then
+    vim.notify("spark-lsp is not running", vim.log.levels.WARN)
+    return
+  end
+  local params = { command = "spark.trustWorkspaceConfig", arguments = {} }
+  client:request("workspace/executeCommand", params, function(err)
+    if err then
+      vim.notify("spark-lsp: " .. err.message, vim.log.levels.ERROR)
+    end
+  end)
+end
+
 --- Rewrites the lines of the visual selection (or the function at the cursor) with an
 --- instruction, through the server's `spark.rewrite` command.
 --- @param instruction string|nil asked for when nil

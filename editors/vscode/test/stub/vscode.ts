@@ -70,6 +70,9 @@ export const state = {
   defaults: new Map<string, unknown>(),
   inputBoxAnswers: [] as (string | undefined)[],
   errorMessages: [] as string[],
+  warningMessages: [] as string[],
+  /** What the next warning message's buttons answer. */
+  warningAnswers: [] as (string | undefined)[],
   context: new Map<string, unknown>(),
   appliedEdits: [] as WorkspaceEdit[],
   applyEditResult: true,
@@ -80,6 +83,13 @@ export const state = {
 
 const configurationChanged = new EventEmitter<{ affectsConfiguration(section: string): boolean }>();
 const textDocumentChanged = new EventEmitter<{ document: unknown }>();
+const workspaceTrustGranted = new EventEmitter<void>();
+
+/** Leaves Restricted Mode, as the user does in VS Code's trust dialog. */
+export function grantWorkspaceTrust(): void {
+  workspace.isTrusted = true;
+  workspaceTrustGranted.fire();
+}
 
 /** Sets (or with undefined, removes) a user setting and fires the change event, as VS Code does. */
 export function setSetting(key: string, value: unknown): void {
@@ -99,6 +109,9 @@ export function reset(): void {
   state.settings.clear();
   state.inputBoxAnswers = [];
   state.errorMessages = [];
+  state.warningMessages = [];
+  state.warningAnswers = [];
+  workspace.isTrusted = true;
   state.context.clear();
   state.appliedEdits = [];
   state.applyEditResult = true;
@@ -144,9 +157,15 @@ export const window = {
     state.errorMessages.push(message);
     return undefined;
   },
+  async showWarningMessage(message: string): Promise<string | undefined> {
+    state.warningMessages.push(message);
+    return state.warningAnswers.shift();
+  },
 };
 
 export const workspace = {
+  isTrusted: true,
+  onDidGrantWorkspaceTrust: workspaceTrustGranted.event,
   getConfiguration(section: string) {
     if (section !== "spark") throw new Error(`unexpected section ${section}`);
     return {

@@ -28,6 +28,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::breaker::{Breaker, Mode, Policy};
+use super::reasoning::Reasoning;
 use super::{ModelRequest, Provider, ProviderError, Settings, TextStream};
 use conn::Conn;
 
@@ -70,6 +71,8 @@ struct Slot {
 
 struct Inner {
     settings: Settings,
+    /// The reasoning switch every `response.create` carries.
+    reasoning: Reasoning,
     url: String,
     options: WsOptions,
     fallback: Arc<dyn Provider>,
@@ -166,6 +169,7 @@ impl OpenAiWebSocket {
             ..Slot::default()
         });
         let inner = Arc::new(Inner {
+            reasoning: Reasoning::new(settings.reasoning, &settings.model),
             settings,
             url,
             fallback,

@@ -17,6 +17,7 @@ use super::lanes::{BaseState, LaneIdx, Lookup};
 use super::warm::{warm, warm_key};
 use super::wire::{self, CONNECTION_LIMIT, Create, Event, PREVIOUS_NOT_FOUND, Texts};
 use super::{Inner, Route};
+use crate::providers::reasoning::Shape;
 use crate::providers::{ModelRequest, Provider, ProviderError, TextSink};
 
 /// How often one request may move to a fresh connection before it gives up.
@@ -129,6 +130,7 @@ async fn attempt(
                 generate: true,
                 texts: Texts::Query,
             },
+            &inner.reasoning,
         ),
         Plan::Full => wire::create_frame(
             model,
@@ -139,6 +141,7 @@ async fn attempt(
                 generate: true,
                 texts: Texts::Full,
             },
+            &inner.reasoning,
         ),
     };
     tracing::trace!(conn = conn.id, lane, "response.create {frame}");
@@ -307,6 +310,14 @@ async fn pump(
                     // A connection-local cache miss: forget the base, resend in full.
                     conn.pool().pool.drop_base(session, id);
                     if !abandoned && !shown {
+                        return Outcome::Resend;
+                    }
+                }
+                if error.status == Some(400) && !abandoned && !shown {
+                    // An effort this model does not take: resend with one it does.
+                    let mut sent = serde_json::Map::new();
+                    inner.reasoning.apply(Shape::Responses, &mut sent);
+                    if inner.reasoning.refused(&error.message, &sent) {
                         return Outcome::Resend;
                     }
                 }

@@ -54,7 +54,7 @@ pub(super) async fn warm(inner: &Inner, conn: &Arc<Conn>, request: &ModelRequest
         generate: false,
         texts: Texts::Context,
     };
-    let frame = wire::create_frame(&inner.settings.model, request, create);
+    let frame = wire::create_frame(&inner.settings.model, request, create, &inner.reasoning);
     tracing::trace!(conn = conn.id, lane, "warm-up {frame}");
     let sent_at = Instant::now();
     let deadline = sent_at + inner.settings.timeout;

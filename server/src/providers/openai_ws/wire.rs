@@ -10,6 +10,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue, header};
 
+use crate::providers::reasoning::{Reasoning, Shape};
 use crate::providers::{ModelInput, ModelRequest, ProviderError, Settings, prompt};
 
 pub(super) const PREVIOUS_NOT_FOUND: &str = "previous_response_not_found";
@@ -85,7 +86,12 @@ pub(super) enum Texts {
 }
 
 /// One `response.create` frame. Never `stream` (implicit) nor `background` (unsupported).
-pub(super) fn create_frame(model: &str, request: &ModelRequest, create: Create<'_>) -> String {
+pub(super) fn create_frame(
+    model: &str,
+    request: &ModelRequest,
+    create: Create<'_>,
+    reasoning: &Reasoning,
+) -> String {
     let mut body = Map::new();
     body.insert("type".into(), json!("response.create"));
     body.insert("model".into(), json!(model));
@@ -117,6 +123,7 @@ pub(super) fn create_frame(model: &str, request: &ModelRequest, create: Create<'
     if let Some(temperature) = request.temperature.filter(|t| t.is_finite()) {
         body.insert("temperature".into(), json!(temperature));
     }
+    reasoning.apply(Shape::Responses, &mut body);
     Value::Object(body).to_string()
 }
 

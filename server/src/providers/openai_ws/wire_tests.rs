@@ -19,7 +19,21 @@ fn request(context: &str, query: &str) -> ModelRequest {
 }
 
 fn frame(request: &ModelRequest, create: Create<'_>) -> Value {
-    serde_json::from_str(&create_frame("spark", request, create)).expect("valid JSON")
+    let reasoning = Reasoning::new(crate::config::Reasoning::ModelDefault, "spark");
+    serde_json::from_str(&create_frame("spark", request, create, &reasoning)).expect("valid JSON")
+}
+
+#[test]
+fn every_create_asks_for_the_least_reasoning_by_default() {
+    let reasoning = Reasoning::new(crate::config::Reasoning::Least, "gpt-5.3-codex-spark");
+    let frame = create_frame(
+        "gpt-5.3-codex-spark",
+        &request("c", "q"),
+        create(Texts::Full),
+        &reasoning,
+    );
+    let frame: Value = serde_json::from_str(&frame).expect("valid JSON");
+    assert_eq!(frame["reasoning"], serde_json::json!({"effort": "none"}));
 }
 
 fn create(texts: Texts) -> Create<'static> {
@@ -209,6 +223,7 @@ fn the_handshake_carries_the_key_and_headers_marked_sensitive() {
         timeout: std::time::Duration::from_secs(1),
         connect_timeout: std::time::Duration::from_secs(1),
         tls: crate::providers::client_config(None).expect("tls"),
+        reasoning: crate::config::Reasoning::Least,
     };
     let request = handshake_request("wss://x/v1/responses", &settings).expect("request");
     let auth = request.headers().get("authorization").expect("auth header");
