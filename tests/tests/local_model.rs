@@ -45,7 +45,14 @@ async fn with_nothing_configured_the_local_model_answers_inline_completions() ->
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let status = client.notification("spark/status").await?;
+    // The first ask waited for the model to load, busy meanwhile; then the status names it.
+    let mut status = client.notification("spark/status").await?;
+    for _ in 0..10 {
+        if status["provider"].is_string() {
+            break;
+        }
+        status = client.notification("spark/status").await?;
+    }
     assert_eq!(status["kind"], "Normal", "{status}");
     assert!(
         status["provider"]
