@@ -188,7 +188,10 @@ async fn goes_offline_and_recovers(transport: &str) -> anyhow::Result<()> {
     let offline = editor.status(is_offline).await?;
     assert_eq!(offline["kind"], "Warning", "{offline}");
     let message = editor.message().await?;
-    assert!(message.contains("cannot reach"), "{message}");
+    assert!(
+        message.contains("offline") && message.contains("cannot reach"),
+        "{message}"
+    );
 
     // Typing on: every request is answered empty without a dial until the retry time.
     let retry_at = offline["retryAt"].as_u64().context("retryAt")?;

@@ -81,7 +81,7 @@ impl Backend {
                 self.publish_status().await;
                 if !reach.told.swap(true, Ordering::SeqCst) {
                     let message = format!(
-                        "spark-lsp: cannot reach the provider ({reason}); suggestions are paused and come back by themselves when it answers again"
+                        "spark-lsp: the provider is offline ({reason}); suggestions are paused and come back by themselves when it answers again"
                     );
                     self.client
                         .show_message(MessageType::WARNING, message)
