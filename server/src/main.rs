@@ -120,6 +120,10 @@ fn main() -> ExitCode {
         ..ServerOptions::default()
     };
     let clean = runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout(), options));
+    // Serving can end while stdin is still open (`exit`, or the editor process is gone), and
+    // tokio reads stdin with a blocking read that cannot be cancelled: waiting for the runtime's
+    // threads would hang until the client writes or closes it.
+    runtime.shutdown_background();
     // The specification: exit code 0 if `shutdown` came before `exit`, else 1.
     tracing::info!(clean, "exiting");
     if clean {

@@ -24,7 +24,15 @@ pub fn recorded_session(name: &str) -> anyhow::Result<Vec<serde_json::Value>> {
         .filter(|line| !line.trim().is_empty())
         .map(|line| {
             let mut record: serde_json::Value = serde_json::from_str(line)?;
-            Ok(record["msg"].take())
+            let mut message = record["msg"].take();
+            // The recording's editor is long gone; the server watches `processId` and would
+            // exit, so the live editor is this test process.
+            if let Some(pid) = message.pointer_mut("/params/processId") {
+                if pid.is_number() {
+                    *pid = std::process::id().into();
+                }
+            }
+            Ok(message)
         })
         .collect()
 }

@@ -185,6 +185,13 @@ impl LspClient {
         Ok(())
     }
 
+    /// Writes `bytes` as they are, framing included (tests of malformed input).
+    pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<()> {
+        self.writer.write_all(bytes).await?;
+        self.writer.flush().await?;
+        Ok(())
+    }
+
     pub async fn notify(&mut self, method: &str, params: Value) -> Result<()> {
         self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}))
             .await

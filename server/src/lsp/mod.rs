@@ -10,6 +10,7 @@ mod actions;
 mod capabilities;
 mod client_support;
 mod convert;
+mod editor_process;
 mod health;
 mod next_edit;
 mod server;
@@ -25,15 +26,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tower_lsp_server::{Client, LspService, Server};
+use tokio_util::sync::CancellationToken;
+use tower_lsp_server::{Client, LspService};
 
 use crate::config::{Config, ConfigIssue, ConfigSources};
 use crate::documents::{DocumentStore, PositionEncoding};
 use crate::engine::Engine;
 use crate::providers::{Provider, ProviderError};
 
-/// How many handler futures tower-lsp-server polls at once. Its default of four lets four
-/// pending requests starve every later message; the engine's scheduler bounds model requests
+/// How many handler futures the transport polls at once. tower-lsp-server's default of four lets
+/// four pending requests starve every later message; the engine's scheduler bounds model requests
 /// far below this, so the limit is never what delays a `didChange`.
 const CONCURRENCY_LEVEL: usize = 256;
 
@@ -91,11 +93,18 @@ pub struct State {
     /// The client answers `workspace/configuration` requests.
     pulls_configuration: AtomicBool,
     shutdown: Arc<AtomicBool>,
+    /// Cancelled when the editor process named by `initialize` is gone: serving stops.
+    editor_gone: CancellationToken,
     options: ServerOptions,
 }
 
 impl Backend {
-    fn new(client: Client, options: ServerOptions, shutdown: Arc<AtomicBool>) -> Self {
+    fn new(
+        client: Client,
+        options: ServerOptions,
+        shutdown: Arc<AtomicBool>,
+        editor_gone: CancellationToken,
+    ) -> Self {
         let engine = Engine::new(crate::config::CompletionConfig::default().max_in_flight);
         engine.set_provider(options.provider.clone());
         Self(Arc::new(State {
@@ -114,6 +123,7 @@ impl Backend {
             trust: workspace_trust::WorkspaceTrust::default(),
             pulls_configuration: AtomicBool::new(false),
             shutdown,
+            editor_gone,
             options,
         }))
     }
@@ -150,8 +160,9 @@ impl State {
     }
 }
 
-/// Serves LSP on `input`/`output` until `exit` or end of input. Returns whether `shutdown` was
-/// received first, which decides the process exit code (0 if so, 1 if not).
+/// Serves LSP on `input`/`output` until `exit`, end of input, or the editor process named by
+/// `initialize` is gone. Returns whether `shutdown` was received first, which decides the
+/// process exit code (0 if so, 1 if not).
 pub async fn serve<I, O>(input: I, output: O, options: ServerOptions) -> bool
 where
     I: AsyncRead + Unpin,
@@ -159,20 +170,28 @@ where
 {
     let shutdown = Arc::new(AtomicBool::new(false));
     let backend_shutdown = shutdown.clone();
-    let (service, socket) =
-        LspService::build(move |client| Backend::new(client, options, backend_shutdown))
-            .custom_method(
-                spark_protocol::methods::INLINE_COMPLETION,
-                Backend::inline_completion,
-            )
-            .custom_method(spark_protocol::methods::SET_TRACE, Backend::set_trace)
-            .custom_method(spark_protocol::methods::DID_ACCEPT, Backend::did_accept)
-            .custom_method(spark_protocol::methods::STATS, Backend::stats)
-            .custom_method(spark_protocol::methods::NEXT_EDIT, Backend::next_edit)
-            .finish();
-    Server::new(input, output, socket)
-        .concurrency_level(CONCURRENCY_LEVEL)
-        .serve(service)
-        .await;
+    let editor_gone = CancellationToken::new();
+    let backend_editor_gone = editor_gone.clone();
+    let (service, socket) = LspService::build(move |client| {
+        Backend::new(client, options, backend_shutdown, backend_editor_gone)
+    })
+    .custom_method(
+        spark_protocol::methods::INLINE_COMPLETION,
+        Backend::inline_completion,
+    )
+    .custom_method(spark_protocol::methods::SET_TRACE, Backend::set_trace)
+    .custom_method(spark_protocol::methods::DID_ACCEPT, Backend::did_accept)
+    .custom_method(spark_protocol::methods::STATS, Backend::stats)
+    .custom_method(spark_protocol::methods::NEXT_EDIT, Backend::next_edit)
+    .finish();
+    crate::transport::serve(
+        input,
+        output,
+        service,
+        socket,
+        CONCURRENCY_LEVEL,
+        editor_gone,
+    )
+    .await;
     shutdown.load(Ordering::SeqCst)
 }

@@ -7,12 +7,16 @@ use tower_lsp_server::LanguageServer;
 use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::{
     CodeAction, CodeActionParams, CodeActionResponse, CompletionParams, CompletionResponse,
-    DidChangeConfigurationParams, DidChangeTextDocumentParams, DidCloseTextDocumentParams,
-    DidOpenTextDocumentParams, ExecuteCommandParams, InitializeParams, InitializeResult,
-    InitializedParams, LSPAny, ServerInfo, SetTraceParams,
+    CreateFilesParams, DeleteFilesParams, DidChangeConfigurationParams,
+    DidChangeNotebookDocumentParams, DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
+    DidChangeWorkspaceFoldersParams, DidCloseNotebookDocumentParams, DidCloseTextDocumentParams,
+    DidOpenNotebookDocumentParams, DidOpenTextDocumentParams, DidSaveNotebookDocumentParams,
+    DidSaveTextDocumentParams, ExecuteCommandParams, InitializeParams, InitializeResult,
+    InitializedParams, LSPAny, RenameFilesParams, ServerInfo, SetTraceParams,
+    WillSaveTextDocumentParams,
 };
 
-use super::{Backend, capabilities, client_support, convert};
+use super::{Backend, capabilities, client_support, convert, editor_process};
 use crate::documents::{ChangeError, PositionEncoding};
 
 impl LanguageServer for Backend {
@@ -40,6 +44,9 @@ impl LanguageServer for Backend {
         let support = client_support::ClientSupport::of(&params.capabilities, Some(client));
         let _ = self.client_support.set(support);
         tracing::info!(client, encoding = encoding.name(), "initialize");
+        if let Some(pid) = params.process_id {
+            editor_process::watch(pid, self.editor_gone.clone());
+        }
         self.load_initial_settings(&params);
         Ok(InitializeResult {
             capabilities: capabilities::server_capabilities(encoding),
@@ -128,6 +135,52 @@ impl LanguageServer for Backend {
         self.settings_changed(params.settings).await;
     }
 
+    // Notifications clients send whether or not the server asked for them (eglot sends didSave
+    // on every save): nothing to do, and nothing worth a warning each time.
+    async fn did_save(&self, _: DidSaveTextDocumentParams) {
+        unused("textDocument/didSave");
+    }
+
+    async fn will_save(&self, _: WillSaveTextDocumentParams) {
+        unused("textDocument/willSave");
+    }
+
+    async fn did_change_workspace_folders(&self, _: DidChangeWorkspaceFoldersParams) {
+        unused("workspace/didChangeWorkspaceFolders");
+    }
+
+    async fn did_change_watched_files(&self, _: DidChangeWatchedFilesParams) {
+        unused("workspace/didChangeWatchedFiles");
+    }
+
+    async fn did_create_files(&self, _: CreateFilesParams) {
+        unused("workspace/didCreateFiles");
+    }
+
+    async fn did_rename_files(&self, _: RenameFilesParams) {
+        unused("workspace/didRenameFiles");
+    }
+
+    async fn did_delete_files(&self, _: DeleteFilesParams) {
+        unused("workspace/didDeleteFiles");
+    }
+
+    async fn notebook_did_open(&self, _: DidOpenNotebookDocumentParams) {
+        unused("notebookDocument/didOpen");
+    }
+
+    async fn notebook_did_change(&self, _: DidChangeNotebookDocumentParams) {
+        unused("notebookDocument/didChange");
+    }
+
+    async fn notebook_did_save(&self, _: DidSaveNotebookDocumentParams) {
+        unused("notebookDocument/didSave");
+    }
+
+    async fn notebook_did_close(&self, _: DidCloseNotebookDocumentParams) {
+        unused("notebookDocument/didClose");
+    }
+
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         Ok(self.completion_items(params).await)
     }
@@ -173,6 +226,10 @@ impl LanguageServer for Backend {
             params.command
         )))
     }
+}
+
+fn unused(method: &str) {
+    tracing::debug!(method, "ignored a notification the server does not use");
 }
 
 impl Backend {
