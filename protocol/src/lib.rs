@@ -121,9 +121,10 @@ pub enum StatusKind {
     /// Ready, or working (`busy`).
     #[default]
     Normal,
-    /// A transient problem: rate limited, a timeout.
+    /// A transient problem: rate limited, a timeout, offline (see
+    /// [`StatusParams::offline`]).
     Warning,
-    /// The provider fails: authentication, unreachable, misconfigured.
+    /// The provider fails: authentication, misconfigured.
     Error,
     /// No provider is configured; nothing is suggested.
     Inactive,
@@ -144,6 +145,13 @@ pub struct StatusParams {
     /// Request → answer of the last suggestion, in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_latency_ms: Option<f64>,
+    /// The provider cannot be reached: suggestions are answered empty, without dialling, until
+    /// `retry_at`. Absent (false) otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub offline: bool,
+    /// While offline: when the provider is tried next, in milliseconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<u64>,
     /// Settings of the workspace's `spark-lsp.toml` that are ignored until the user trusts it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub untrusted_config: Option<UntrustedConfig>,

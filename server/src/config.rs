@@ -67,6 +67,10 @@ pub struct ProviderConfig {
     pub fim_api: Option<FimApi>,
     pub timeout_ms: u64,
     pub connect_timeout_ms: u64,
+    /// The first wait before an unreachable provider is tried again; it doubles per failure.
+    pub reconnect_min_ms: u64,
+    /// The longest wait between two tries of an unreachable provider.
+    pub reconnect_max_ms: u64,
     pub ca_cert_file: Option<PathBuf>,
     pub max_output_tokens: u32,
     pub temperature: Option<f32>,
@@ -96,6 +100,8 @@ impl Default for ProviderConfig {
             fim_api: None,
             timeout_ms: 10_000,
             connect_timeout_ms: 3_000,
+            reconnect_min_ms: 250,
+            reconnect_max_ms: 30_000,
             ca_cert_file: None,
             max_output_tokens: 256,
             temperature: None,

@@ -17,6 +17,8 @@ export const SERVER_KEYS = [
   "provider.fimApi",
   "provider.timeoutMs",
   "provider.connectTimeoutMs",
+  "provider.reconnectMinMs",
+  "provider.reconnectMaxMs",
   "provider.caCertFile",
   "provider.maxOutputTokens",
   "provider.temperature",

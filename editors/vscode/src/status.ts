@@ -9,6 +9,10 @@ export interface StatusParams {
   message: string;
   provider?: string;
   lastLatencyMs?: number;
+  /** The provider cannot be reached; suggestions are empty until `retryAt`. */
+  offline?: boolean;
+  /** While offline: the next try, in milliseconds since the Unix epoch. */
+  retryAt?: number;
   /** Settings of the workspace's spark-lsp.toml ignored until the user trusts it. */
   untrustedConfig?: { file: string; keys: string[]; reason: "untrusted" | "changed" | "restricted"; message: string };
 }
@@ -47,6 +51,9 @@ export function statusView(state: ClientState, status?: StatusParams, detail?: s
   const lines = [status.message];
   if (status.provider) lines.push(`Provider: ${status.provider}`);
   if (status.lastLatencyMs !== undefined) lines.push(`Last suggestion: ${formatMs(status.lastLatencyMs)}`);
+  if (status.offline && status.retryAt !== undefined) {
+    lines.push(`Offline: retrying at ${new Date(status.retryAt).toLocaleTimeString()}`);
+  }
   if (status.untrustedConfig) {
     const { keys } = status.untrustedConfig;
     lines.push(`Ignored until trusted: ${keys.join(", ")} (Spark: Trust Workspace Configuration)`);
@@ -57,6 +64,9 @@ export function statusView(state: ClientState, status?: StatusParams, detail?: s
     case "Error":
       return { text: "$(error) Spark", tooltip, background: "statusBarItem.errorBackground", command: "spark.showLog" };
     case "Warning":
+      if (status.offline) {
+        return { text: "$(debug-disconnect) Spark", tooltip, background: "statusBarItem.warningBackground", command: "spark.showLog" };
+      }
       return { text: "$(warning) Spark", tooltip, background: "statusBarItem.warningBackground", command: "spark.showLog" };
     case "Inactive":
       return { text: "$(circle-slash) Spark", tooltip, command: "spark.showLog" };

@@ -31,6 +31,22 @@ test("warnings and errors are coloured and say what to do", () => {
   assert.equal(error.command, "spark.showLog");
 });
 
+test("offline shows a disconnected item and when the provider is tried next", () => {
+  const retryAt = Date.UTC(2026, 0, 2, 3, 4, 5);
+  const view = statusView("running", {
+    busy: false,
+    kind: "Warning",
+    message: "offline (cannot reach http://127.0.0.1:8080: connection refused); retrying by itself",
+    provider: "openai-chat",
+    offline: true,
+    retryAt,
+  });
+  assert.equal(view.text, "$(debug-disconnect) Spark");
+  assert.equal(view.background, "statusBarItem.warningBackground");
+  assert.match(view.tooltip, /connection refused/);
+  assert.ok(view.tooltip.endsWith(`Offline: retrying at ${new Date(retryAt).toLocaleTimeString()}`), view.tooltip);
+});
+
 test("inactive, disabled, stopped and failed", () => {
   assert.equal(statusView("running", { busy: false, kind: "Inactive", message: "no provider" }).text, "$(circle-slash) Spark");
   assert.equal(statusView("disabled").command, "spark.enable");

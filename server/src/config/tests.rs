@@ -76,6 +76,8 @@ fn defaults() {
             "fimApi": null,
             "timeoutMs": 10000,
             "connectTimeoutMs": 3000,
+            "reconnectMinMs": 250,
+            "reconnectMaxMs": 30000,
             "caCertFile": null,
             "maxOutputTokens": 256,
             "temperature": null,

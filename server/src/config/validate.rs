@@ -52,6 +52,22 @@ pub(super) fn validate(config: &mut Config, issues: &mut Vec<ConfigIssue>) {
         &d.connect_timeout_ms,
         |ms| (*ms == 0).then_some("must be greater than 0"),
     );
+    for (key, field, default) in [
+        (
+            "provider.reconnectMinMs",
+            &mut p.reconnect_min_ms,
+            d.reconnect_min_ms,
+        ),
+        (
+            "provider.reconnectMaxMs",
+            &mut p.reconnect_max_ms,
+            d.reconnect_max_ms,
+        ),
+    ] {
+        check(issues, key, field, &default, |ms| {
+            (!(1..=3_600_000).contains(ms)).then_some("must be from 1 to 3600000")
+        });
+    }
     let tokens = &mut p.max_output_tokens;
     check(
         issues,

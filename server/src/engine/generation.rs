@@ -108,7 +108,12 @@ async fn run(job: Job, tx: watch::Sender<Progress>, stats: Arc<Stats>) {
             None => break,
             Some(Ok(delta)) => delta,
             Some(Err(err)) => {
-                tracing::warn!("completion failed: {err}");
+                // The breaker logs an unreachable provider once, not per keystroke.
+                if matches!(err, ProviderError::Unreachable(_)) {
+                    tracing::debug!("completion failed: {err}");
+                } else {
+                    tracing::warn!("completion failed: {err}");
+                }
                 stats.error();
                 tx.send_modify(|p| p.state = State::Failed(err));
                 return;

@@ -11,6 +11,7 @@ mod capabilities;
 mod client_support;
 mod convert;
 mod editor_process;
+mod health;
 mod next_edit;
 mod server;
 mod settings;

@@ -30,6 +30,8 @@ pub(super) struct Status {
     busy: AtomicUsize,
     /// Serialises sends, so the client's last notification is always the latest state.
     sent: tokio::sync::Mutex<Option<StatusParams>>,
+    /// Whether the provider can be reached ([`super::health`]).
+    pub(super) reach: super::health::Reach,
 }
 
 /// A suggestion request in progress: the status is busy until every guard is dropped.
@@ -71,14 +73,19 @@ impl Backend {
         }
     }
 
-    pub(super) fn update_status(&self, update: impl FnOnce(&mut StatusParams)) {
+    pub(super) fn update_status<R>(&self, update: impl FnOnce(&mut StatusParams) -> R) -> R {
         update(
             &mut self
                 .status
                 .current
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()),
-        );
+        )
+    }
+
+    /// The provider's name as the status shows it.
+    pub(super) fn status_provider(&self) -> Option<String> {
+        self.update_status(|s| s.provider.clone())
     }
 
     /// The status as it stands (without `busy`).
@@ -116,13 +123,17 @@ impl Backend {
         *sent = Some(now);
     }
 
-    /// A provider is in use (built, or handed in by the embedder).
+    /// A provider is in use (built, or handed in by the embedder): the status follows its
+    /// health from now on.
     pub(super) async fn provider_ready(&self, name: &str) {
         self.update_status(|s| {
             s.kind = StatusKind::Normal;
             s.message = format!("spark-lsp: {name}");
             s.provider = Some(name.to_owned());
+            s.offline = false;
+            s.retry_at = None;
         });
+        self.watch_health();
         self.publish_status().await;
     }
 
@@ -135,13 +146,19 @@ impl Backend {
             };
             s.message = format!("spark-lsp: {err}");
             s.provider = None;
+            s.offline = false;
+            s.retry_at = None;
         });
+        self.watch_health();
         self.report_provider_error(err).await;
     }
 
     /// Shows `err` unless a failure of the same class was already shown since the provider last
     /// answered, and puts it in the status.
     pub(super) async fn report_provider_error(&self, err: &ProviderError) {
+        if matches!(err, ProviderError::Unreachable(_)) && self.health_is_watched() {
+            return;
+        }
         let typ = match err {
             ProviderError::RateLimited { .. } | ProviderError::Timeout => MessageType::WARNING,
             _ => MessageType::ERROR,
@@ -175,14 +192,15 @@ impl Backend {
     }
 
     /// A success: the next failure of any class is worth telling again, and the status is back
-    /// to normal (sent with the request's busy → idle).
+    /// to normal (sent with the request's busy → idle), unless the provider is offline: an
+    /// answer from the cache says nothing about it, and its health task clears that.
     pub(super) fn provider_recovered(&self) {
         self.reported_errors
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
         self.update_status(|s| {
-            if matches!(s.kind, StatusKind::Warning | StatusKind::Error) {
+            if matches!(s.kind, StatusKind::Warning | StatusKind::Error) && !s.offline {
                 s.kind = StatusKind::Normal;
                 s.message = s
                     .provider

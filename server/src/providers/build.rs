@@ -1,14 +1,15 @@
 //! Builds the configured provider: the one place that maps `provider.kind` and
 //! `provider.transport` onto a wire protocol.
 
-use std::sync::Arc;
-
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::config::{ProviderConfig, ProviderKind, Transport};
 
+use super::breaker::{Breaker, Guarded, Mode, Policy};
 use super::local::{self, Local};
-use super::openai_ws::OpenAiWebSocket;
+use super::openai_ws::{OpenAiWebSocket, WsOptions};
 use super::{Anthropic, Fim, OpenAiChat, OpenAiResponsesHttp, Provider, ProviderError, Settings};
 
 /// The provider for `config`, connected (or connecting) ahead of the first request.
@@ -33,14 +34,26 @@ pub fn build(config: &ProviderConfig) -> Result<Arc<dyn Provider>, ProviderError
             settings.base_url, config.api_key_env
         )));
     }
-    let provider: Arc<dyn Provider> = match config.kind {
+    let policy = Policy {
+        min: Duration::from_millis(config.reconnect_min_ms),
+        max: Duration::from_millis(config.reconnect_max_ms),
+        ..Policy::default()
+    };
+    let wire: Arc<dyn Provider> = match config.kind {
         ProviderKind::OpenaiResponses => match config.transport {
             Transport::Http => Arc::new(OpenAiResponsesHttp::new(settings)?),
             Transport::Websocket => {
                 // The WebSocket session falls back to HTTP streaming if the server refuses the
                 // upgrade (426), as Codex does; it connects only then.
                 let fallback = Arc::new(OpenAiResponsesHttp::on_demand(settings.clone())?);
-                OpenAiWebSocket::start(settings, fallback)
+                let options = WsOptions {
+                    reconnect: policy,
+                    ..WsOptions::default()
+                };
+                let session = OpenAiWebSocket::start_with(settings, fallback, options);
+                // Its supervisor feeds the breaker: one backoff, one retry time.
+                let breaker = session.breaker();
+                return Ok(ready(Guarded::new(session, breaker), config));
             }
         },
         ProviderKind::OpenaiChat => Arc::new(OpenAiChat::new(settings)?),
@@ -48,12 +61,19 @@ pub fn build(config: &ProviderConfig) -> Result<Arc<dyn Provider>, ProviderError
         ProviderKind::Anthropic => Arc::new(Anthropic::new(settings)?),
         ProviderKind::Local => return build_local(config),
     };
+    let breaker = Breaker::new(policy, Mode::Requests);
+    Ok(ready(Guarded::new(wire, breaker), config))
+}
+
+/// Every remote provider is behind a breaker, the one place that stops dialling an endpoint
+/// that cannot be reached.
+fn ready(provider: Arc<Guarded>, config: &ProviderConfig) -> Arc<dyn Provider> {
     tracing::info!(
         provider = provider.name(),
         model = config.model,
         "provider ready"
     );
-    Ok(provider)
+    provider
 }
 
 /// Provider `local` on `provider.modelPath`, else on the default model in the cache directory.

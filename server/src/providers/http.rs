@@ -156,9 +156,11 @@ pub(crate) async fn post_stream(
     Err(status_error(response, settings).await)
 }
 
-/// A failed send: cannot connect, TLS refused, connection reset.
+/// A failed send: cannot connect, TLS refused, connection reset before the answer's head. All
+/// of these mean the provider cannot be reached ([`ProviderError::Unreachable`]), a connect
+/// timeout included; only a head that does not come in time is a [`ProviderError::Timeout`].
 fn send_error(err: reqwest::Error, settings: &Settings) -> ProviderError {
-    if err.is_timeout() {
+    if err.is_timeout() && !err.is_connect() {
         return ProviderError::Timeout;
     }
     // Without the URL: it may carry credentials (`https://user:pass@host`).
@@ -168,7 +170,7 @@ fn send_error(err: reqwest::Error, settings: &Settings) -> ProviderError {
     } else {
         ""
     };
-    ProviderError::Unavailable(format!(
+    ProviderError::Unreachable(format!(
         "cannot reach {}: {detail}{hint}",
         origin(&settings.base_url)
     ))

@@ -5,6 +5,7 @@
 //! the model, so an abandoned request stops consuming tokens.
 
 mod anthropic;
+pub mod breaker;
 mod build;
 mod fim;
 pub mod http;
@@ -93,8 +94,13 @@ pub enum ProviderError {
     Timeout,
     #[error("unexpected answer from the provider: {0}")]
     Protocol(String),
+    /// Answered, but could not serve: a 5xx, an answer cut off, a socket that keeps closing.
     #[error("the provider is unavailable: {0}")]
     Unavailable(String),
+    /// Cannot be reached at all: connection refused, DNS, TLS, no socket, or offline (the
+    /// breaker answered without dialling).
+    #[error("{0}")]
+    Unreachable(String),
     #[error("the provider is misconfigured: {0}")]
     Config(String),
 }
@@ -103,6 +109,8 @@ pub enum ProviderError {
 #[derive(Debug)]
 pub struct TextStream {
     rx: mpsc::Receiver<Result<String, ProviderError>>,
+    /// Set when a breaker waits for this call's outcome.
+    watch: Option<breaker::Watch>,
 }
 
 /// The producing end of a [`TextStream`].
@@ -112,12 +120,29 @@ impl TextStream {
     /// A connected pair; the provider's task writes deltas into the sink.
     pub fn channel() -> (TextSink, TextStream) {
         let (tx, rx) = mpsc::channel(64);
-        (tx, TextStream { rx })
+        (tx, TextStream { rx, watch: None })
+    }
+
+    /// A stream that yields `error` and ends.
+    pub fn failed(error: ProviderError) -> Self {
+        let (tx, stream) = Self::channel();
+        let _ = tx.try_send(Err(error));
+        stream
     }
 
     /// The next delta, or `None` once the answer is complete.
     pub async fn next(&mut self) -> Option<Result<String, ProviderError>> {
-        self.rx.recv().await
+        let item = self.rx.recv().await;
+        if let Some(watch) = self.watch.take() {
+            watch.report(item.as_ref());
+        }
+        item
+    }
+
+    /// Reports the call's outcome (its first item) to a breaker.
+    pub(crate) fn watched(mut self, watch: breaker::Watch) -> Self {
+        self.watch = Some(watch);
+        self
     }
 }
 
@@ -143,5 +168,10 @@ pub trait Provider: Send + Sync + 'static {
     /// Providers that cannot warm anything ignore it.
     fn prewarm(&self, request: ModelRequest) {
         let _ = request;
+    }
+    /// Whether the provider is reachable, now and on every change, for providers behind a
+    /// [`breaker::Breaker`]; `None` for the others (the local model, an embedder's provider).
+    fn health(&self) -> Option<tokio::sync::watch::Receiver<breaker::Health>> {
+        None
     }
 }

@@ -51,6 +51,8 @@ pub const KEYS: &[(&str, Class)] = &[
     ),
     ("provider.timeoutMs", Safe),
     ("provider.connectTimeoutMs", Safe),
+    ("provider.reconnectMinMs", Safe),
+    ("provider.reconnectMaxMs", Safe),
     (
         "provider.caCertFile",
         Sensitive("reads a file and trusts its certificates"),

@@ -5,9 +5,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use spark_lsp::providers::breaker::Health;
 use spark_lsp::providers::openai_ws::OpenAiWebSocket;
 use spark_lsp::providers::{Provider, ProviderError, Secret};
-use spark_tests::model_server::{Endpoint, Fault, ModelServerConfig};
+use spark_tests::model_server::{CostModel, Endpoint, Fault, ModelServerConfig};
 
 use crate::support::*;
 
@@ -217,4 +218,27 @@ async fn wss_uses_the_configured_ca_and_http_1_1() {
         Ok("over tls".into())
     );
     assert_eq!(server.websocket_connections(), 1);
+}
+
+#[tokio::test]
+async fn a_model_that_stalls_mid_answer_times_out_and_stays_reachable() {
+    // One token a second against a 300 ms request timeout: the first token comes at once, then
+    // the silence before the second is a stall.
+    let slow = CostModel {
+        base_latency: Duration::ZERO,
+        prefill_tps: f64::INFINITY,
+        decode_tps: 1.0,
+    };
+    let server = start(with_cost(slow)).await;
+    let mut settings = settings(&server, None);
+    settings.timeout = Duration::from_millis(300);
+    let provider = OpenAiWebSocket::start(settings, fallback());
+    server.push_answer("one two three");
+    let mut stream = provider.stream(chat("", "q"));
+    assert_eq!(stream.next().await, Some(Ok("one".into())));
+    assert_eq!(stream.next().await, Some(Err(ProviderError::Timeout)));
+    // A stall is not unreachability: the breaker stays closed and the socket stays.
+    assert_eq!(*provider.breaker().health().borrow(), Health::Online);
+    assert!(provider.breaker().is_closed());
+    assert_eq!(provider.connections_opened(), 1);
 }

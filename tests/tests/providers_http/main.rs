@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod behaviour;
+mod breaker;
 mod http2;
 mod proxy;
 mod support;

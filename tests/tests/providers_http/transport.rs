@@ -46,8 +46,8 @@ async fn tls_works_with_the_private_ca_and_fails_clearly_without_it() {
 
     let untrusted = OpenAiChat::new(resolved(server.http_base(), None)).unwrap();
     let (_, err) = collect(untrusted.stream(fim_request())).await;
-    let Some(ProviderError::Unavailable(message)) = err else {
-        panic!("expected Unavailable, got {err:?}");
+    let Some(ProviderError::Unreachable(message)) = err else {
+        panic!("expected Unreachable, got {err:?}");
     };
     assert!(message.contains("certificate"), "{message}");
     assert!(

@@ -56,7 +56,7 @@ pub(super) async fn open(url: &str, settings: &Settings) -> Result<Socket, OpenE
         tokio_tungstenite::connect_async_tls_with_config(request, None, true, Some(connector));
     let result = tokio::time::timeout(settings.connect_timeout, connect).await;
     let Ok(result) = result else {
-        return Err(OpenError::Failed(ProviderError::Unavailable(format!(
+        return Err(OpenError::Failed(ProviderError::Unreachable(format!(
             "no websocket connection to {url} within {:?}",
             settings.connect_timeout
         ))));
@@ -76,8 +76,9 @@ pub(super) async fn open(url: &str, settings: &Settings) -> Result<Socket, OpenE
                 ))),
             })
         }
-        Err(err) => Err(OpenError::Failed(ProviderError::Unavailable(format!(
-            "websocket connection to {url} failed: {err}"
+        // Refused, DNS, TLS, closed during the handshake: the endpoint cannot be reached.
+        Err(err) => Err(OpenError::Failed(ProviderError::Unreachable(format!(
+            "cannot reach {url}: {err}"
         )))),
     }
 }

@@ -7,8 +7,9 @@
 //! socket and its reader/writer), [`request`] (one request), [`warm`] (one warm-up), this file (the public
 //! provider and the supervisor that connects, rotates and reconnects).
 //!
-//! *Invariant:* nothing here opens a socket per request; requests wait (within their timeout)
-//! for the supervisor's connection.
+//! *Invariant:* nothing here opens a socket per request; requests wait for the supervisor's
+//! connection, but only until its dial in progress fails: an unreachable endpoint is the
+//! breaker's business (`providers/breaker/`), which answers requests at once until its retry.
 
 mod conn;
 mod lanes;
@@ -22,10 +23,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::breaker::{Breaker, Mode, Policy};
 use super::reasoning::Reasoning;
 use super::{ModelRequest, Provider, ProviderError, Settings, TextStream};
 use conn::Conn;
@@ -42,8 +44,8 @@ pub struct WsOptions {
     pub max_warm_sessions: usize,
     /// A connection is replaced after this long, before the server's 60-minute limit.
     pub rotate_after: Duration,
-    /// The longest wait between reconnection attempts.
-    pub max_backoff: Duration,
+    /// When the supervisor dials again after a failure; the provider's breaker uses it too.
+    pub reconnect: Policy,
 }
 
 impl Default for WsOptions {
@@ -52,7 +54,7 @@ impl Default for WsOptions {
             lanes: 10,
             max_warm_sessions: 4,
             rotate_after: Duration::from_secs(55 * 60),
-            max_backoff: Duration::from_secs(30),
+            reconnect: Policy::default(),
         }
     }
 }
@@ -75,8 +77,8 @@ struct Inner {
     options: WsOptions,
     fallback: Arc<dyn Provider>,
     slot: watch::Sender<Slot>,
-    /// A request is waiting for a connection: cut the backoff short.
-    demand: Notify,
+    /// Told of every dial; its retry time is the supervisor's.
+    breaker: Breaker,
     connections_opened: AtomicUsize,
     /// Prompt tokens the server reported as served from its cache, summed over responses.
     cached_tokens: AtomicU64,
@@ -92,10 +94,11 @@ enum Route {
 }
 
 impl Inner {
-    /// The current connection, waiting for the supervisor until `deadline`.
+    /// The current connection, waiting for the supervisor until `deadline` or until its dial
+    /// fails.
     async fn connection(&self, deadline: Instant) -> Result<Route, ProviderError> {
         let mut slot = self.slot.subscribe();
-        let mut asked = false;
+        let mut waited = false;
         loop {
             {
                 let current = slot.borrow_and_update();
@@ -115,11 +118,13 @@ impl Inner {
                 {
                     return Err(error.clone());
                 }
+                // A dial failed while this request waited: the breaker has the retry time, and
+                // waiting on would hold the editor for nothing.
+                if let Some(error) = current.error.as_ref().filter(|_| waited) {
+                    return Err(error.clone());
+                }
             }
-            if !asked {
-                self.demand.notify_one();
-                asked = true;
-            }
+            waited = true;
             match tokio::time::timeout_at(deadline, slot.changed()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return Err(ProviderError::Unavailable("shutting down".into())),
@@ -167,15 +172,15 @@ impl OpenAiWebSocket {
             reasoning: Reasoning::new(settings.reasoning, &settings.model),
             settings,
             url,
-            options,
             fallback,
             slot,
-            demand: Notify::new(),
+            breaker: Breaker::new(options.reconnect, Mode::Supervised),
             connections_opened: AtomicUsize::new(0),
             cached_tokens: AtomicU64::new(0),
             fallback_active: AtomicBool::new(false),
             gauge: TaskGauge::default(),
             cancel: CancellationToken::new(),
+            options,
         });
         if let Some(error) = error {
             tracing::warn!("websocket provider disabled: {error}");
@@ -217,6 +222,13 @@ impl OpenAiWebSocket {
     pub fn replace_warm_base(&self, session: &str, id: &str) -> bool {
         let conn = self.inner.slot.borrow().conn.clone();
         conn.is_some_and(|c| c.pool().pool.replace_base(session, id))
+    }
+
+    /// The breaker the supervisor reports to: put it in front of this provider
+    /// ([`crate::providers::breaker::Guarded`]) so that requests are answered at once while the
+    /// endpoint is unreachable.
+    pub fn breaker(&self) -> Breaker {
+        self.inner.breaker.clone()
     }
 
     /// The provider's live tasks; after the provider is dropped this falls to zero.

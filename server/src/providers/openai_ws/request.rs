@@ -238,6 +238,9 @@ async fn pump(
 ) -> Outcome {
     let sent_at = Instant::now();
     let (mut first, mut abandoned, mut shown) = (false, false, false);
+    // A stalled model: no first event by the request's deadline, or no next one within the
+    // request timeout. The provider is reachable; only this request is given up.
+    let mut stall_at = deadline;
     loop {
         let next = tokio::select! {
             event = events.recv() => event,
@@ -246,11 +249,9 @@ async fn pump(
                 abandoned = true;
                 continue;
             }
-            () = sleep_until(deadline), if !first => {
-                first = true;
-                if !abandoned {
-                    let _ = sink.send(Err(ProviderError::Timeout)).await;
-                }
+            () = sleep_until(stall_at), if !abandoned => {
+                tracing::debug!(conn = conn.id, lane, shown, "the answer stalled");
+                let _ = sink.send(Err(ProviderError::Timeout)).await;
                 abandoned = true;
                 continue;
             }
@@ -258,6 +259,7 @@ async fn pump(
         let Some(event) = next else {
             return closed_mid_response(conn, sink, abandoned || shown).await;
         };
+        stall_at = Instant::now() + inner.settings.timeout;
         if !first {
             first = true;
             let ms = sent_at.elapsed().as_millis() as u64;

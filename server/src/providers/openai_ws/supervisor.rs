@@ -1,9 +1,13 @@
 //! The one task that owns connecting: it opens the socket at start-up, publishes it to
 //! requests, replaces it before the server's lifetime limit (make-before-break: the old socket
-//! drains its running responses), reconnects after a drop with exponential backoff and
-//! jitter, and switches to the fallback for good on a 426.
+//! drains its running responses), reconnects after a drop, and switches to the fallback for good
+//! on a 426.
+//!
+//! Its backoff is the provider's [`Breaker`](crate::providers::breaker::Breaker): every failed
+//! dial is reported there, and the next dial happens at the retry time the breaker announces
+//! (and `spark/status` shows), so the session and the breaker never disagree about when the
+//! endpoint is tried again.
 
-use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -12,28 +16,29 @@ use tokio::time::{Instant, sleep, sleep_until};
 
 use super::Inner;
 use super::conn::{self, Conn, EndReason, OpenError};
+use crate::providers::ProviderError;
+use crate::providers::breaker::{Failure, Mode, classify};
 
-/// The first reconnection delay; it doubles up to `WsOptions::max_backoff`.
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-/// Attempts are never closer than this, even when a request is waiting.
-const MIN_GAP: Duration = Duration::from_millis(250);
 /// A connection that lived this long was healthy: the next reconnection starts from scratch.
 const STABLE: Duration = Duration::from_secs(5);
 
 pub(super) async fn run(inner: Arc<Inner>) {
     let cancel = inner.cancel.clone();
-    let mut backoff = Backoff::new(inner.options.max_backoff);
+    let breaker = inner.breaker.clone();
     // The connection a rotation is replacing; it keeps serving until its successor is open.
     let mut previous: Option<Arc<Conn>> = None;
+    // Dials refused for a reason other than reachability (a key, a rate limit) in a row.
+    let mut refusals = 0;
     loop {
-        let attempted_at = Instant::now();
         let opened = tokio::select! {
             opened = conn::open(&inner.url, &inner.settings) => opened,
             () = cancel.cancelled() => return,
         };
-        match opened {
+        let retry_at = match opened {
             Ok(socket) => {
+                refusals = 0;
                 let conn = publish(&inner, socket);
+                breaker.connected();
                 if let Some(old) = previous.take() {
                     old.drain();
                 }
@@ -54,12 +59,22 @@ pub(super) async fn run(inner: Arc<Inner>) {
                 });
                 let lived = conn.opened_at.elapsed() >= STABLE;
                 if lived {
-                    backoff.reset();
+                    breaker.stable();
                 }
                 // The lifetime limit is routine: reconnect at once unless it keeps happening.
                 if lived && conn.ended() == Some(&EndReason::LimitReached) {
                     continue;
                 }
+                // A socket that closes is a soft failure: redial after a short pause, and
+                // count it, so that one that keeps closing makes the endpoint offline.
+                let why = match conn.ended() {
+                    Some(EndReason::Closed(reason) | EndReason::Protocol(reason)) => {
+                        format!("the websocket closed: {reason}")
+                    }
+                    _ => "the websocket closed".to_owned(),
+                };
+                let why = ProviderError::Unavailable(why);
+                from_std(breaker.failed(Failure::Soft, &why))
             }
             Err(OpenError::UpgradeRequired) => {
                 tracing::info!(
@@ -67,23 +82,36 @@ pub(super) async fn run(inner: Arc<Inner>) {
                     "the endpoint answered the websocket upgrade with 426; using the fallback for the rest of the run"
                 );
                 inner.fallback_active.store(true, Ordering::SeqCst);
+                // The fallback's requests dial for themselves: they decide from now on.
+                breaker.set_mode(Mode::Requests);
+                breaker.connected();
                 inner.slot.send_modify(|slot| slot.fallback = true);
                 return;
             }
             Err(OpenError::Failed(error)) => {
-                tracing::warn!("websocket connection failed: {error}");
+                tracing::debug!("websocket connection failed: {error}");
+                let retry_at = match classify(&error) {
+                    // Reported before requests see the error, so a request woken by it finds
+                    // the breaker already open.
+                    Some(failure) => from_std(breaker.failed(failure, &error)),
+                    None => {
+                        refusals += 1;
+                        Instant::now() + breaker.pause(refusals)
+                    }
+                };
                 inner.slot.send_modify(|slot| slot.error = Some(error));
+                retry_at
             }
-        }
-        let delay = backoff.next();
+        };
         tokio::select! {
-            () = sleep(delay) => {}
-            // A waiting request cuts the backoff short, but only to a quarter of it, so that a
-            // user typing against a dead endpoint does not turn into a connection storm.
-            () = inner.demand.notified() => sleep_until(attempted_at + MIN_GAP.max(delay / 4)).await,
+            () = sleep_until(retry_at) => {}
             () = cancel.cancelled() => return,
         }
     }
+}
+
+fn from_std(at: std::time::Instant) -> Instant {
+    Instant::from_std(at)
 }
 
 fn publish(inner: &Inner, socket: conn::Socket) -> Arc<Conn> {
@@ -102,51 +130,4 @@ fn publish(inner: &Inner, socket: conn::Socket) -> Arc<Conn> {
         slot.error = None;
     });
     conn
-}
-
-/// Exponential backoff with jitter, so that many clients do not reconnect in step.
-struct Backoff {
-    next: Duration,
-    max: Duration,
-    attempts: u64,
-}
-
-impl Backoff {
-    fn new(max: Duration) -> Self {
-        Self {
-            next: FIRST_BACKOFF,
-            max: max.max(FIRST_BACKOFF),
-            attempts: 0,
-        }
-    }
-
-    fn reset(&mut self) {
-        self.next = FIRST_BACKOFF;
-    }
-
-    /// Somewhere in `[d/2, d]` for the current step `d`, then doubles the step.
-    fn next(&mut self) -> Duration {
-        self.attempts += 1;
-        let step = self.next;
-        self.next = (self.next * 2).min(self.max);
-        let random = std::collections::hash_map::RandomState::new().hash_one(self.attempts);
-        let fraction = 0.5 + (random % 1000) as f64 / 2000.0;
-        step.mul_f64(fraction)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_to_its_cap_with_jitter() {
-        let mut backoff = Backoff::new(Duration::from_secs(1));
-        let delays: Vec<Duration> = (0..8).map(|_| backoff.next()).collect();
-        assert!(delays[0] >= FIRST_BACKOFF / 2 && delays[0] <= FIRST_BACKOFF);
-        assert!(delays.iter().all(|d| *d <= Duration::from_secs(1)));
-        assert!(delays[7] >= Duration::from_millis(500));
-        backoff.reset();
-        assert!(backoff.next() <= FIRST_BACKOFF);
-    }
 }
