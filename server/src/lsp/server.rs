@@ -14,6 +14,7 @@ use tower_lsp_server::ls_types::{
 
 use super::{Backend, capabilities, client_support, convert};
 use crate::documents::{ChangeError, PositionEncoding};
+use crate::engine::AcceptSignal;
 
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
@@ -110,7 +111,7 @@ impl LanguageServer for Backend {
             }
         }
         if let Some(text) = accepted {
-            self.accepted(uri.as_str(), Some(&text));
+            self.accepted(uri.as_str(), AcceptSignal::Text, Some(&text));
         }
     }
 
@@ -149,7 +150,7 @@ impl LanguageServer for Backend {
                     "spark.didAccept takes the document URI as its argument",
                 ));
             };
-            self.accepted(uri, None);
+            self.accepted(uri, AcceptSignal::Explicit, None);
             return Ok(None);
         }
         if params.command == spark_protocol::commands::DID_ACCEPT_NEXT_EDIT {
