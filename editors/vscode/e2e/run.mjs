@@ -1,0 +1,79 @@
+// The VS Code extension end to end in a real VS Code (code-server 4.99.4 = VS Code 1.99.3 OSS):
+// the packaged .vsix, the real spark-lsp binary and the reference model server. Each test works
+// in its own file of one workspace and asserts on what VS Code shows and on the file on disk; a
+// failure keeps a screenshot and the spark-lsp log under the output folder.
+//
+// Usage (scripts/test-vscode-e2e sets it up):
+//   node e2e/run.mjs --code-server DIR --spark-lsp BIN --model-server BIN --vsix FILE --out DIR [--only NAME]
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { CodeServer, ModelServer, launchBrowser, userSettings } from "./harness.mjs";
+import { CORPUS, TESTS } from "./tests.mjs";
+import { Workbench } from "./workbench.mjs";
+
+const { values: args } = parseArgs({
+  options: {
+    "code-server": { type: "string" },
+    "spark-lsp": { type: "string" },
+    "model-server": { type: "string" },
+    vsix: { type: "string" },
+    out: { type: "string" },
+    only: { type: "string" },
+  },
+});
+for (const required of ["code-server", "spark-lsp", "model-server", "vsix", "out"]) {
+  if (!args[required]) {
+    console.error(`missing --${required}`);
+    process.exit(2);
+  }
+}
+
+mkdirSync(args.out, { recursive: true });
+const corpusFile = join(args.out, "corpus.txt");
+writeFileSync(corpusFile, CORPUS);
+
+const model = await ModelServer.start(args["model-server"], corpusFile);
+const settings = userSettings(args["spark-lsp"], model.url, join(args.out, "spark-server.log"));
+const code = await CodeServer.start(args["code-server"], args.vsix, settings);
+const browser = await launchBrowser(args["code-server"]);
+const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+const workbench = new Workbench(page);
+const failures = [];
+try {
+  await workbench.open(code.url, code.workspace);
+  for (const test of TESTS) {
+    if (args.only && !test.name.includes(args.only)) continue;
+    const started = Date.now();
+    const ctx = { workbench, page, model, code, settings, file: (name, text) => writeFileSync(join(code.workspace, name), text), path: (name) => join(code.workspace, name) };
+    try {
+      await test.run(ctx);
+      console.log(`ok    ${test.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    } catch (error) {
+      const slug = test.name.replace(/[^a-z0-9]+/gi, "-");
+      const shot = join(args.out, `${slug}.png`);
+      await page.screenshot({ path: shot }).catch(() => {});
+      writeFileSync(join(args.out, `${slug}.log`), code.sparkLog());
+      failures.push(test.name);
+      console.log(`FAIL  ${test.name}: ${error?.stack ?? error}\n      screenshot: ${shot}`);
+    } finally {
+      // Leave no dialog, palette or dirty editor behind for the next test.
+      await page.keyboard.press("Escape").catch(() => {});
+      await page.keyboard.press("Escape").catch(() => {});
+      await workbench.command("View: Revert and Close Editor").catch(() => {});
+    }
+  }
+} finally {
+  writeFileSync(join(args.out, "spark-lsp.log"), code.sparkLog());
+  await browser.close().catch(() => {});
+  code.stop();
+  model.stop();
+}
+
+if (failures.length > 0) {
+  console.log(`${failures.length} VS Code test(s) failed: ${failures.join(", ")} (output in ${args.out})`);
+  process.exit(1);
+}
+code.remove();
+console.log("all VS Code tests passed");
