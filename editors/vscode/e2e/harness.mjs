@@ -62,6 +62,11 @@ export class ModelServer {
     this.child.stdin.write(`${JSON.stringify({ server_error: status })}\n`);
   }
 
+  /** Drops answers and faults still queued (a test that failed may leave some). */
+  clear() {
+    this.child.stdin.write(`${JSON.stringify({ clear: true })}\n`);
+  }
+
   stop() {
     this.child.kill();
   }
@@ -87,7 +92,7 @@ export function userSettings(sparkBin, modelUrl, serverLog) {
     "editor.wordBasedSuggestions": "off",
     "editor.inlineSuggest.enabled": true,
     "spark.server.path": sparkBin,
-    "spark.log.level": "debug,spark_lsp=trace",
+    "spark.log.level": "debug",
     // The server's own log (debug level) next to the test output; the output channel shows
     // info and above.
     "spark.log.file": serverLog,

@@ -4,9 +4,9 @@
 // failure keeps a screenshot and the spark-lsp log under the output folder.
 //
 // Usage (scripts/test-vscode-e2e sets it up):
-//   node e2e/run.mjs --code-server DIR --spark-lsp BIN --model-server BIN --vsix FILE --out DIR [--only NAME]
+//   node e2e/run.mjs --code-server DIR --spark-lsp BIN --model-server BIN --vsix FILE --out DIR [--only REGEX]
 
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CodeServer, ModelServer, launchBrowser, userSettings } from "./harness.mjs";
@@ -30,12 +30,15 @@ for (const required of ["code-server", "spark-lsp", "model-server", "vsix", "out
   }
 }
 
+// Only this run's screenshots and logs in the output folder.
+rmSync(args.out, { recursive: true, force: true });
 mkdirSync(args.out, { recursive: true });
 const corpusFile = join(args.out, "corpus.txt");
 writeFileSync(corpusFile, CORPUS);
 
 const model = await ModelServer.start(args["model-server"], corpusFile);
-const settings = userSettings(args["spark-lsp"], model.url, join(args.out, "spark-server.log"));
+const serverLog = join(args.out, "spark-server.log");
+const settings = userSettings(args["spark-lsp"], model.url, serverLog);
 const code = await CodeServer.start(args["code-server"], args.vsix, settings);
 const browser = await launchBrowser(args["code-server"]);
 const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -44,9 +47,10 @@ const failures = [];
 try {
   await workbench.open(code.url, code.workspace);
   for (const test of TESTS) {
-    if (args.only && !test.name.includes(args.only)) continue;
+    if (args.only && !new RegExp(args.only).test(test.name)) continue;
     const started = Date.now();
-    const ctx = { workbench, page, model, code, settings, file: (name, text) => writeFileSync(join(code.workspace, name), text), path: (name) => join(code.workspace, name) };
+    model.clear();
+    const ctx = { workbench, page, model, code, settings, file: (name, text) => writeFileSync(join(code.workspace, name), text), path: (name) => join(code.workspace, name), serverLog: () => readFileSync(serverLog, "utf8") };
     try {
       await test.run(ctx);
       console.log(`ok    ${test.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
@@ -55,6 +59,7 @@ try {
       const shot = join(args.out, `${slug}.png`);
       await page.screenshot({ path: shot }).catch(() => {});
       writeFileSync(join(args.out, `${slug}.log`), code.sparkLog());
+      writeFileSync(join(args.out, `${slug}.server.log`), readFileSync(serverLog, "utf8"));
       failures.push(test.name);
       console.log(`FAIL  ${test.name}: ${error?.stack ?? error}\n      screenshot: ${shot}`);
     } finally {

@@ -25,6 +25,17 @@ async function onDisk(ctx, name, expected) {
   assert.equal(disk(ctx, name), expected, `${name} on disk`);
 }
 
+/**
+ * Saves and checks what Tab put in `name`: `before` and the suggestion shown, which is its first
+ * line or, once the rest has streamed in, the whole of it (both are right; which one VS Code
+ * shows depends on when it asked).
+ */
+async function accepted(ctx, name, before, firstLine, rest) {
+  await ctx.workbench.save();
+  const text = disk(ctx, name);
+  assert.ok([before + firstLine, before + firstLine + rest].includes(text), `${name} on disk: ${JSON.stringify(text)}`);
+}
+
 /** Opens a new workspace file holding `text`, with the cursor at its end. */
 async function open(ctx, name, text) {
   ctx.file(name, text);
@@ -42,7 +53,10 @@ export const TESTS = [
       assert.ok(shown.startsWith("al = a + b"), `the ghost text continues the line: ${JSON.stringify(shown)}`);
       await workbench.press("Tab");
       await waitFor(async () => !(await workbench.ghostText()).startsWith("al"), "the accepted ghost text to go");
-      await onDisk(ctx, "typing.py", "def add(a, b):\n    total = a + b");
+      await accepted(ctx, "typing.py", "def add(a, b):\n", "    total = a + b", "\n    return total");
+      // VS Code signals the accept twice (the edit, then the item's command): one accept.
+      await waitFor(() => ctx.serverLog().includes("accept already counted"), "the server to take the command as the same accept");
+      assert.ok(!ctx.serverLog().includes("accept without a shown suggestion"), "no accept went uncounted");
     },
   },
   {
@@ -68,7 +82,7 @@ export const TESTS = [
       const rest = await workbench.waitForGhostText(" a + b");
       assert.ok(rest.startsWith(" a + b"), `what is left of it: ${JSON.stringify(rest)}`);
       await workbench.press("Tab");
-      await onDisk(ctx, "through.py", "def add(a, b):\n    total = a + b");
+      await accepted(ctx, "through.py", "def add(a, b):\n", "    total = a + b", "\n    return total");
     },
   },
   {
@@ -86,3 +100,119 @@ export const TESTS = [
     },
   },
 ];
+
+const FUNCTION = "def add(a, b):\n    total = a + b\n    return total\n";
+const REWRITTEN = "def add(a, b):\n    return a + b\n";
+
+TESTS.push(
+  {
+    name: "the server's log reaches the output channel at its own levels",
+    async run(ctx) {
+      const log = await waitFor(() => {
+        const text = ctx.code.sparkLog();
+        return text.includes("spark_lsp::lsp::server: initialize") ? text : undefined;
+      }, "the server's initialize line in the spark-lsp output channel");
+      assert.match(log, /\[info\] spark_lsp::lsp::server: initialize/);
+      assert.doesNotMatch(log, /\[error\].*\bINFO\b/, "no info line logged as an error");
+      assert.doesNotMatch(log, /\[info\] \S+Z\s+INFO/, "the server's own time stamp and level are not repeated");
+    },
+  },
+  {
+    name: "the status bar item follows spark/status: ready, busy, error",
+    async run(ctx) {
+      const { workbench, model } = ctx;
+      await open(ctx, "status.py", "def greet(name):\n    ");
+      await workbench.command("Trigger Inline Suggestion");
+      await workbench.waitForGhostText("message");
+      const ready = await workbench.waitForStatus((s) => /Spark \d+(\.\d)? ms/.test(s.text), "ready with the last latency");
+      assert.match(ready.icons, /codicon-sparkle/);
+      assert.match(ready.label, /Provider: openai-chat/);
+      await workbench.press("Escape");
+
+      // A model that takes its time: busy while the request waits. Typing what the suggestion
+      // does not hold asks the model again.
+      model.stall(4_000);
+      await workbench.type("x");
+      const busy = await workbench.waitForStatus((s) => /codicon-loading/.test(s.icons), "busy");
+      assert.match(busy.icons, /codicon-modifier-spin/);
+      await workbench.waitForStatus((s) => /codicon-sparkle/.test(s.icons), "ready again");
+
+      // A failing model: the item turns to an error that says what happened.
+      model.serverError(500);
+      await workbench.type("y");
+      const failed = await workbench.waitForStatus((s) => /codicon-error/.test(s.icons), "error");
+      assert.match(failed.label, /500/, `the tooltip carries the error: ${failed.label}`);
+      await workbench.command("Notifications: Clear All Notifications");
+
+      // The next answer clears it.
+      await workbench.press("Backspace");
+      await workbench.press("Backspace");
+      await workbench.waitForGhostText("message");
+      await workbench.waitForStatus((s) => /codicon-sparkle/.test(s.icons), "ready after the error");
+    },
+  },
+  {
+    name: "Rewrite Selection… with an instruction applies the edit",
+    async run(ctx) {
+      const { workbench, model, page } = ctx;
+      await open(ctx, "rewrite.py", FUNCTION);
+      await workbench.press("Control+A");
+      model.answer(REWRITTEN);
+      await workbench.command("Spark: Rewrite Selection…");
+      const input = page.locator(".quick-input-widget input.input");
+      await input.waitFor({ state: "visible" });
+      await page.locator(".quick-input-widget", { hasText: "Rewrite selection" }).waitFor({ state: "visible" });
+      await input.fill("inline the variable");
+      await input.press("Enter");
+      await page.locator(".tab.active.dirty").waitFor({ state: "visible" });
+      await onDisk(ctx, "rewrite.py", REWRITTEN);
+    },
+  },
+  {
+    name: "a code action from the light bulb applies its edit",
+    async run(ctx) {
+      const { workbench, model, page } = ctx;
+      await open(ctx, "action.py", FUNCTION);
+      // VS Code offers refactorings in the light bulb for a selection.
+      await workbench.press("Control+A");
+      const bulb = page.locator(".lightBulbWidget");
+      await bulb.waitFor({ state: "visible" });
+      model.answer(REWRITTEN);
+      await bulb.click();
+      const simplify = page.locator(".action-widget .monaco-list-row", { hasText: "Simplify" });
+      await simplify.waitFor({ state: "visible" });
+      // VS Code blocks the pointer over a menu opened by a click until the mouse moves; on the
+      // item, the mouse focuses it, and Enter (as a click would) applies the focused action.
+      const box = await simplify.boundingBox();
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 4 });
+      await page.locator(".action-widget .monaco-list-row.focused", { hasText: "Simplify" }).waitFor({ state: "visible" });
+      await page.keyboard.press("Enter");
+      await page.locator(".tab.active.dirty").waitFor({ state: "visible" });
+      await onDisk(ctx, "action.py", REWRITTEN);
+    },
+  },
+  {
+    name: "the next-edit preview shows the edit and Tab applies it",
+    async run(ctx) {
+      const { workbench, model, page } = ctx;
+      await open(ctx, "next.py", FUNCTION);
+      model.answer("def add(a, b):\n    sum = a + b\n    return sum\n");
+      await workbench.command("Spark: Show Next Edit");
+      const preview = await waitFor(
+        () =>
+          page.evaluate(() => {
+            const spans = [...document.querySelectorAll(".monaco-editor.focused .view-lines span")];
+            const struck = spans.filter((s) => getComputedStyle(s).textDecorationLine.includes("line-through")).map((s) => s.textContent);
+            const added = spans.map((s) => getComputedStyle(s, "::after").content).filter((c) => c && c !== "none");
+            return struck.length > 0 && added.length > 0 ? { struck, added } : undefined;
+          }),
+        "the next-edit preview",
+      );
+      assert.deepEqual(preview.struck, ["total", "total"], "the words replaced are struck through");
+      assert.ok(preview.added.every((c) => c.includes("sum")), `the new text follows them: ${preview.added}`);
+      await workbench.press("Tab");
+      await page.locator(".tab.active.dirty").waitFor({ state: "visible" });
+      await onDisk(ctx, "next.py", "def add(a, b):\n    sum = a + b\n    return sum\n");
+    },
+  },
+);

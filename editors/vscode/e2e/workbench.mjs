@@ -86,12 +86,14 @@ export class Workbench {
     });
   }
 
-  /** Waits until the ghost text contains `expected`, and returns it whole. */
-  waitForGhostText(expected) {
-    return waitFor(async () => {
-      const text = await this.ghostText();
-      return text.includes(expected) ? text : undefined;
-    }, `ghost text with ${JSON.stringify(expected)} (shown: ${JSON.stringify("…")})`);
+  /**
+   * Waits until the ghost text contains `expected` and the window is idle (so that the
+   * suggestion's context keys, which Tab and Ctrl+→ depend on, are set), and returns it whole.
+   */
+  async waitForGhostText(expected) {
+    await waitFor(async () => (await this.ghostText()).includes(expected), `ghost text with ${JSON.stringify(expected)}`);
+    await this.settle();
+    return this.ghostText();
   }
 
   /** The status bar item's text and accessible label (which carries the tooltip). */

@@ -156,6 +156,7 @@ impl Backend {
             return action;
         }
         let task = task(data.kind, data.message.clone());
+        tracing::debug!(title = action.title, uri = data.uri, "codeAction/resolve");
         let Some(edit) = self
             .rewrite(&data.uri, data.range, Some(data.version), &task, None)
             .await
@@ -259,6 +260,7 @@ impl Backend {
             );
             return None;
         }
+        tracing::debug!(uri, edits = edits.len(), "rewrite ready");
         Some(self.workspace_edit(&snapshot, &edits))
     }
 }

@@ -11,7 +11,8 @@
 //! While it runs, each line on stdin is a JSON command for what the next requests get, so that
 //! a driver (the VS Code end-to-end tests) can script answers and faults step by step:
 //! `{"answer": "TEXT"}` queues an answer (ahead of corpus mode), `{"stall_ms": N}` delays the
-//! next response, `{"server_error": 503}` fails it. A bad line is reported on stderr and skipped.
+//! next response, `{"server_error": 503}` fails it, `{"clear": true}` drops what is still queued.
+//! A bad line is reported on stderr and skipped.
 
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -106,10 +107,12 @@ fn command(server: &ModelServer, line: &str) -> anyhow::Result<()> {
         server.push_answer(answer);
     } else if let Some(ms) = value["stall_ms"].as_u64() {
         server.push_fault(Fault::Stall(Duration::from_millis(ms)));
+    } else if value["clear"] == serde_json::Value::Bool(true) {
+        server.clear_scripts();
     } else if let Some(status) = value["server_error"].as_u64() {
         server.push_fault(Fault::ServerError(u16::try_from(status)?));
     } else {
-        bail!("expected answer, stall_ms or server_error");
+        bail!("expected answer, stall_ms, server_error or clear");
     }
     Ok(())
 }
