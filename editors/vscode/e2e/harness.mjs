@@ -10,9 +10,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 
-/** The environment variable the provider reads its key from; the model server ignores it. */
-const KEY_ENV = "SPARK_E2E_KEY";
-
 /** Starts a child process whose first stdout/stderr line matching `pattern` gives `match[1]`. */
 function startAnnouncing(command, args, options, pattern, what) {
   const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], ...options });
@@ -72,7 +69,10 @@ export class ModelServer {
   }
 }
 
-/** The user settings every test starts from: spark-lsp against the model server. */
+/**
+ * The user settings every test starts from: the README's quick start (spark-lsp against a local
+ * OpenAI-compatible server, which needs no key) plus what makes typing deterministic.
+ */
 export function userSettings(sparkBin, modelUrl, serverLog) {
   return {
     "workbench.startupEditor": "none",
@@ -99,7 +99,6 @@ export function userSettings(sparkBin, modelUrl, serverLog) {
     "spark.provider.kind": "openai-chat",
     "spark.provider.baseUrl": modelUrl,
     "spark.provider.model": "reference",
-    "spark.provider.apiKeyEnv": KEY_ENV,
   };
 }
 
@@ -122,7 +121,6 @@ export class CodeServer {
       ...process.env,
       XDG_CONFIG_HOME: join(server.home, "config"),
       XDG_DATA_HOME: join(server.home, "data"),
-      [KEY_ENV]: "e2e-key",
     };
     const dirs = ["--user-data-dir", server.userData, "--extensions-dir", server.extensions];
     const install = spawnSync(process.execPath, [entry, ...dirs, "--install-extension", vsix], { env, encoding: "utf8" });
@@ -159,8 +157,13 @@ export class CodeServer {
     this.child.kill();
   }
 
+  /** Removes the temporary home (code-server may still be writing there as it exits). */
   remove() {
-    rmSync(this.home, { recursive: true, force: true });
+    try {
+      rmSync(this.home, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    } catch (error) {
+      console.error(`could not remove ${this.home}: ${error}`);
+    }
   }
 }
 

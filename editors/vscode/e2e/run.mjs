@@ -74,11 +74,12 @@ try {
   await browser.close().catch(() => {});
   code.stop();
   model.stop();
+  // The logs are in the output folder; the user data and workspace go.
+  code.remove();
 }
 
 if (failures.length > 0) {
   console.log(`${failures.length} VS Code test(s) failed: ${failures.join(", ")} (output in ${args.out})`);
   process.exit(1);
 }
-code.remove();
 console.log("all VS Code tests passed");

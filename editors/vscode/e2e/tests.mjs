@@ -36,6 +36,23 @@ async function accepted(ctx, name, before, firstLine, rest) {
   assert.ok([before + firstLine, before + firstLine + rest].includes(text), `${name} on disk: ${JSON.stringify(text)}`);
 }
 
+/** Clicks the light bulb and picks `title` from its menu. */
+async function chooseFromLightBulb(ctx, title) {
+  const { workbench, page } = ctx;
+  // The light bulb can be recomputed while the window catches up: click the settled one.
+  await workbench.settle();
+  await page.locator(".lightBulbWidget").click();
+  const row = page.locator(".action-widget .monaco-list-row", { hasText: title });
+  await row.waitFor({ state: "visible" });
+  // VS Code blocks the pointer over a menu opened by a click until the mouse moves; on the
+  // item, the mouse focuses it, and Enter (as a click would) applies the focused action.
+  const box = await row.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 4 });
+  await page.locator(".action-widget .monaco-list-row.focused", { hasText: title }).waitFor({ state: "visible" });
+  await workbench.settle();
+  await page.keyboard.press("Enter");
+}
+
 /** Opens a new workspace file holding `text`, with the cursor at its end. */
 async function open(ctx, name, text) {
   ctx.file(name, text);
@@ -118,6 +135,78 @@ TESTS.push(
     },
   },
   {
+    name: "Rewrite Selection… with an instruction applies the edit",
+    async run(ctx) {
+      const { workbench, model, page } = ctx;
+      await open(ctx, "rewrite.py", FUNCTION);
+      await workbench.press("Control+A");
+      model.answer(REWRITTEN);
+      await workbench.command("Spark: Rewrite Selection…");
+      const input = page.locator(".quick-input-widget input.input");
+      await input.waitFor({ state: "visible" });
+      await page.locator(".quick-input-widget", { hasText: "Rewrite selection" }).waitFor({ state: "visible" });
+      await input.fill("inline the variable");
+      await input.press("Enter");
+      await page.locator(".tab.active.dirty").waitFor({ state: "visible" });
+      await onDisk(ctx, "rewrite.py", REWRITTEN);
+    },
+  },
+  {
+    name: "a code action from the light bulb applies its edit",
+    async run(ctx) {
+      const { workbench, model, page } = ctx;
+      await open(ctx, "action.py", FUNCTION);
+      // VS Code offers refactorings in the light bulb for a selection.
+      await workbench.press("Control+A");
+      const bulb = page.locator(".lightBulbWidget");
+      await bulb.waitFor({ state: "visible" });
+      model.answer(REWRITTEN);
+      // Now and then (about one run in four here) VS Code closes the menu without asking the
+      // server to resolve the chosen action; then the user picks it again. The server must have
+      // resolved it exactly once.
+      for (let attempt = 1; ; attempt++) {
+        await chooseFromLightBulb(ctx, "Simplify");
+        const applied = await page.locator(".tab.active.dirty").waitFor({ state: "visible", timeout: 5_000 }).then(() => true, () => false);
+        if (applied) break;
+        if (ctx.serverLog().includes('codeAction/resolve title="Simplify"')) {
+          // Asked, and still working on it (a loaded machine): wait for the edit.
+          await page.locator(".tab.active.dirty").waitFor({ state: "visible" });
+          break;
+        }
+        assert.ok(attempt < 3, "the light-bulb action was not applied in 3 attempts");
+        console.log(`      (VS Code did not apply the action; choosing it again)`);
+      }
+      const resolves = ctx.serverLog().split('codeAction/resolve title="Simplify"').length - 1;
+      assert.equal(resolves, 1, "one codeAction/resolve for the action");
+      await onDisk(ctx, "action.py", REWRITTEN);
+    },
+  },
+  {
+    name: "the next-edit preview shows the edit and Tab applies it",
+    async run(ctx) {
+      const { workbench, model, page } = ctx;
+      await open(ctx, "next.py", FUNCTION);
+      model.answer("def add(a, b):\n    sum = a + b\n    return sum\n");
+      await workbench.command("Spark: Show Next Edit");
+      const preview = await waitFor(
+        () =>
+          page.evaluate(() => {
+            const spans = [...document.querySelectorAll(".monaco-editor.focused .view-lines span")];
+            const struck = spans.filter((s) => getComputedStyle(s).textDecorationLine.includes("line-through")).map((s) => s.textContent);
+            const added = spans.map((s) => getComputedStyle(s, "::after").content).filter((c) => c && c !== "none");
+            return struck.length > 0 && added.length > 0 ? { struck, added } : undefined;
+          }),
+        "the next-edit preview",
+      );
+      assert.deepEqual(preview.struck, ["total", "total"], "the words replaced are struck through");
+      assert.ok(preview.added.every((c) => c.includes("sum")), `the new text follows them: ${preview.added}`);
+      await workbench.press("Tab");
+      await page.locator(".tab.active.dirty").waitFor({ state: "visible" });
+      await onDisk(ctx, "next.py", "def add(a, b):\n    sum = a + b\n    return sum\n");
+    },
+  },
+  // Last: its injected faults and error notification stay out of the other tests' way.
+  {
     name: "the status bar item follows spark/status: ready, busy, error",
     async run(ctx) {
       const { workbench, model } = ctx;
@@ -149,70 +238,6 @@ TESTS.push(
       await workbench.press("Backspace");
       await workbench.waitForGhostText("message");
       await workbench.waitForStatus((s) => /codicon-sparkle/.test(s.icons), "ready after the error");
-    },
-  },
-  {
-    name: "Rewrite Selection… with an instruction applies the edit",
-    async run(ctx) {
-      const { workbench, model, page } = ctx;
-      await open(ctx, "rewrite.py", FUNCTION);
-      await workbench.press("Control+A");
-      model.answer(REWRITTEN);
-      await workbench.command("Spark: Rewrite Selection…");
-      const input = page.locator(".quick-input-widget input.input");
-      await input.waitFor({ state: "visible" });
-      await page.locator(".quick-input-widget", { hasText: "Rewrite selection" }).waitFor({ state: "visible" });
-      await input.fill("inline the variable");
-      await input.press("Enter");
-      await page.locator(".tab.active.dirty").waitFor({ state: "visible" });
-      await onDisk(ctx, "rewrite.py", REWRITTEN);
-    },
-  },
-  {
-    name: "a code action from the light bulb applies its edit",
-    async run(ctx) {
-      const { workbench, model, page } = ctx;
-      await open(ctx, "action.py", FUNCTION);
-      // VS Code offers refactorings in the light bulb for a selection.
-      await workbench.press("Control+A");
-      const bulb = page.locator(".lightBulbWidget");
-      await bulb.waitFor({ state: "visible" });
-      model.answer(REWRITTEN);
-      await bulb.click();
-      const simplify = page.locator(".action-widget .monaco-list-row", { hasText: "Simplify" });
-      await simplify.waitFor({ state: "visible" });
-      // VS Code blocks the pointer over a menu opened by a click until the mouse moves; on the
-      // item, the mouse focuses it, and Enter (as a click would) applies the focused action.
-      const box = await simplify.boundingBox();
-      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 4 });
-      await page.locator(".action-widget .monaco-list-row.focused", { hasText: "Simplify" }).waitFor({ state: "visible" });
-      await page.keyboard.press("Enter");
-      await page.locator(".tab.active.dirty").waitFor({ state: "visible" });
-      await onDisk(ctx, "action.py", REWRITTEN);
-    },
-  },
-  {
-    name: "the next-edit preview shows the edit and Tab applies it",
-    async run(ctx) {
-      const { workbench, model, page } = ctx;
-      await open(ctx, "next.py", FUNCTION);
-      model.answer("def add(a, b):\n    sum = a + b\n    return sum\n");
-      await workbench.command("Spark: Show Next Edit");
-      const preview = await waitFor(
-        () =>
-          page.evaluate(() => {
-            const spans = [...document.querySelectorAll(".monaco-editor.focused .view-lines span")];
-            const struck = spans.filter((s) => getComputedStyle(s).textDecorationLine.includes("line-through")).map((s) => s.textContent);
-            const added = spans.map((s) => getComputedStyle(s, "::after").content).filter((c) => c && c !== "none");
-            return struck.length > 0 && added.length > 0 ? { struck, added } : undefined;
-          }),
-        "the next-edit preview",
-      );
-      assert.deepEqual(preview.struck, ["total", "total"], "the words replaced are struck through");
-      assert.ok(preview.added.every((c) => c.includes("sum")), `the new text follows them: ${preview.added}`);
-      await workbench.press("Tab");
-      await page.locator(".tab.active.dirty").waitFor({ state: "visible" });
-      await onDisk(ctx, "next.py", "def add(a, b):\n    sum = a + b\n    return sum\n");
     },
   },
 );

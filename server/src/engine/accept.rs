@@ -88,11 +88,12 @@ impl Engine {
         settings: &RequestSettings,
     ) {
         let uri = &snapshot.uri;
-        if let Some(mut counted) = self.accepts.take_echo(uri, signal, insert_text) {
+        if let Some(counted) = self.accepts.take_echo(uri, signal, insert_text) {
+            // The pairing ends here: the first signal could not speculate when its text was not
+            // in the document yet, this one (the edit) brings it.
             tracing::debug!(%uri, ?signal, "accept already counted");
             if !counted.speculated {
-                let text = counted.shown.text.clone();
-                counted.speculated = self.speculate(snapshot, &counted.shown, &text, settings);
+                self.speculate(snapshot, &counted.shown, &counted.shown.text, settings);
             }
             return;
         }

@@ -151,12 +151,12 @@ impl Backend {
             );
             return action;
         };
+        tracing::debug!(title = action.title, uri = data.uri, "codeAction/resolve");
         if data.kind == ActionKind::NextEdit {
             action.edit = self.resolve_next_edit(&data).await;
             return action;
         }
         let task = task(data.kind, data.message.clone());
-        tracing::debug!(title = action.title, uri = data.uri, "codeAction/resolve");
         let Some(edit) = self
             .rewrite(&data.uri, data.range, Some(data.version), &task, None)
             .await
