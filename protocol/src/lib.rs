@@ -268,6 +268,10 @@ pub struct Stats {
     pub cancelled: u64,
     /// Model calls started after an accept, before the editor asked.
     pub speculations: u64,
+    /// Suggestions the user accepted (wholly or in part), each counted once however many
+    /// signals the editor sent for it.
+    #[serde(default)]
+    pub accepts: u64,
     pub errors: u64,
     /// Model call start → first token.
     pub first_token_ms: Percentiles,

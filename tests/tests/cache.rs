@@ -284,3 +284,67 @@ async fn an_accept_shows_in_the_text_for_editors_without_a_signal() -> anyhow::R
     assert_eq!(stats["cacheHits"], 1, "{stats}");
     Ok(())
 }
+
+/// Runs the item's command, as VS Code and Neovim do after inserting it.
+async fn run_accept_command(editor: &mut Editor) -> anyhow::Result<()> {
+    let execute = json!({"command": "spark.didAccept", "arguments": [URI]});
+    let done = editor
+        .client
+        .request("workspace/executeCommand", execute)
+        .await?;
+    anyhow::ensure!(done.get("error").is_none(), "{done}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn one_tab_is_one_accept_whichever_signal_comes_first() -> anyhow::Result<()> {
+    let provider = FakeProvider::scripted(&["let sum = a + b;", "\n    sum", "never asked"]);
+    let mut editor = Editor::start(provider.clone()).await?;
+
+    // VS Code: the insertion (which shows the accept in the text), then the item's command.
+    let shown = editor.suggestion().await?.unwrap_or_default();
+    editor.type_text(&shown).await?;
+    run_accept_command(&mut editor).await?;
+    let stats = editor.stats().await?;
+    assert_eq!(stats["accepts"], 1, "{stats}");
+    assert_eq!(stats["speculations"], 1, "one speculation too: {stats}");
+    assert_eq!(provider.request_count(), 2);
+
+    // The other order: the command reaches the server before the edit does. The accept is
+    // counted on the command and the speculation starts once the text is there.
+    let provider = FakeProvider::scripted(&["let sum = a + b;", "\n    sum", "never asked"]);
+    let mut editor = Editor::start(provider.clone()).await?;
+    let shown = editor.suggestion().await?.unwrap_or_default();
+    run_accept_command(&mut editor).await?;
+    assert_eq!(editor.stats().await?["accepts"], 1);
+    assert_eq!(provider.request_count(), 1, "the text is not there yet");
+    editor.type_text(&shown).await?;
+    let stats = editor.stats().await?;
+    assert_eq!(stats["accepts"], 1, "{stats}");
+    assert_eq!(stats["speculations"], 1, "{stats}");
+    assert_eq!(editor.suggestion().await?.as_deref(), Some("\n    sum"));
+    assert_eq!(provider.request_count(), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn each_suggestion_accepted_counts_and_a_stray_signal_does_not() -> anyhow::Result<()> {
+    let provider = FakeProvider::scripted(&["let sum = a + b;", "\n    sum", "never asked"]);
+    let mut editor = Editor::start(provider.clone()).await?;
+    run_accept_command(&mut editor).await?;
+    assert_eq!(editor.stats().await?["accepts"], 0, "nothing was shown");
+
+    // Two suggestions accepted in a row, each with both signals: two accepts.
+    let first = editor.suggestion().await?.unwrap_or_default();
+    editor.type_text(&first).await?;
+    run_accept_command(&mut editor).await?;
+    assert_eq!(editor.suggestion().await?.as_deref(), Some("\n    sum"));
+    run_accept_command(&mut editor).await?;
+    let stats = editor.stats().await?;
+    assert_eq!(stats["accepts"], 2, "{stats}");
+
+    // A repeated command for the same suggestion is not another accept.
+    run_accept_command(&mut editor).await?;
+    assert_eq!(editor.stats().await?["accepts"], 2);
+    Ok(())
+}

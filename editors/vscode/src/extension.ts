@@ -8,6 +8,7 @@ import type { ClientCapabilities, FeatureState, StaticFeature } from "vscode-lan
 import { LanguageClient, TransportKind } from "vscode-languageclient/node";
 import { ClientFactory, REWRITE } from "./client";
 import { Controller } from "./controller";
+import { ServerLog } from "./serverLog";
 
 let controller: Controller | undefined;
 
@@ -33,6 +34,11 @@ const createClient: ClientFactory = (options) => {
       documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
       initializationOptions: options.initializationOptions,
       outputChannel: options.output,
+      // stdout carries JSON-RPC (stdio transport); stderr is the server's log, by level.
+      stdioOptions: {
+        stdout: () => {},
+        stderr: ServerLog.pipe,
+      },
       middleware: {
         executeCommand: async (command, args, next) => {
           if (command !== REWRITE) return next(command, args);

@@ -162,15 +162,15 @@ impl SuggestionCache {
             .is_some_and(|shown| shown.text == text)
     }
 
+    /// Takes what was last shown for `uri`: an accept uses it up.
+    pub fn take_shown(&self, uri: &str) -> Option<Shown> {
+        let mut docs = self.docs.lock().unwrap_or_else(|e| e.into_inner());
+        docs.get_mut(uri)?.shown.take()
+    }
+
     /// Forgets every entry (the provider changed: its suggestions are not the new one's).
     pub fn clear(&self) {
         self.docs.lock().unwrap_or_else(|e| e.into_inner()).clear();
-    }
-
-    /// What was last shown for `uri`.
-    pub fn shown(&self, uri: &str) -> Option<Shown> {
-        let docs = self.docs.lock().unwrap_or_else(|e| e.into_inner());
-        docs.get(uri)?.shown.clone()
     }
 
     /// Drops the document's entry; a model call nobody else holds then stops.

@@ -7,6 +7,7 @@
 //! after an automatic trigger got its early answer. Everything here works on byte offsets and
 //! snapshots; only `lsp/` converts to and from LSP types.
 
+mod accept;
 mod cache;
 mod generation;
 mod next_edit;
@@ -15,6 +16,7 @@ pub mod refactor;
 mod scheduler;
 mod stats;
 
+pub use accept::AcceptSignal;
 pub use cache::CachePoint;
 pub use generation::first_line;
 pub use next_edit::{NextEditResult, as_one_edit, touches_line};
@@ -26,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use accept::Accepts;
 use cache::SuggestionCache;
 use generation::{Job, Progress, Want};
 use stats::Stats;
@@ -75,6 +78,8 @@ pub struct Engine {
     /// Supersedes a document's model call with its next one, and caps the calls in flight.
     scheduler: Scheduler,
     cache: SuggestionCache,
+    /// Per document, the accept counted last, until its second signal (see `accept`).
+    accepts: Accepts,
     stats: Arc<Stats>,
     /// Per document, the text a chat prompt's cacheable context was built from; consecutive
     /// keystrokes reuse it byte for byte, so a warm session continues instead of resending.
@@ -94,6 +99,7 @@ impl Engine {
             requests: Scheduler::new(MAX_WAITING),
             scheduler: Scheduler::new(max_in_flight),
             cache: SuggestionCache::default(),
+            accepts: Accepts::default(),
             stats: Arc::default(),
             anchors: Mutex::new(HashMap::new()),
             window_starts: Mutex::new(HashMap::new()),
@@ -109,6 +115,7 @@ impl Engine {
     pub fn set_provider(&self, provider: Option<Arc<dyn Provider>>) {
         *self.provider.write().unwrap_or_else(|e| e.into_inner()) = provider;
         self.cache.clear();
+        self.accepts.clear();
         self.building.send_replace(false);
     }
 
@@ -157,6 +164,7 @@ impl Engine {
             .unwrap_or_else(|e| e.into_inner())
             .remove(uri);
         self.cache.remove(uri);
+        self.accepts.forget(uri);
     }
 
     /// A completion at `cursor_byte`: `Ok(None)` when there is nothing to suggest (no provider,
@@ -221,6 +229,7 @@ impl Engine {
         let text = answer?;
         if let Some(text) = &text {
             self.cache.set_shown(&snapshot.uri, cursor_byte, text);
+            self.accepts.forget(&snapshot.uri);
         }
         Ok(text.map(|text| Suggestion { text }))
     }
@@ -244,46 +253,6 @@ impl Engine {
         self.stats.miss();
         let progress = self.start(provider, snapshot, cursor_byte, settings, false)?;
         Some((progress, 0))
-    }
-
-    /// Whether an edit that inserted `text` at once is the editor accepting the suggestion
-    /// shown last: the accept shows in the text for editors that send no accept signal.
-    pub fn is_shown(&self, uri: &str, text: &str) -> bool {
-        text.len() > 1 && self.cache.is_shown(uri, text)
-    }
-
-    /// The user accepted the suggestion shown last (`insert_text`, or all of it): unless the
-    /// cache already holds what follows, asks the model for the next suggestion at once, so that
-    /// it is ready (or in flight) when the editor asks. `snapshot` must hold the accepted text.
-    pub fn accepted(
-        &self,
-        snapshot: &Snapshot,
-        insert_text: Option<&str>,
-        settings: &RequestSettings,
-    ) {
-        let Some(shown) = self.cache.shown(&snapshot.uri) else {
-            tracing::debug!(uri = %snapshot.uri, "accept without a shown suggestion");
-            return;
-        };
-        let text = insert_text.unwrap_or(&shown.text);
-        if !cache::holds_at(&snapshot.rope, shown.cursor_byte, text) {
-            tracing::debug!(uri = %snapshot.uri, "accepted text is not in the document (yet)");
-            return;
-        }
-        let cursor_byte = shown.cursor_byte + text.len();
-        if self
-            .cache
-            .lookup(&snapshot.uri, &snapshot.rope, cursor_byte)
-            .is_some()
-        {
-            return;
-        }
-        let Some(provider) = self.provider() else {
-            return;
-        };
-        if snapshot.inactive.is_none() {
-            self.start(&provider, snapshot, cursor_byte, settings, true);
-        }
     }
 
     /// Starts a model call at `cursor_byte` streaming into the cache; `None` for a secret file.

@@ -21,6 +21,7 @@ pub struct Stats {
     superseded: AtomicU64,
     cancelled: AtomicU64,
     speculations: AtomicU64,
+    accepts: AtomicU64,
     errors: AtomicU64,
     samples: Mutex<Samples>,
 }
@@ -89,6 +90,9 @@ impl Stats {
     pub fn cancelled(&self) {
         bump(&self.cancelled);
     }
+    pub fn accepted(&self) {
+        bump(&self.accepts);
+    }
     pub fn error(&self) {
         bump(&self.errors);
     }
@@ -118,6 +122,7 @@ impl Stats {
             superseded: load(&self.superseded),
             cancelled: load(&self.cancelled),
             speculations: load(&self.speculations),
+            accepts: load(&self.accepts),
             errors: load(&self.errors),
             first_token_ms: samples.first_token_ms.percentiles(),
             model_total_ms: samples.model_total_ms.percentiles(),

@@ -151,6 +151,7 @@ impl Backend {
             );
             return action;
         };
+        tracing::debug!(title = action.title, uri = data.uri, "codeAction/resolve");
         if data.kind == ActionKind::NextEdit {
             action.edit = self.resolve_next_edit(&data).await;
             return action;
@@ -259,6 +260,7 @@ impl Backend {
             );
             return None;
         }
+        tracing::debug!(uri, edits = edits.len(), "rewrite ready");
         Some(self.workspace_edit(&snapshot, &edits))
     }
 }

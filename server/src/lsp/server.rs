@@ -18,6 +18,7 @@ use tower_lsp_server::ls_types::{
 
 use super::{Backend, capabilities, client_support, convert, editor_process};
 use crate::documents::{ChangeError, PositionEncoding};
+use crate::engine::AcceptSignal;
 
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
@@ -116,7 +117,7 @@ impl LanguageServer for Backend {
             }
         }
         if let Some(text) = accepted {
-            self.accepted(uri.as_str(), Some(&text));
+            self.accepted(uri.as_str(), AcceptSignal::Text, Some(&text));
         }
     }
 
@@ -201,7 +202,7 @@ impl LanguageServer for Backend {
                     "spark.didAccept takes the document URI as its argument",
                 ));
             };
-            self.accepted(uri, None);
+            self.accepted(uri, AcceptSignal::Explicit, None);
             return Ok(None);
         }
         if params.command == spark_protocol::commands::DID_ACCEPT_NEXT_EDIT {

@@ -15,7 +15,7 @@ use tower_lsp_server::ls_types::{
 };
 
 use super::{Backend, convert};
-use crate::engine::{RequestSettings, Suggestion, Trigger};
+use crate::engine::{AcceptSignal, RequestSettings, Suggestion, Trigger};
 
 /// The longest label a completion item shows before it is cut.
 const LABEL_CHARS: usize = 40;
@@ -237,19 +237,22 @@ impl Backend {
 
     /// `spark/didAccept`: the user accepted the suggestion shown last.
     pub(super) async fn did_accept(&self, params: spark_protocol::DidAcceptParams) {
-        self.accepted(&params.text_document.uri, params.insert_text.as_deref());
+        let uri = &params.text_document.uri;
+        self.accepted(uri, AcceptSignal::Explicit, params.insert_text.as_deref());
     }
 
-    /// Shared by `spark/didAccept` and the `spark.didAccept` command. Never awaits: the next
-    /// suggestion's model call runs in its own task.
-    pub(super) fn accepted(&self, uri: &str, insert_text: Option<&str>) {
+    /// Shared by `spark/didAccept`, the `spark.didAccept` command and a `didChange` inserting
+    /// the shown suggestion; the engine counts one accept per suggestion. Never awaits: the
+    /// next suggestion's model call runs in its own task.
+    pub(super) fn accepted(&self, uri: &str, signal: AcceptSignal, insert_text: Option<&str>) {
         let Some(snapshot) = self.documents.snapshot(uri) else {
             tracing::warn!(uri, "accept for a document that is not open");
             return;
         };
         tracing::debug!(uri, "suggestion accepted");
         let settings = self.request_settings();
-        self.engine.accepted(&snapshot, insert_text, &settings);
+        self.engine
+            .accepted(&snapshot, signal, insert_text, &settings);
     }
 
     pub(super) fn request_settings(&self) -> RequestSettings {

@@ -7,12 +7,20 @@
 //!                    [--base-latency-ms N] [--api-key-env NAME] [--tls-cert PEM --tls-key PEM]
 //!                    [--answer TEXT]... [--max-tokens N]
 //! ```
+//!
+//! While it runs, each line on stdin is a JSON command for what the next requests get, so that
+//! a driver (the VS Code end-to-end tests) can script answers and faults step by step:
+//! `{"answer": "TEXT"}` queues an answer (ahead of corpus mode), `{"stall_ms": N}` delays the
+//! next response, `{"server_error": 503}` fails it, `{"clear": true}` drops what is still queued.
+//! A bad line is reported on stderr and skipped.
 
+use std::io::BufRead;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use spark_tests::model_server::{ModelServer, ModelServerConfig, TlsFiles};
+use spark_tests::model_server::{Fault, ModelServer, ModelServerConfig, TlsFiles};
 
 const USAGE: &str = "usage: spark-model-server [--port N] [--corpus FILE] [--decode-tps N] \
 [--prefill-tps N] [--base-latency-ms N] [--api-key-env NAME] [--tls-cert PEM --tls-key PEM] \
@@ -71,13 +79,47 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> anyhow::Result<Args> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = parse_args(std::env::args().skip(1))?;
-    let server = ModelServer::start(args.config).await?;
+    let server = Arc::new(ModelServer::start(args.config).await?);
     for answer in args.answers {
         server.push_answer(answer);
     }
     announce(&server.http_base());
+    let control = server.clone();
+    // A plain thread: stdin is blocking, and the runtime must keep serving meanwhile.
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+            if let Err(error) = command(&control, &line) {
+                report(&format!("control line {line:?}: {error:#}"));
+            }
+        }
+    });
     std::future::pending::<()>().await;
     Ok(())
+}
+
+/// Applies one stdin control line (see the module doc).
+fn command(server: &ModelServer, line: &str) -> anyhow::Result<()> {
+    if line.trim().is_empty() {
+        return Ok(());
+    }
+    let value: serde_json::Value = serde_json::from_str(line)?;
+    if let Some(answer) = value["answer"].as_str() {
+        server.push_answer(answer);
+    } else if let Some(ms) = value["stall_ms"].as_u64() {
+        server.push_fault(Fault::Stall(Duration::from_millis(ms)));
+    } else if value["clear"] == serde_json::Value::Bool(true) {
+        server.clear_scripts();
+    } else if let Some(status) = value["server_error"].as_u64() {
+        server.push_fault(Fault::ServerError(u16::try_from(status)?));
+    } else {
+        bail!("expected answer, stall_ms, server_error or clear");
+    }
+    Ok(())
+}
+
+#[allow(clippy::print_stderr)]
+fn report(message: &str) {
+    eprintln!("{message}");
 }
 
 /// The only place that writes to stdout: scripts read the URL from the first line.

@@ -112,6 +112,11 @@ impl ModelServer {
     }
 
     /// Queues a one-shot fault for the next request it applies to, on any endpoint.
+    /// Drops the answers and faults queued and not used yet (a driver's next step starts clean).
+    pub fn clear_scripts(&self) {
+        self.shared.clear_scripts();
+    }
+
     pub fn push_fault(&self, fault: Fault) {
         self.shared.push_fault(None, fault);
     }

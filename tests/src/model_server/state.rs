@@ -98,6 +98,12 @@ impl Shared {
         answers.remove(index).map(|a| a.item)
     }
 
+    /// Drops every queued answer and fault.
+    pub fn clear_scripts(&self) {
+        lock(&self.answers).clear();
+        lock(&self.faults).clear();
+    }
+
     pub fn push_fault(&self, endpoint: Option<Endpoint>, fault: Fault) {
         lock(&self.faults).push_back(Scripted {
             endpoint,
