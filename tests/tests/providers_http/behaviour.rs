@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use spark_lsp::providers::ProviderError;
-use spark_tests::model_server::{CostModel, Fault, split_tokens};
+use spark_tests::model_server::{Fault, split_tokens};
 
 use crate::support::{
-    CASES, GUARD, KEY, answer, chat_request, collect, error, fim_request, settings, start,
-    start_with,
+    CASES, GUARD, KEY, after_first_delta, answer, chat_request, collect, decoding, error,
+    fim_request, settings, start, start_with,
 };
 
 #[tokio::test]
@@ -114,13 +114,8 @@ async fn a_stalled_server_times_out() {
 async fn a_stream_that_stalls_between_tokens_times_out() {
     // One token a second against a 300 ms stall timeout: the first token arrives at once,
     // then the silence before the second is too long.
-    let slow = CostModel {
-        base_latency: Duration::ZERO,
-        prefill_tps: f64::INFINITY,
-        decode_tps: 1.0,
-    };
     for case in CASES {
-        let server = start_with(Some(KEY), slow).await;
+        let server = start_with(Some(KEY), decoding(1.0)).await;
         let provider = case.against(&server, Duration::from_millis(300));
         server.push_answer_for(case.endpoint, "one two three");
         let (text, err) = collect(provider.stream(fim_request())).await;
@@ -178,21 +173,11 @@ async fn sequential_requests_share_the_preconnected_connection() {
 async fn dropping_the_stream_abandons_the_request() {
     // 2,000 tokens at 50 a second: the answer would take 40 s, four times the guard, so the
     // provider settling within the guard means it stopped reading, not that it finished.
-    let slow = CostModel {
-        base_latency: Duration::ZERO,
-        prefill_tps: f64::INFINITY,
-        decode_tps: 50.0,
-    };
     for case in CASES {
-        let server = start_with(Some(KEY), slow).await;
+        let server = start_with(Some(KEY), decoding(50.0)).await;
         let provider = case.against(&server, GUARD);
         provider.settled().await;
-        server.push_answer_for(case.endpoint, "tok ".repeat(2000));
-        let mut request = fim_request();
-        request.max_output_tokens = 4000;
-        let mut stream = provider.stream(request);
-        let first = tokio::time::timeout(GUARD, stream.next()).await.unwrap();
-        assert_eq!(first, Some(Ok("tok".to_owned())), "{}", case.name);
+        let stream = after_first_delta(&provider, &server, &case, 2000).await;
         assert_eq!(provider.in_flight(), 1);
         drop(stream);
         provider.settled().await;
@@ -209,32 +194,17 @@ async fn dropping_the_stream_abandons_the_request() {
     }
 }
 
-/// 1,000 tokens a second, as a fast cloud model or a local server on a GPU decodes.
-fn fast() -> CostModel {
-    CostModel {
-        base_latency: Duration::ZERO,
-        prefill_tps: f64::INFINITY,
-        decode_tps: 1000.0,
-    }
-}
-
 #[tokio::test]
 async fn early_stops_keep_the_http1_connection() {
     // A suggestion complete after its first delta (block end, suffix reached, superseded):
     // the caller drops the stream while the model still has 200 tokens to go. The tail is read
     // in the background, so all 100 requests share one connection.
     for case in CASES {
-        let server = start_with(Some(KEY), fast()).await;
+        let server = start_with(Some(KEY), decoding(1000.0)).await;
         let provider = case.against(&server, GUARD);
         provider.settled().await;
         for _ in 0..100 {
-            server.push_answer_for(case.endpoint, "tok ".repeat(200));
-            let mut request = fim_request();
-            request.max_output_tokens = 400;
-            let mut stream = provider.stream(request);
-            let first = tokio::time::timeout(GUARD, stream.next()).await.unwrap();
-            assert_eq!(first, Some(Ok("tok".to_owned())), "{}", case.name);
-            drop(stream);
+            drop(after_first_delta(&provider, &server, &case, 200).await);
             provider.settled().await;
         }
         assert_eq!(server.connections_accepted(), 1, "{}", case.name);
@@ -245,20 +215,11 @@ async fn early_stops_keep_the_http1_connection() {
 async fn a_draining_tail_never_delays_the_next_request() {
     // 90 tokens at 50 a second: the abandoned tail takes ~1.8 s to drain (under the cap). The
     // next request is answered on another connection while it drains.
-    let slow = CostModel {
-        base_latency: Duration::ZERO,
-        prefill_tps: f64::INFINITY,
-        decode_tps: 50.0,
-    };
     for case in CASES {
-        let server = start_with(Some(KEY), slow).await;
+        let server = start_with(Some(KEY), decoding(50.0)).await;
         let provider = case.against(&server, GUARD);
         provider.settled().await;
-        server.push_answer_for(case.endpoint, "tok ".repeat(90));
-        let mut stream = provider.stream(fim_request());
-        let first = tokio::time::timeout(GUARD, stream.next()).await.unwrap();
-        assert_eq!(first, Some(Ok("tok".to_owned())), "{}", case.name);
-        drop(stream);
+        drop(after_first_delta(&provider, &server, &case, 90).await);
         server.push_answer_for(case.endpoint, "next");
         assert_eq!(
             answer(&provider, fim_request()).await,

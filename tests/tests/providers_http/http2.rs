@@ -3,14 +3,13 @@
 //! without losing the connection (100 early stops, one connection, no drain), and the
 //! WebSocket session still gets HTTP/1.1 for its upgrade from the same server.
 
-use std::time::Duration;
-
 use spark_lsp::providers::openai_ws::OpenAiWebSocket;
 use spark_lsp::providers::{Provider, Settings, client_config};
 use spark_tests::model_server::{CostModel, ModelServer, ModelServerConfig};
 
 use crate::support::{
-    CASES, Case, GUARD, KEY, answer, chat_request, collect, fim_request, settings,
+    CASES, Case, KEY, after_first_delta, answer, chat_request, collect, decoding, fim_request,
+    settings,
 };
 
 async fn h2_server(cost: CostModel) -> ModelServer {
@@ -73,23 +72,12 @@ async fn every_provider_streams_over_http2() {
 async fn early_stops_reset_the_stream_and_keep_the_http2_connection() {
     // 1,000 tokens a second and 200 tokens to go when the caller drops the stream: the stream
     // is reset at once (nothing to drain), and all 100 requests share one connection.
-    let fast = CostModel {
-        base_latency: Duration::ZERO,
-        prefill_tps: f64::INFINITY,
-        decode_tps: 1000.0,
-    };
     for case in CASES {
-        let server = h2_server(fast).await;
+        let server = h2_server(decoding(1000.0)).await;
         let provider = provider(&case, &server);
         provider.settled().await;
         for _ in 0..100 {
-            server.push_answer_for(case.endpoint, "tok ".repeat(200));
-            let mut request = fim_request();
-            request.max_output_tokens = 400;
-            let mut stream = provider.stream(request);
-            let first = tokio::time::timeout(GUARD, stream.next()).await.unwrap();
-            assert_eq!(first, Some(Ok("tok".to_owned())), "{}", case.name);
-            drop(stream);
+            drop(after_first_delta(&provider, &server, &case, 200).await);
             provider.settled().await;
         }
         server.push_answer_for(case.endpoint, "after");
@@ -107,21 +95,11 @@ async fn early_stops_reset_the_stream_and_keep_the_http2_connection() {
 async fn a_superseded_request_and_its_successor_share_the_http2_connection() {
     // 50 tokens a second: the first answer would take 40 s; the newer request is answered on
     // the same connection while the older one is abandoned.
-    let slow = CostModel {
-        base_latency: Duration::ZERO,
-        prefill_tps: f64::INFINITY,
-        decode_tps: 50.0,
-    };
     for case in CASES {
-        let server = h2_server(slow).await;
+        let server = h2_server(decoding(50.0)).await;
         let provider = provider(&case, &server);
         provider.settled().await;
-        server.push_answer_for(case.endpoint, "tok ".repeat(2000));
-        let mut request = fim_request();
-        request.max_output_tokens = 4000;
-        let mut older = provider.stream(request);
-        let first = tokio::time::timeout(GUARD, older.next()).await.unwrap();
-        assert_eq!(first, Some(Ok("tok".to_owned())), "{}", case.name);
+        let older = after_first_delta(&provider, &server, &case, 2000).await;
         server.push_answer_for(case.endpoint, "newer");
         let newer = provider.stream(fim_request());
         drop(older);

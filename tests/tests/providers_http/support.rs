@@ -266,3 +266,30 @@ pub async fn run_child(test: &str, base_url: &str, env: &[(&str, &str)]) {
         String::from_utf8_lossy(&output.stdout)
     );
 }
+
+/// No latency before the first token, then `tokens_per_second`.
+pub fn decoding(tokens_per_second: f64) -> CostModel {
+    CostModel {
+        base_latency: Duration::ZERO,
+        prefill_tps: f64::INFINITY,
+        decode_tps: tokens_per_second,
+    }
+}
+
+/// Starts a request whose answer is `tokens` tokens and returns its stream once the first delta
+/// arrived: the caller drops it, as the engine does when a suggestion is complete early or
+/// superseded.
+pub async fn after_first_delta(
+    provider: &AnyProvider,
+    server: &ModelServer,
+    case: &Case,
+    tokens: usize,
+) -> TextStream {
+    server.push_answer_for(case.endpoint, "tok ".repeat(tokens));
+    let mut request = fim_request();
+    request.max_output_tokens = 2 * tokens as u32;
+    let mut stream = provider.stream(request);
+    let first = tokio::time::timeout(GUARD, stream.next()).await.unwrap();
+    assert_eq!(first, Some(Ok("tok".to_owned())), "{}", case.name);
+    stream
+}
