@@ -9,13 +9,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use spark_tests::editors;
 use spark_tests::lsp_client::server_binary;
-use spark_tests::model_server::{CostModel, Endpoint, ModelServer, ModelServerConfig};
+use spark_tests::model_server::{Endpoint, ModelServer};
 use tokio::process::Command;
 
 const KEY: &str = "sk-spark-emacs-0123456789";
@@ -30,29 +29,13 @@ fn emacs() -> Option<PathBuf> {
 }
 
 async fn model_server(answers: &[&str]) -> anyhow::Result<ModelServer> {
-    let server = ModelServer::start(ModelServerConfig {
-        cost: CostModel::instant(),
-        api_key: Some(KEY.into()),
-        ..ModelServerConfig::default()
-    })
-    .await?;
-    for answer in answers {
-        server.push_answer(*answer);
-    }
-    Ok(server)
+    editors::scripted_model(KEY, answers).await
 }
 
 /// Runs the named test of `tests/emacs/eglot-test.el` against `server`; fails with the
 /// script's error and Emacs's output (eglot's events buffer is not kept in batch mode).
 async fn run_test(emacs: &Path, test: &str, server: &ModelServer) -> anyhow::Result<()> {
-    static RUN: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "spark-emacs-{}-{}-{test}",
-        std::process::id(),
-        RUN.fetch_add(1, Ordering::Relaxed),
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+    let dir = editors::scratch_dir("emacs", test)?;
     let result = dir.join("result");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("emacs/eglot-test.el");
     let output = Command::new(emacs)

@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -42,30 +41,13 @@ fn nvim() -> Option<PathBuf> {
 }
 
 async fn model_server(answers: &[&str]) -> anyhow::Result<ModelServer> {
-    let server = ModelServer::start(ModelServerConfig {
-        cost: CostModel::instant(),
-        api_key: Some(KEY.into()),
-        ..ModelServerConfig::default()
-    })
-    .await?;
-    for answer in answers {
-        server.push_answer(*answer);
-    }
-    Ok(server)
+    editors::scripted_model(KEY, answers).await
 }
 
 /// Runs `editors/nvim/tests/<script>` in headless Neovim against `server`; fails with the
 /// script's error, Neovim's output and the end of the LSP log.
 async fn run_script(nvim: &Path, script: &str, server: &ModelServer) -> anyhow::Result<()> {
-    static RUN: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "spark-nvim-{}-{}-{}",
-        std::process::id(),
-        RUN.fetch_add(1, Ordering::Relaxed),
-        script.trim_end_matches(".lua")
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+    let dir = editors::scratch_dir("nvim", script.trim_end_matches(".lua"))?;
     let result = dir.join("result");
     let script_path = plugin_dir().join("tests").join(script);
     let mut child = Command::new(nvim)
