@@ -141,16 +141,37 @@ pub async fn serve<I, O, S>(
         tokio::join!(reading, handling);
         handled.cancel();
     };
+    // Serving ends at `exit`, end of input or `stop`. Then the frames already queued are written
+    // whole (a frame cut off by the exit would be garbage on the client's side), but never
+    // waiting long on a client that stopped reading.
+    let served = CancellationToken::new();
+    let serving = async {
+        tokio::select! {
+            _ = async { tokio::join!(pipeline, forwarding) } => {}
+            () = stop.cancelled() => tracing::info!("stopped serving"),
+        }
+        // The senders went with the pipeline: the writer ends once the queue is empty.
+        served.cancel();
+    };
+    let writing = async {
+        let frames = writer::write_frames(output, out_rx);
+        let mut frames = std::pin::pin!(frames);
+        tokio::select! {
+            () = &mut frames => {}
+            () = served.cancelled() => {
+                if tokio::time::timeout(FLUSH_GRACE, frames).await.is_err() {
+                    tracing::warn!("the client did not read the last frames; exiting without them");
+                }
+            }
+        }
+    };
     // One task polls everything, as in tower-lsp-server: handlers need no spawning (nor
     // 'static I/O), and the reader's `poll_ready` is polled again whenever a handler progresses.
-    let everything = async {
-        tokio::join!(pipeline, forwarding, writer::write_frames(output, out_rx));
-    };
-    tokio::select! {
-        () = everything => {}
-        () = stop.cancelled() => tracing::info!("stopped serving"),
-    }
+    tokio::join!(serving, writing);
 }
+
+/// How long the frames queued when serving ends may take to write.
+const FLUSH_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Runs a handler future, turning a panic into an Internal error for its request.
 fn guarded<F, E>(
