@@ -50,19 +50,28 @@ try {
     if (args.only && !new RegExp(args.only).test(test.name)) continue;
     const started = Date.now();
     model.clear();
-    const ctx = { workbench, page, model, code, settings, file: (name, text) => writeFileSync(join(code.workspace, name), text), path: (name) => join(code.workspace, name), serverLog: () => readFileSync(serverLog, "utf8") };
+    // A test that needs its own VS Code (e.g. with Workspace Trust on) replaces page, code and
+    // serverLog with its own, so that a failure keeps its screenshot and logs, and registers in
+    // `cleanups` what to stop once they are kept.
+    const ctx = {
+      workbench, page, model, code, settings, browser, args, cleanups: [],
+      file: (name, text) => writeFileSync(join(code.workspace, name), text),
+      path: (name) => join(code.workspace, name),
+      serverLog: () => readFileSync(serverLog, "utf8"),
+    };
     try {
       await test.run(ctx);
       console.log(`ok    ${test.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     } catch (error) {
       const slug = test.name.replace(/[^a-z0-9]+/gi, "-");
       const shot = join(args.out, `${slug}.png`);
-      await page.screenshot({ path: shot }).catch(() => {});
-      writeFileSync(join(args.out, `${slug}.log`), code.sparkLog());
-      writeFileSync(join(args.out, `${slug}.server.log`), readFileSync(serverLog, "utf8"));
+      await ctx.page.screenshot({ path: shot }).catch(() => {});
+      writeFileSync(join(args.out, `${slug}.log`), ctx.code.sparkLog());
+      writeFileSync(join(args.out, `${slug}.server.log`), (() => { try { return ctx.serverLog(); } catch { return ""; } })());
       failures.push(test.name);
       console.log(`FAIL  ${test.name}: ${error?.stack ?? error}\n      screenshot: ${shot}`);
     } finally {
+      for (const cleanup of ctx.cleanups.reverse()) await Promise.resolve().then(cleanup).catch((e) => console.error(`cleanup: ${e}`));
       // Leave no dialog, palette or dirty editor behind for the next test.
       await page.keyboard.press("Escape").catch(() => {});
       await page.keyboard.press("Escape").catch(() => {});
