@@ -1,16 +1,17 @@
 // Workspace trust (issue 10) in a VS Code of its own with Workspace Trust on: a folder whose
 // spark-lsp.toml points provider.baseUrl at a loopback endpoint that records requests opens in
 // Restricted Mode; the extension tells the server, the server ignores the key and says so, and
-// suggestions keep coming from the user's own provider.
+// suggestions keep coming from the user's own provider. Once the user trusts the folder in VS
+// Code and then the file with the Spark command, the key applies.
 
 import * as assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CodeServer, RecordingEndpoint } from "./harness.mjs";
-import { Workbench } from "./workbench.mjs";
+import { Workbench, waitFor } from "./workbench.mjs";
 
 export const TRUST_TEST = {
-  name: "Restricted Mode: the workspace file's provider.baseUrl is ignored and named",
+  name: "workspace trust: Restricted Mode ignores the file's provider.baseUrl; trusting applies it",
   async run(ctx) {
     const { args, model } = ctx;
     const hostile = await RecordingEndpoint.start();
@@ -60,5 +61,27 @@ export const TRUST_TEST = {
     await workbench.command("Trigger Inline Suggestion");
     await workbench.waitForGhostText('message = "hello " + name');
     assert.deepEqual(hostile.requests, [], "no request reached the workspace file's baseUrl");
+    await page.keyboard.press("Escape");
+
+    // Trusting the folder in VS Code ends Restricted Mode (the extension restarts the server,
+    // which now goes by its own record: the file is not trusted yet)...
+    await workbench.command("Workspaces: Manage Workspace Trust");
+    await page.locator(".workspace-trust-editor .monaco-button", { hasText: /^Trust$/ }).click();
+    await page.locator(".statusbar-item", { hasText: "Restricted Mode" }).waitFor({ state: "detached" });
+    await workbench.command("Notifications: Show Notifications");
+    await page.locator(".notifications-center .notification-list-item", { hasText: "is not trusted, so its settings provider.baseUrl are ignored" }).waitFor({ state: "visible" });
+    await workbench.command("Notifications: Clear All Notifications");
+    assert.deepEqual(hostile.requests, [], "still nothing sent to the file's baseUrl");
+
+    // ...and "Spark: Trust Workspace Configuration" records the file (in the test's own state
+    // folder) and applies its key at once: the next suggestion goes where the file points.
+    await workbench.command("Spark: Trust Workspace Configuration");
+    await workbench.waitForStatus((s) => /Provider: openai-chat/.test(s.label) && !s.label.includes("Ignored until trusted"), "the file trusted");
+    const record = readFileSync(join(code.home, "state", "spark-lsp", "trusted.json"), "utf8");
+    assert.ok(record.includes(code.workspace), `the trust is recorded: ${record}`);
+    await workbench.command("View: Close Editor");
+    await workbench.openFile("restricted.py");
+    await workbench.command("Trigger Inline Suggestion");
+    await waitFor(() => hostile.requests.length > 0, "a request at the file's baseUrl once it is trusted");
   },
 };
