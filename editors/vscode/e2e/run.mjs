@@ -1,6 +1,7 @@
 // The VS Code extension end to end in a real VS Code (code-server 4.99.4 = VS Code 1.99.3 OSS):
 // the packaged .vsix, the real spark-lsp binary and the reference model server. Each test works
-// in its own file of one workspace and asserts on what VS Code shows and on the file on disk; a
+// in its own file of one workspace (the workspace-trust test in a VS Code of its own) and asserts
+// on what VS Code shows and on the file on disk; a
 // failure keeps a screenshot and the spark-lsp log under the output folder.
 //
 // Usage (scripts/test-vscode-e2e sets it up):
@@ -12,6 +13,15 @@ import { parseArgs } from "node:util";
 import { CodeServer, ModelServer, launchBrowser, userSettings } from "./harness.mjs";
 import { CORPUS, TESTS } from "./tests.mjs";
 import { Workbench } from "./workbench.mjs";
+
+/** The test's server log, or "" when the server never wrote one. */
+function serverLogOf(ctx) {
+  try {
+    return ctx.serverLog();
+  } catch {
+    return "";
+  }
+}
 
 const { values: args } = parseArgs({
   options: {
@@ -67,11 +77,15 @@ try {
       const shot = join(args.out, `${slug}.png`);
       await ctx.page.screenshot({ path: shot }).catch(() => {});
       writeFileSync(join(args.out, `${slug}.log`), ctx.code.sparkLog());
-      writeFileSync(join(args.out, `${slug}.server.log`), (() => { try { return ctx.serverLog(); } catch { return ""; } })());
+      writeFileSync(join(args.out, `${slug}.server.log`), serverLogOf(ctx));
       failures.push(test.name);
       console.log(`FAIL  ${test.name}: ${error?.stack ?? error}\n      screenshot: ${shot}`);
     } finally {
-      for (const cleanup of ctx.cleanups.reverse()) await Promise.resolve().then(cleanup).catch((e) => console.error(`cleanup: ${e}`));
+      for (const cleanup of ctx.cleanups.reverse()) {
+        await Promise.resolve()
+          .then(cleanup)
+          .catch((error) => console.error(`cleanup after ${test.name}: ${error}`));
+      }
       // Leave no dialog, palette or dirty editor behind for the next test.
       await page.keyboard.press("Escape").catch(() => {});
       await page.keyboard.press("Escape").catch(() => {});
