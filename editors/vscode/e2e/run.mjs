@@ -1,8 +1,8 @@
 // The VS Code extension end to end in a real VS Code (code-server 4.99.4 = VS Code 1.99.3 OSS):
 // the packaged .vsix, the real spark-lsp binary and the reference model server. Each test works
 // in its own file of one workspace (the workspace-trust test in a VS Code of its own) and asserts
-// on what VS Code shows and on the file on disk; a
-// failure keeps a screenshot and the spark-lsp log under the output folder.
+// on what VS Code shows and on the file on disk; a failure keeps a screenshot and the spark-lsp
+// log under the output folder.
 //
 // Usage (scripts/test-vscode-e2e sets it up):
 //   node e2e/run.mjs --code-server DIR --spark-lsp BIN --model-server BIN --vsix FILE --out DIR [--only REGEX]
