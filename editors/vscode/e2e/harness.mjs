@@ -4,6 +4,7 @@
 // playwright-core. Everything listens on 127.0.0.1 and lives under one temporary folder.
 
 import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:http";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, readdirSync, existsSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -102,12 +103,37 @@ export function userSettings(sparkBin, modelUrl, serverLog) {
   };
 }
 
+/**
+ * A loopback HTTP endpoint that must stay unused: it records every request and fails it (503),
+ * so a test can tell whether anything was sent where a hostile file pointed.
+ */
+export class RecordingEndpoint {
+  static async start() {
+    const endpoint = new RecordingEndpoint();
+    endpoint.requests = [];
+    endpoint.server = createServer((request, response) => {
+      endpoint.requests.push(`${request.method} ${request.url}`);
+      request.resume();
+      response.writeHead(503).end();
+    });
+    await new Promise((resolve) => endpoint.server.listen(0, "127.0.0.1", resolve));
+    endpoint.url = `http://127.0.0.1:${endpoint.server.address().port}/v1`;
+    return endpoint;
+  }
+
+  stop() {
+    this.server.closeAllConnections();
+    this.server.close();
+  }
+}
+
 export class CodeServer {
   /**
    * Installs `vsix` into a fresh extensions folder and starts code-server on a free loopback
-   * port; `settings` go into the user's settings.json.
+   * port; `settings` go into the user's settings.json. VS Code's Workspace Trust is off unless
+   * `workspaceTrust` (then the settings decide, and every folder starts untrusted).
    */
-  static async start(codeServerDir, vsix, settings) {
+  static async start(codeServerDir, vsix, settings, { workspaceTrust = false } = {}) {
     const server = new CodeServer();
     server.home = mkdtempSync(join(tmpdir(), "spark-vscode-e2e-"));
     server.userData = join(server.home, "user-data");
@@ -116,23 +142,32 @@ export class CodeServer {
     for (const dir of [join(server.userData, "User"), server.extensions, server.workspace]) mkdirSync(dir, { recursive: true });
     server.writeSettings(settings);
     const entry = join(codeServerDir, "node_modules/code-server/out/node/entry.js");
-    // code-server writes its config and state under XDG folders: keep them in the temp home.
+    // code-server writes its config and state under XDG folders, and so does spark-lsp (its
+    // user spark-lsp.toml, its record of trusted files): keep them in the temp home.
     const env = {
       ...process.env,
       XDG_CONFIG_HOME: join(server.home, "config"),
       XDG_DATA_HOME: join(server.home, "data"),
+      XDG_STATE_HOME: join(server.home, "state"),
     };
     const dirs = ["--user-data-dir", server.userData, "--extensions-dir", server.extensions];
     const install = spawnSync(process.execPath, [entry, ...dirs, "--install-extension", vsix], { env, encoding: "utf8" });
     if (install.status !== 0 || !/successfully installed/.test(install.stdout + install.stderr)) {
       throw new Error(`installing ${vsix} failed:\n${install.stdout}\n${install.stderr}`);
     }
-    const args = [entry, "--auth", "none", "--bind-addr", "127.0.0.1:0", "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", ...dirs];
+    const args = [entry, "--auth", "none", "--bind-addr", "127.0.0.1:0", "--disable-telemetry", "--disable-update-check", ...(workspaceTrust ? [] : ["--disable-workspace-trust"]), ...dirs];
     const { child, found, lines } = startAnnouncing(process.execPath, args, { env }, /HTTP server listening on (http:\/\/127\.0\.0\.1:\d+)/, "code-server");
     server.child = child;
     server.lines = lines;
     server.url = await found;
     return server;
+  }
+
+  /** Writes the user's own spark-lsp.toml (under the temp home's XDG_CONFIG_HOME). */
+  writeUserToml(text) {
+    const dir = join(this.home, "config", "spark-lsp");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "spark-lsp.toml"), text);
   }
 
   writeSettings(settings) {

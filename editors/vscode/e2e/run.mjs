@@ -1,7 +1,8 @@
 // The VS Code extension end to end in a real VS Code (code-server 4.99.4 = VS Code 1.99.3 OSS):
 // the packaged .vsix, the real spark-lsp binary and the reference model server. Each test works
-// in its own file of one workspace and asserts on what VS Code shows and on the file on disk; a
-// failure keeps a screenshot and the spark-lsp log under the output folder.
+// in its own file of one workspace (the workspace-trust test in a VS Code of its own) and asserts
+// on what VS Code shows and on the file on disk; a failure keeps a screenshot and the spark-lsp
+// log under the output folder.
 //
 // Usage (scripts/test-vscode-e2e sets it up):
 //   node e2e/run.mjs --code-server DIR --spark-lsp BIN --model-server BIN --vsix FILE --out DIR [--only REGEX]
@@ -12,6 +13,15 @@ import { parseArgs } from "node:util";
 import { CodeServer, ModelServer, launchBrowser, userSettings } from "./harness.mjs";
 import { CORPUS, TESTS } from "./tests.mjs";
 import { Workbench } from "./workbench.mjs";
+
+/** The test's server log, or "" when the server never wrote one. */
+function serverLogOf(ctx) {
+  try {
+    return ctx.serverLog();
+  } catch {
+    return "";
+  }
+}
 
 const { values: args } = parseArgs({
   options: {
@@ -50,19 +60,32 @@ try {
     if (args.only && !new RegExp(args.only).test(test.name)) continue;
     const started = Date.now();
     model.clear();
-    const ctx = { workbench, page, model, code, settings, file: (name, text) => writeFileSync(join(code.workspace, name), text), path: (name) => join(code.workspace, name), serverLog: () => readFileSync(serverLog, "utf8") };
+    // A test that needs its own VS Code (e.g. with Workspace Trust on) replaces page, code and
+    // serverLog with its own, so that a failure keeps its screenshot and logs, and registers in
+    // `cleanups` what to stop once they are kept.
+    const ctx = {
+      workbench, page, model, code, settings, browser, args, cleanups: [],
+      file: (name, text) => writeFileSync(join(code.workspace, name), text),
+      path: (name) => join(code.workspace, name),
+      serverLog: () => readFileSync(serverLog, "utf8"),
+    };
     try {
       await test.run(ctx);
       console.log(`ok    ${test.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     } catch (error) {
       const slug = test.name.replace(/[^a-z0-9]+/gi, "-");
       const shot = join(args.out, `${slug}.png`);
-      await page.screenshot({ path: shot }).catch(() => {});
-      writeFileSync(join(args.out, `${slug}.log`), code.sparkLog());
-      writeFileSync(join(args.out, `${slug}.server.log`), readFileSync(serverLog, "utf8"));
+      await ctx.page.screenshot({ path: shot }).catch(() => {});
+      writeFileSync(join(args.out, `${slug}.log`), ctx.code.sparkLog());
+      writeFileSync(join(args.out, `${slug}.server.log`), serverLogOf(ctx));
       failures.push(test.name);
       console.log(`FAIL  ${test.name}: ${error?.stack ?? error}\n      screenshot: ${shot}`);
     } finally {
+      for (const cleanup of ctx.cleanups.reverse()) {
+        await Promise.resolve()
+          .then(cleanup)
+          .catch((error) => console.error(`cleanup after ${test.name}: ${error}`));
+      }
       // Leave no dialog, palette or dirty editor behind for the next test.
       await page.keyboard.press("Escape").catch(() => {});
       await page.keyboard.press("Escape").catch(() => {});

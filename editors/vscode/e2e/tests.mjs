@@ -5,6 +5,7 @@
 
 import * as assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { TRUST_TEST } from "./trust.mjs";
 import { waitFor } from "./workbench.mjs";
 
 export const CORPUS = `def add(a, b):
@@ -205,6 +206,8 @@ TESTS.push(
       await onDisk(ctx, "next.py", "def add(a, b):\n    sum = a + b\n    return sum\n");
     },
   },
+  // In a VS Code of its own (Workspace Trust on), with this one's model server as the provider.
+  TRUST_TEST,
   // Last: its injected faults and error notification stay out of the other tests' way.
   {
     name: "the status bar item follows spark/status: ready, busy, error",
