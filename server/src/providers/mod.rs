@@ -9,6 +9,7 @@ pub mod breaker;
 mod build;
 mod fim;
 pub mod http;
+mod http_call;
 mod http_stream;
 pub mod local;
 mod openai_chat;
