@@ -131,59 +131,6 @@ impl Conn {
         self.buf.extend_from_slice(&chunk[..n]);
         Ok(n)
     }
-
-    /// Writes a complete response with a `Content-Length` body.
-    pub async fn write_full(
-        &mut self,
-        status: u16,
-        headers: &[(&str, String)],
-        content_type: &str,
-        body: &[u8],
-        keep_alive: bool,
-    ) -> io::Result<()> {
-        let mut head = status_line(status);
-        push_headers(&mut head, headers);
-        head.push_str(&format!(
-            "content-type: {content_type}\r\ncontent-length: {}\r\n",
-            body.len()
-        ));
-        head.push_str(connection_header(keep_alive));
-        head.push_str("\r\n");
-        let mut bytes = head.into_bytes();
-        bytes.extend_from_slice(body);
-        self.io.write_all(&bytes).await?;
-        self.io.flush().await
-    }
-
-    /// Starts a `Transfer-Encoding: chunked` response; follow with [`Conn::write_chunk`] and
-    /// [`Conn::end_chunks`].
-    pub async fn start_chunked(&mut self, content_type: &str, keep_alive: bool) -> io::Result<()> {
-        let mut head = status_line(200);
-        head.push_str(&format!(
-            "content-type: {content_type}\r\ncache-control: no-cache\r\n"
-        ));
-        head.push_str("transfer-encoding: chunked\r\n");
-        head.push_str(connection_header(keep_alive));
-        head.push_str("\r\n");
-        self.io.write_all(head.as_bytes()).await?;
-        self.io.flush().await
-    }
-
-    pub async fn write_chunk(&mut self, data: &[u8]) -> io::Result<()> {
-        if data.is_empty() {
-            return Ok(());
-        }
-        let mut bytes = format!("{:x}\r\n", data.len()).into_bytes();
-        bytes.extend_from_slice(data);
-        bytes.extend_from_slice(b"\r\n");
-        self.io.write_all(&bytes).await?;
-        self.io.flush().await
-    }
-
-    pub async fn end_chunks(&mut self) -> io::Result<()> {
-        self.io.write_all(b"0\r\n\r\n").await?;
-        self.io.flush().await
-    }
 }
 
 fn status_line(status: u16) -> String {
@@ -263,7 +210,9 @@ pub(crate) trait Respond: Send {
     fn end_chunks(&mut self) -> impl Future<Output = io::Result<()>> + Send;
 }
 
+/// HTTP/1.1: `Content-Length` or `Transfer-Encoding: chunked` bodies.
 impl Respond for Conn {
+    /// Writes a complete response with a `Content-Length` body.
     async fn write_full(
         &mut self,
         status: u16,
@@ -272,18 +221,46 @@ impl Respond for Conn {
         body: &[u8],
         keep_alive: bool,
     ) -> io::Result<()> {
-        Conn::write_full(self, status, headers, content_type, body, keep_alive).await
+        let mut head = status_line(status);
+        push_headers(&mut head, headers);
+        head.push_str(&format!(
+            "content-type: {content_type}\r\ncontent-length: {}\r\n",
+            body.len()
+        ));
+        head.push_str(connection_header(keep_alive));
+        head.push_str("\r\n");
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(body);
+        self.io.write_all(&bytes).await?;
+        self.io.flush().await
     }
 
+    /// Starts a `Transfer-Encoding: chunked` response; follow with `write_chunk` and `end_chunks`.
     async fn start_chunked(&mut self, content_type: &str, keep_alive: bool) -> io::Result<()> {
-        Conn::start_chunked(self, content_type, keep_alive).await
+        let mut head = status_line(200);
+        head.push_str(&format!(
+            "content-type: {content_type}\r\ncache-control: no-cache\r\n"
+        ));
+        head.push_str("transfer-encoding: chunked\r\n");
+        head.push_str(connection_header(keep_alive));
+        head.push_str("\r\n");
+        self.io.write_all(head.as_bytes()).await?;
+        self.io.flush().await
     }
 
     async fn write_chunk(&mut self, data: &[u8]) -> io::Result<()> {
-        Conn::write_chunk(self, data).await
+        if data.is_empty() {
+            return Ok(());
+        }
+        let mut bytes = format!("{:x}\r\n", data.len()).into_bytes();
+        bytes.extend_from_slice(data);
+        bytes.extend_from_slice(b"\r\n");
+        self.io.write_all(&bytes).await?;
+        self.io.flush().await
     }
 
     async fn end_chunks(&mut self) -> io::Result<()> {
-        Conn::end_chunks(self).await
+        self.io.write_all(b"0\r\n\r\n").await?;
+        self.io.flush().await
     }
 }

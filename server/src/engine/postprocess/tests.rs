@@ -14,9 +14,9 @@ pub(super) fn fixture(text: &str) -> (String, usize) {
     (text.replacen("$0", "", 1), cursor_byte)
 }
 
-/// Post-processes `raw` as an answer from a completion model (`chat` false) or a chat model at
-/// the fixture's cursor, with the syntax check on, and snapshots the suggestion.
-fn check(language: Language, chat: bool, text: &str, raw: &str, expected: Expect) {
+/// The suggestion for `raw` at the fixture's cursor from a completion model (`chat` false) or a
+/// chat model, with the syntax check on; `None` when nothing would be shown.
+pub(super) fn suggest(language: Language, chat: bool, text: &str, raw: &str) -> Option<String> {
     let (text, cursor_byte) = fixture(text);
     let rope = Rope::from_str(&text);
     let tree = crate::syntax::parse(language, &rope, None);
@@ -29,7 +29,13 @@ fn check(language: Language, chat: bool, text: &str, raw: &str, expected: Expect
         }),
         ..PostContext::new(&text[..cursor_byte], &text[cursor_byte..], Some(language))
     };
-    let actual = finish(&ctx, raw).unwrap_or_else(|| "<dropped>".to_owned());
+    finish(&ctx, raw)
+}
+
+/// Post-processes `raw` as an answer from a completion model (`chat` false) or a chat model at
+/// the fixture's cursor, with the syntax check on, and snapshots the suggestion.
+fn check(language: Language, chat: bool, text: &str, raw: &str, expected: Expect) {
+    let actual = suggest(language, chat, text, raw).unwrap_or_else(|| "<dropped>".to_owned());
     // A leading line break is shown as `⏎`: a snapshot's blank first line would be taken as
     // layout, and its indentation lost.
     let actual = match actual.strip_prefix('\n') {

@@ -1,28 +1,8 @@
 //! A correct answer comes out exactly as the model gave it: the line break that starts a block
 //! body, completions inside brackets the line already closes, and the document's line breaks.
 
-use ropey::Rope;
-
-use super::tests::fixture;
+use super::tests::suggest;
 use super::*;
-
-/// The suggestion for `raw` at the fixture's cursor, with the syntax check on; `None` when
-/// nothing would be shown.
-fn suggest(language: Language, chat: bool, text: &str, raw: &str) -> Option<String> {
-    let (text, cursor_byte) = fixture(text);
-    let rope = Rope::from_str(&text);
-    let tree = crate::syntax::parse(language, &rope, None);
-    let ctx = PostContext {
-        is_chat_model: chat,
-        syntax: Some(SyntaxInput {
-            rope: &rope,
-            tree: tree.as_ref(),
-            cursor_byte,
-        }),
-        ..PostContext::new(&text[..cursor_byte], &text[cursor_byte..], Some(language))
-    };
-    finish(&ctx, raw)
-}
 
 /// Both prompt families, same answer, same expectation.
 fn both(language: Language, text: &str, raw: &str, expected: &str) {
