@@ -104,6 +104,9 @@ pub struct NextEditResult {
     /// `spark.didAcceptNextEdit`, to execute when the user applies the edits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Command>,
+    /// How sure the model is that the user wants the edit now: `low`, `medium` or `high`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
 }
 
 /// An LSP `Command`.

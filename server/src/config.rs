@@ -46,6 +46,7 @@ pub struct Config {
     pub secrets: SecretsConfig,
     pub log: LogConfig,
     pub completion: CompletionConfig,
+    pub next_edit: NextEditConfig,
 }
 
 /// Which model endpoint to talk to and how.
@@ -225,6 +226,27 @@ impl Default for CompletionConfig {
             item_budget_ms: None,
         }
     }
+}
+
+/// How next-edit suggestions are asked for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NextEditConfig {
+    /// The prompt format (`engine::next_edit::format`).
+    pub format: NextEditFormat,
+}
+
+/// The prompt format of next-edit requests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NextEditFormat {
+    /// Sweep's own format for a model whose name contains `sweep`, else chat.
+    #[default]
+    Auto,
+    /// The intent line and the rewritten editable region, for instruction models.
+    Chat,
+    /// Sweep next-edit's `<|file_sep|>` original/current/updated blocks, a raw completion.
+    Sweep,
 }
 
 /// Files whose contents are never sent to a model.

@@ -37,6 +37,19 @@ pub fn render_recent_edits(snapshot: &Snapshot, tokens: usize) -> String {
     edits::render(&snapshot.rope, &snapshot.recent_edits, tokens)
 }
 
+/// The snippets of `related` documents most like the code around `cursor` of `snapshot`, that
+/// fit in `tokens` (see `related`); secret documents and the snapshot's own are skipped.
+pub fn related_snippets(
+    snapshot: &Snapshot,
+    cursor: usize,
+    related: &[RelatedDoc],
+    secret_globs: &[String],
+    tokens: usize,
+) -> Vec<Snippet> {
+    let path = display_path(&snapshot.uri);
+    related::snippets(&snapshot.rope, cursor, related, &path, secret_globs, tokens)
+}
+
 use std::ops::Range;
 
 use ropey::Rope;

@@ -8,11 +8,13 @@
 mod encoding;
 mod history;
 mod store;
+mod timeline;
 mod tree_state;
 
 pub use encoding::{LineCol, PositionEncoding, Resolved, to_byte, to_line_col};
 pub use history::RecentEdit;
 pub use store::{ChangeError, ChangeOutcome, DocumentStore, Limits, TextChange};
+pub use timeline::LineEdit;
 
 use std::sync::Arc;
 

@@ -6,13 +6,14 @@
 //! recently used documents, because trees, not text, dominate a language server's memory.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use dashmap::DashMap;
 use ropey::Rope;
 
 use super::encoding::{LineCol, PositionEncoding, to_byte};
 use super::history::History;
+use super::timeline::{LineEdit, Timeline};
 use super::tree_state::{ParseQueue, TreeState, parse_snapshot};
 use super::{Inactive, Snapshot, classify};
 use crate::syntax::{self, Language};
@@ -74,6 +75,8 @@ pub(super) struct Inner {
     limits: RwLock<Limits>,
     clock: AtomicU64,
     parser: ParseQueue,
+    /// Every document's edits in order; locked after a document's shard, never before.
+    timeline: Mutex<Timeline>,
 }
 
 /// The server's documents. Cloning is cheap and shares the store.
@@ -96,6 +99,7 @@ impl DocumentStore {
             limits: RwLock::new(limits),
             clock: AtomicU64::new(0),
             parser: ParseQueue::start(store.clone()),
+            timeline: Mutex::default(),
         });
         Self { inner }
     }
@@ -129,6 +133,7 @@ impl DocumentStore {
         if let Some(mut old) = self.inner.docs.insert(uri.clone(), doc) {
             old.tree.clear();
         }
+        self.inner.timeline().seal(&uri);
         // Queued only once the document is in the map, where the parser thread looks for it.
         if let Some(mut doc) = self.inner.docs.get_mut(&uri) {
             self.inner.activate(&uri, &mut doc);
@@ -168,6 +173,8 @@ impl DocumentStore {
             });
         }
         let doc = &mut *doc;
+        let uri: Arc<str> = uri.into();
+        let mut timeline = self.inner.timeline();
         let mut outcome = ChangeOutcome::default();
         let mut full_replace = false;
         let mut saw_nul = false;
@@ -178,15 +185,22 @@ impl DocumentStore {
                 None => {
                     doc.rope = Rope::from_str(&change.text);
                     doc.tree.clear();
+                    timeline.seal(&uri);
                     full_replace = true;
                 }
                 Some((start, end)) => {
-                    let applied = apply_range(doc, version, start, end, &change.text, encoding);
+                    let change = Change {
+                        range: (start, end),
+                        text: &change.text,
+                        encoding,
+                    };
+                    let applied = apply_range(doc, version, change, (&uri, &mut timeline));
                     outcome.clamped += applied.clamped;
                     reparse |= applied.reparse;
                 }
             }
         }
+        drop(timeline);
         doc.version = version;
         doc.last_used.store(self.inner.tick(), Ordering::Relaxed);
         let has_nul = saw_nul || (full_replace && doc.rope.chunks().any(|c| c.contains('\0')));
@@ -196,7 +210,6 @@ impl DocumentStore {
             has_nul || (was_binary && !full_replace),
             &limits,
         );
-        let uri: Arc<str> = uri.into();
         if doc.inactive.is_some() {
             doc.tree.clear();
         } else if reparse {
@@ -227,6 +240,31 @@ impl DocumentStore {
         })
     }
 
+    /// The user's edits over all documents, oldest first (see [`LineEdit`]).
+    pub fn edit_timeline(&self) -> Vec<LineEdit> {
+        self.inner.timeline().entries()
+    }
+
+    /// Up to `limit` active documents other than `except`, most recently used (viewed or
+    /// edited) first, with their text.
+    pub fn recent_documents(&self, except: &str, limit: usize) -> Vec<(Arc<str>, Rope)> {
+        let mut docs: Vec<(u64, Arc<str>, Rope)> = self
+            .inner
+            .docs
+            .iter()
+            .filter(|d| d.key().as_ref() != except && d.inactive.is_none())
+            .map(|d| {
+                let used = d.last_used.load(Ordering::Relaxed);
+                (used, d.key().clone(), d.rope.clone())
+            })
+            .collect();
+        docs.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        docs.into_iter()
+            .take(limit)
+            .map(|(_, uri, rope)| (uri, rope))
+            .collect()
+    }
+
     /// How many documents hold a syntax tree right now.
     pub fn trees_in_memory(&self) -> usize {
         self.inner
@@ -249,14 +287,24 @@ struct Applied {
     reparse: bool,
 }
 
-/// Applies one ranged change to the rope and describes it to the tree.
+/// One ranged change of a `didChange`.
+struct Change<'a> {
+    range: (LineCol, LineCol),
+    text: &'a str,
+    encoding: PositionEncoding,
+}
+
+/// Applies one ranged change to the rope, describes it to the tree and records it in the
+/// document's history and the store's timeline.
 fn apply_range(
     doc: &mut Document,
     version: i32,
-    start: LineCol,
-    end: LineCol,
-    text: &str,
-    encoding: PositionEncoding,
+    Change {
+        range: (start, end),
+        text,
+        encoding,
+    }: Change<'_>,
+    (uri, timeline): (&Arc<str>, &mut Timeline),
 ) -> Applied {
     let start = to_byte(&doc.rope, start, encoding);
     let end = to_byte(&doc.rope, end, encoding);
@@ -275,6 +323,7 @@ fn apply_range(
     }
     doc.history
         .record(version, &doc.rope, start_byte, end_byte, text);
+    timeline.record(uri, &doc.rope, start_byte, end_byte, text);
     let start_char = doc.rope.byte_to_char(start_byte);
     let end_char = doc.rope.byte_to_char(end_byte);
     doc.rope.remove(start_char..end_char);
@@ -283,6 +332,10 @@ fn apply_range(
 }
 
 impl Inner {
+    fn timeline(&self) -> std::sync::MutexGuard<'_, Timeline> {
+        self.timeline.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn tick(&self) -> u64 {
         self.clock.fetch_add(1, Ordering::Relaxed)
     }

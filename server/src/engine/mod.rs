@@ -10,7 +10,7 @@
 mod accept;
 mod cache;
 mod generation;
-mod next_edit;
+pub mod next_edit;
 mod postprocess;
 pub mod refactor;
 mod scheduler;
@@ -34,7 +34,7 @@ use generation::{Job, Progress, Want};
 use stats::Stats;
 
 use crate::context::{self, Anchor, ContextInput, PromptFamily, WindowStart};
-use crate::documents::Snapshot;
+use crate::documents::{DocumentStore, Snapshot};
 use crate::providers::{ModelRequest, Provider, ProviderError};
 
 /// Requests that may wait at once. Only supersession per document matters for them: the model
@@ -66,6 +66,8 @@ pub struct RequestSettings {
     pub provider_wait: Duration,
     /// File globs never sent to a model, beyond the built-in list.
     pub secret_globs: Vec<String>,
+    /// The prompt format of next edits (`nextEdit.format`, resolved for the model).
+    pub next_edit_format: next_edit::format::Format,
 }
 
 pub struct Engine {
@@ -89,10 +91,12 @@ pub struct Engine {
     window_starts: Mutex<HashMap<Arc<str>, usize>>,
     /// Per document, the latest next-edit suggestion (or the call making it).
     next_edits: Mutex<HashMap<Arc<str>, next_edit::Entry>>,
+    /// The open documents, for what a next-edit prompt shows of other files.
+    documents: DocumentStore,
 }
 
 impl Engine {
-    pub fn new(max_in_flight: usize) -> Self {
+    pub fn new(max_in_flight: usize, documents: DocumentStore) -> Self {
         Self {
             provider: RwLock::new(None),
             building: watch::Sender::new(false),
@@ -104,6 +108,7 @@ impl Engine {
             anchors: Mutex::new(HashMap::new()),
             window_starts: Mutex::new(HashMap::new()),
             next_edits: Mutex::new(HashMap::new()),
+            documents,
         }
     }
 

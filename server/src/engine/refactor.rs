@@ -6,10 +6,6 @@
 //! the region itself and the task, and answers with the new region only. The answer is collected
 //! whole, a markdown fence around it is dropped, and [`crate::edits::diff`] turns it into edits
 //! so that the editor sees a one-word change as a one-word edit.
-//!
-//! A next-edit suggestion is the same rewrite with a different task: the region is the few lines
-//! around the cursor (marked in the prompt), the context adds the user's recent edits, and the
-//! model is asked for the region as it reads after the user's next edit.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -30,13 +26,6 @@ const CONTEXT_AFTER_BYTES: usize = 1_500;
 /// A function larger than this is not offered as the region for an empty selection: the model
 /// would rewrite far more than the user meant, slowly.
 const MAX_SCOPE_BYTES: usize = 8_000;
-/// Lines above and below the cursor that a next-edit suggestion may rewrite.
-const NEXT_EDIT_LINES_BEFORE: usize = 3;
-const NEXT_EDIT_LINES_AFTER: usize = 8;
-const NEXT_EDIT_MAX_BYTES: usize = 2_000;
-/// The recent edits shown for a next-edit suggestion, in tokens.
-const NEXT_EDIT_HISTORY_TOKENS: usize = 600;
-
 /// What the model is told about its job, for every refactor.
 pub const REFACTOR_INSTRUCTIONS: &str = "You edit code. You get a file's path, the code around \
 a region with the region between <region> and </region>, the region alone, and a task. Answer \
@@ -53,10 +42,6 @@ pub enum Task {
     Document,
     Complete,
     Simplify,
-    /// Make the edit the user is likely to make next; the cursor is at this document byte.
-    NextEdit {
-        cursor_byte: usize,
-    },
 }
 
 impl Task {
@@ -76,38 +61,7 @@ impl Task {
             Task::Simplify => {
                 "Simplify the code in the region without changing its behaviour.".into()
             }
-            Task::NextEdit { .. } => format!(
-                "Predict the user's next edit from their recent edits (finish the change they \
-                 started, repeat their pattern, fix what it broke) and make it in the region. \
-                 The cursor is at {CURSOR_MARKER}; do not write the marker. If no edit is \
-                 needed, answer with the region unchanged."
-            ),
         }
-    }
-
-    /// Which calls supersede each other: a document's next-edit suggestions, its refactors.
-    fn lane(&self) -> &'static str {
-        match self {
-            Task::NextEdit { .. } => "next-edit",
-            _ => "refactor",
-        }
-    }
-}
-
-/// The editable region of a next-edit suggestion: whole lines from a few above the cursor to
-/// some below, at most [`NEXT_EDIT_MAX_BYTES`] (lines below are dropped first).
-pub fn next_edit_region(rope: &Rope, cursor_byte: usize) -> Range<usize> {
-    let cursor_byte = cursor_byte.min(rope.len_bytes());
-    let line = rope.byte_to_line(cursor_byte);
-    let first = line.saturating_sub(NEXT_EDIT_LINES_BEFORE);
-    let start = rope.line_to_byte(first);
-    let mut last = (line + NEXT_EDIT_LINES_AFTER).min(rope.len_lines().saturating_sub(1));
-    loop {
-        let end = rope.line_to_byte((last + 1).min(rope.len_lines()));
-        if end - start <= NEXT_EDIT_MAX_BYTES || last == line {
-            return start..end.max(cursor_byte);
-        }
-        last -= 1;
     }
 }
 
@@ -185,17 +139,7 @@ pub fn request(
     let after = text(rope, region.end..after_end);
     let path = display_path(&snapshot.uri);
     let mut context = format!("Path: {path}\n\n");
-    let mut shown = old.clone();
-    if let Task::NextEdit { cursor_byte } = *task {
-        let recent = crate::context::render_recent_edits(snapshot, NEXT_EDIT_HISTORY_TOKENS);
-        if !recent.is_empty() {
-            context.push_str(&format!("Recent edits, oldest first:\n{recent}\n"));
-        }
-        let at = cursor_byte.clamp(region.start, region.end) - region.start;
-        if shown.is_char_boundary(at) {
-            shown.insert_str(at, CURSOR_MARKER);
-        }
-    }
+    let shown = &old;
     context.push_str(&format!("{before}<region>\n{shown}</region>\n{after}"));
     let query = format!(
         "Task: {}\n\nThe region:\n{shown}\nAnswer with the new region only.",
@@ -278,7 +222,7 @@ impl Engine {
         tracing::trace!(instructions = %request.instructions, input = ?request.input, "refactor prompt");
         // The document's previous call of the same kind is superseded (Helix never cancels),
         // and the call counts against the cap on model calls in flight.
-        let lane: Arc<str> = format!("{}#{}", snapshot.uri, task.lane()).into();
+        let lane: Arc<str> = format!("{}#refactor", snapshot.uri).into();
         let ticket = self.scheduler.begin(&lane);
         self.stats.model_call(false);
         let mut stream = provider.stream(request);

@@ -31,6 +31,9 @@ struct Samples {
     first_token_ms: Ring,
     model_total_ms: Ring,
     answer_ms: Ring,
+    /// Next-edit call start → its first hunk settled, and → its whole answer read.
+    next_edit_first_edit_ms: Ring,
+    next_edit_whole_ms: Ring,
 }
 
 #[derive(Default)]
@@ -128,6 +131,29 @@ impl Stats {
             model_total_ms: samples.model_total_ms.percentiles(),
             answer_ms: samples.answer_ms.percentiles(),
         }
+    }
+
+    /// A next-edit call settled its first hunk this long after it started.
+    pub fn next_edit_first_edit(&self, latency: Duration) {
+        let mut samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
+        samples.next_edit_first_edit_ms.push(ms(latency));
+    }
+
+    /// A next-edit call read its whole answer this long after it started.
+    pub fn next_edit_whole(&self, latency: Duration) {
+        let mut samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
+        samples.next_edit_whole_ms.push(ms(latency));
+    }
+
+    /// Next-edit call start → first hunk, and → whole answer (for `spark/stats`' `nextEdit`).
+    // Read by the `nextEdit` section of `spark/stats`, which its report's owner wires.
+    #[allow(dead_code)]
+    pub fn next_edit_latencies(&self) -> (Percentiles, Percentiles) {
+        let samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
+        (
+            samples.next_edit_first_edit_ms.percentiles(),
+            samples.next_edit_whole_ms.percentiles(),
+        )
     }
 }
 

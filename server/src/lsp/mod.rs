@@ -105,11 +105,13 @@ impl Backend {
         shutdown: Arc<AtomicBool>,
         editor_gone: CancellationToken,
     ) -> Self {
-        let engine = Engine::new(crate::config::CompletionConfig::default().max_in_flight);
+        let documents = DocumentStore::default();
+        let max_in_flight = crate::config::CompletionConfig::default().max_in_flight;
+        let engine = Engine::new(max_in_flight, documents.clone());
         engine.set_provider(options.provider.clone());
         Self(Arc::new(State {
             client,
-            documents: DocumentStore::default(),
+            documents,
             engine,
             encoding: OnceLock::new(),
             client_support: OnceLock::new(),

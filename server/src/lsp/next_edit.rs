@@ -13,7 +13,7 @@ use tower_lsp_server::ls_types::{self as lsp, CodeAction, CodeActionKind};
 
 use super::{Backend, convert};
 use crate::documents::Snapshot;
-use crate::edits::TextEdit;
+use crate::engine::next_edit::Suggestion;
 
 /// The code action's title.
 pub(super) const APPLY_TITLE: &str = "Apply suggested edit";
@@ -37,9 +37,10 @@ impl Backend {
         }
         let position = convert::lsp_position(params.position);
         let cursor = convert::byte_of(&snapshot.rope, position, self.encoding());
-        let Some(edits) = self.next_edits_at(&snapshot, cursor).await else {
+        let Some(suggestion) = self.next_edits_at(&snapshot, cursor).await else {
             return Ok(NextEditResult::default());
         };
+        let edits = &suggestion.edits;
         let encoding = self.encoding();
         let document = VersionedTextDocument {
             uri: snapshot.uri.to_string(),
@@ -64,6 +65,7 @@ impl Backend {
                 command: commands::DID_ACCEPT_NEXT_EDIT.into(),
                 arguments: vec![Value::String(document.uri)],
             }),
+            intent: Some(suggestion.intent.as_str().to_owned()),
         })
     }
 
@@ -73,7 +75,7 @@ impl Backend {
         &self,
         snapshot: &Snapshot,
         cursor: usize,
-    ) -> Option<Vec<TextEdit>> {
+    ) -> Option<Suggestion> {
         let busy = self.busy();
         let settings = self.request_settings();
         match self.engine.next_edit(snapshot, cursor, &settings).await {
@@ -116,9 +118,10 @@ impl Backend {
         }
         let position = convert::lsp_range(data.range).start;
         let cursor = convert::byte_of(&snapshot.rope, position, self.encoding());
-        let edits = self.next_edits_at(&snapshot, cursor).await?;
+        let suggestion = self.next_edits_at(&snapshot, cursor).await?;
         let current = self.documents.snapshot(&data.uri).map(|s| s.version);
-        (current == Some(snapshot.version)).then(|| self.workspace_edit(&snapshot, &edits))
+        (current == Some(snapshot.version))
+            .then(|| self.workspace_edit(&snapshot, &suggestion.edits))
     }
 
     /// `spark.didAcceptNextEdit`: the user applied the suggestion; the edit after it is looked
@@ -145,7 +148,7 @@ impl Backend {
         snapshot: &Snapshot,
         cursor: usize,
     ) -> Option<lsp::InlineCompletionItem> {
-        let edits = self.engine.ready_next_edit(snapshot)?;
+        let edits = self.engine.ready_next_edit(snapshot)?.edits;
         if !crate::engine::touches_line(&snapshot.rope, &edits, cursor) {
             return None;
         }

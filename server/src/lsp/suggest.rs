@@ -261,6 +261,20 @@ impl Backend {
             max_output_tokens: config.provider.max_output_tokens,
             provider_wait: std::time::Duration::from_millis(config.provider.timeout_ms),
             secret_globs: config.secrets.extra_globs.clone(),
+            next_edit_format: next_edit_format(&config),
         }
     }
+}
+
+/// The next-edit prompt format for the configured model; the embedded model's name is its
+/// file's.
+fn next_edit_format(config: &crate::config::Config) -> crate::engine::next_edit::format::Format {
+    let provider = &config.provider;
+    let mut model = provider.model.clone();
+    if provider.kind == crate::config::ProviderKind::Local
+        && let Some(path) = &provider.model_path
+    {
+        model = path.to_string_lossy().into_owned();
+    }
+    crate::engine::next_edit::format::Format::resolve(config.next_edit.format, &model)
 }

@@ -10,6 +10,11 @@
 //!
 //! Other files (`ModelInput::Fim::extra`) go out only where the wire has a field for them
 //! (llama.cpp's `input_extra`). Chat input completes after `context + query`.
+//!
+//! A raw-completion prompt (`ModelInput::Completion`, a next-edit model's own format) is
+//! continued as it is: llama.cpp `POST /completion` (same SSE events as `/infill`), Ollama
+//! `/api/generate` with `raw: true` (no template), DeepSeek `/completions` with no suffix;
+//! Codestral has no raw endpoint and gets it as a prefix with an empty suffix.
 
 use serde_json::{Value, json};
 
@@ -18,7 +23,7 @@ use super::http_stream::{self, Decode, HttpCore, Step};
 use super::openai_chat::ChatDecoder;
 use super::reasoning::Shape;
 use super::sse::{Event, Framing};
-use super::{ModelRequest, Provider, ProviderError, Settings, TextStream, prompt};
+use super::{ModelInput, ModelRequest, Provider, ProviderError, Settings, TextStream, prompt};
 use crate::config::FimApi;
 
 /// llama.cpp stops generating this long after the first token, at the next newline: a
@@ -106,7 +111,18 @@ impl Provider for Fim {
 /// The endpoint path and body of `request` in `api`'s dialect.
 fn request_body(api: FimApi, model: &str, request: &ModelRequest) -> (&'static str, Value) {
     let (prefix, suffix, extra) = prompt::fim_parts(&request.input);
+    let raw = matches!(request.input, ModelInput::Completion { .. });
     let (path, mut body) = match api {
+        FimApi::LlamaCpp if raw => {
+            let body = json!({
+                "prompt": prefix,
+                "n_predict": request.max_output_tokens,
+                "stream": true,
+                "stop": request.stop,
+                "cache_prompt": true,
+            });
+            ("/completion", body)
+        }
         FimApi::LlamaCpp => {
             let extra: Vec<Value> = extra
                 .iter()
@@ -132,11 +148,15 @@ fn request_body(api: FimApi, model: &str, request: &ModelRequest) -> (&'static s
             if let Some(temperature) = request.temperature {
                 options["temperature"] = json!(temperature);
             }
-            // `raw: false` lets Ollama apply the model's own FIM template to prompt + suffix.
-            let body = json!({
-                "model": model, "prompt": prefix, "suffix": suffix, "options": options,
-                "stream": true, "raw": false,
+            // `raw: false` lets Ollama apply the model's own FIM template to prompt + suffix;
+            // a raw-completion prompt is already in the model's own format.
+            let mut body = json!({
+                "model": model, "prompt": prefix, "options": options,
+                "stream": true, "raw": raw,
             });
+            if !raw {
+                body["suffix"] = json!(suffix);
+            }
             ("/api/generate", body)
         }
         FimApi::Codestral | FimApi::Deepseek => {
@@ -199,7 +219,7 @@ impl Decode for OllamaDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::{ExtraFile, ModelInput};
+    use crate::providers::ExtraFile;
 
     fn request() -> ModelRequest {
         ModelRequest {
@@ -243,6 +263,33 @@ mod tests {
             (deepseek["prompt"].clone(), deepseek["suffix"].clone()),
             (json!("fn f() {"), json!("}"))
         );
+    }
+
+    #[test]
+    fn a_raw_completion_prompt_goes_out_untemplated() {
+        let raw = ModelRequest {
+            input: ModelInput::Completion {
+                prompt: "<|file_sep|>updated/a.rs\n".into(),
+            },
+            stop: vec!["<|file_sep|>".into()],
+            max_output_tokens: 64,
+            ..ModelRequest::default()
+        };
+        let (path, llama) = request_body(FimApi::LlamaCpp, "m", &raw);
+        assert_eq!(path, "/completion");
+        assert_eq!(llama["prompt"], json!("<|file_sep|>updated/a.rs\n"));
+        assert_eq!(llama["stop"], json!(["<|file_sep|>"]));
+        assert_eq!(llama.get("input_prefix"), None);
+        let (path, ollama) = request_body(FimApi::Ollama, "m", &raw);
+        assert_eq!(path, "/api/generate");
+        assert_eq!(
+            (ollama["raw"].clone(), ollama.get("suffix")),
+            (json!(true), None)
+        );
+        assert_eq!(ollama["options"]["stop"], json!(["<|file_sep|>"]));
+        let (path, deepseek) = request_body(FimApi::Deepseek, "m", &raw);
+        assert_eq!(path, "/completions");
+        assert_eq!(deepseek["suffix"], json!(""));
     }
 
     #[test]

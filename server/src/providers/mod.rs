@@ -66,6 +66,10 @@ pub enum ModelInput {
         suffix: String,
         extra: Vec<ExtraFile>,
     },
+    /// A raw-completion prompt, continued as it is: no chat template, no FIM tokens (a
+    /// next-edit model's own format, e.g. Sweep's `<|file_sep|>` blocks). Completion-style
+    /// wires send it as their raw prompt; chat wires as the user message.
+    Completion { prompt: String },
 }
 
 impl Default for ModelInput {

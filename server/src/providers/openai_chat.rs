@@ -11,7 +11,7 @@ use super::http::Auth;
 use super::http_stream::{self, Decode, HttpCore, Step, cut_short};
 use super::reasoning::Shape;
 use super::sse::{Event, Framing};
-use super::{ModelRequest, Provider, ProviderError, Settings, TextStream, prompt};
+use super::{ModelInput, ModelRequest, Provider, ProviderError, Settings, TextStream, prompt};
 
 pub struct OpenAiChat {
     core: HttpCore,
@@ -43,6 +43,15 @@ impl Provider for OpenAiChat {
     }
 
     fn stream(&self, request: ModelRequest) -> TextStream {
+        if let ModelInput::Completion { prompt } = &request.input {
+            // A next-edit model's own prompt must not go through a chat template: the legacy
+            // completions endpoint continues it as it is (llama.cpp, Ollama, vLLM serve it).
+            let body = completion_body(&self.core.settings, &request, prompt);
+            let url = self.core.url("/completions");
+            return self
+                .core
+                .stream(url, body, Framing::Sse, ChatDecoder::legacy_text());
+        }
         let body = request_body(&self.core.settings, &request);
         let url = self.core.url("/chat/completions");
         self.core
@@ -78,19 +87,54 @@ fn request_body(settings: &Settings, request: &ModelRequest) -> Value {
     if let Some(temperature) = request.temperature {
         body["temperature"] = json!(temperature);
     }
-    if let Some(prediction) = &request.prediction {
+    if let Some(prediction) = &request.prediction
+        && supports_prediction(&settings.base_url, &settings.model)
+    {
         body["prediction"] = json!({"type": "content", "content": prediction});
     }
     body
 }
 
-fn is_openai_host(base_url: &str) -> bool {
-    let host = base_url
+/// A legacy `POST /completions` body for a raw-completion prompt.
+fn completion_body(settings: &Settings, request: &ModelRequest, prompt: &str) -> Value {
+    let mut body = json!({
+        "model": settings.model,
+        "prompt": prompt,
+        "stream": true,
+        "max_tokens": request.max_output_tokens,
+    });
+    if !request.stop.is_empty() {
+        body["stop"] = json!(request.stop);
+    }
+    if let Some(temperature) = request.temperature {
+        body["temperature"] = json!(temperature);
+    }
+    body
+}
+
+/// Whether the endpoint takes Predicted Outputs (PROTOCOLS.md §3): OpenAI's own hosts for the
+/// GPT-4o and GPT-4.1 families, Cerebras for the models in its preview. Everyone else either
+/// rejects the unknown field or ignores it, and OpenAI rejects it for other models, so it is
+/// sent nowhere else.
+fn supports_prediction(base_url: &str, model: &str) -> bool {
+    let host = host_of(base_url);
+    if is_openai_host(base_url) {
+        return model.starts_with("gpt-4o") || model.starts_with("gpt-4.1");
+    }
+    host == "api.cerebras.ai" && matches!(model, "gpt-oss-120b" | "zai-glm-4.7")
+}
+
+fn host_of(base_url: &str) -> &str {
+    base_url
         .split_once("://")
         .map_or(base_url, |(_, rest)| rest)
         .split(['/', ':'])
         .next()
-        .unwrap_or("");
+        .unwrap_or("")
+}
+
+fn is_openai_host(base_url: &str) -> bool {
+    let host = host_of(base_url);
     host == "api.openai.com" || host.ends_with(".openai.azure.com")
 }
 
@@ -160,6 +204,23 @@ mod tests {
         assert!(is_openai_host("https://x.openai.azure.com/openai"));
         assert!(!is_openai_host("https://api.cerebras.ai/v1"));
         assert!(!is_openai_host("http://127.0.0.1:11434/v1"));
+    }
+
+    #[test]
+    fn predictions_go_only_where_the_model_takes_them() {
+        let openai = "https://api.openai.com/v1";
+        assert!(supports_prediction(openai, "gpt-4.1-mini"));
+        assert!(supports_prediction(openai, "gpt-4o"));
+        assert!(!supports_prediction(openai, "gpt-5.3-codex-spark"));
+        assert!(supports_prediction(
+            "https://api.cerebras.ai/v1",
+            "gpt-oss-120b"
+        ));
+        assert!(!supports_prediction(
+            "https://api.groq.com/openai/v1",
+            "gpt-4o"
+        ));
+        assert!(!supports_prediction("http://127.0.0.1:8080/v1", "gpt-4o"));
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub(crate) fn instructions(request: &ModelRequest) -> Cow<'_, str> {
 pub(crate) fn user_text(input: &ModelInput) -> String {
     match input {
         ModelInput::Chat { context, query } => format!("{context}{query}"),
+        ModelInput::Completion { prompt } => prompt.clone(),
         ModelInput::Fim {
             prefix,
             suffix,
@@ -49,6 +50,7 @@ pub(crate) fn user_text(input: &ModelInput) -> String {
 pub(crate) fn fim_parts(input: &ModelInput) -> (String, &str, &[ExtraFile]) {
     match input {
         ModelInput::Chat { context, query } => (format!("{context}{query}"), "", &[]),
+        ModelInput::Completion { prompt } => (prompt.clone(), "", &[]),
         ModelInput::Fim {
             prefix,
             suffix,

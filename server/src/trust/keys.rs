@@ -73,6 +73,7 @@ pub const KEYS: &[(&str, Class)] = &[
     ("log.file", Sensitive("writes a file")),
     ("completion.maxInFlight", Safe),
     ("completion.itemBudgetMs", Safe),
+    ("nextEdit.format", Safe),
 ];
 
 /// The class of the dotted `key`, `None` when it is not a key of the schema.

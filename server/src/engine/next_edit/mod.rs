@@ -1,104 +1,351 @@
-//! Next-edit suggestions: the edit the user is likely to make next, anywhere in a few lines
-//! around the cursor. The model rewrites the editable region ([`refactor::next_edit_region`]) by
-//! [`Task::NextEdit`], and the rewrite becomes minimal edits.
+//! Next-edit suggestions: the edit the user is likely to make next, in a few lines around the
+//! cursor (the editable region).
 //!
-//! One suggestion per document version is kept: asking again at the same version (the code
-//! action after `spark/nextEdit`, an inline request after an accept) waits for the call in
-//! flight or takes its result instead of calling the model again.
+//! The prompt ([`prompt`], in the [`chat`] or [`sweep`] format chosen by `nextEdit.format`)
+//! holds the edit history over all files, the current file around the cursor and snippets of
+//! recently viewed files. The answer streams through [`call`]: the model states its intent
+//! first (`no_edit` ends the call in a few tokens), then rewrites the region, which is cut into
+//! hunks as soon as the rewrite re-converges with the original ([`stream`]). A request is
+//! answered with the first hunk as soon as it settles; the call goes on in its task.
+//!
+//! One entry per document: asking again at the same version (the code action after
+//! `spark/nextEdit`, an inline request) takes the entry's current hunk instead of calling the
+//! model again. Once the user applied that hunk (the document is the entry's text with it
+//! applied), the entry moves to the new version and the next hunk, rebased by the accepted
+//! ones, is served without a model call. When none is left, the next call is made right after
+//! an accept, and its region reaches further down.
+
+mod call;
+pub mod chat;
+pub mod format;
+pub mod history;
+pub mod prompt;
+pub mod stream;
+pub mod sweep;
 
 use std::ops::Range;
+use std::sync::Arc;
+use std::time::Instant;
 
+use ropey::Rope;
 use tokio::sync::watch;
 
-use super::refactor::{self, Task};
+use call::{Call, Progress};
+use format::Format;
+use prompt::{Budget, Workspace};
+
 use super::{Engine, RequestSettings};
+use crate::context::is_secret_path;
 use crate::documents::Snapshot;
 use crate::edits::TextEdit;
 use crate::providers::ProviderError;
 
-/// What a next-edit call gave: the edits at the version's byte offsets, or none.
-pub type NextEditResult = Result<Option<Vec<TextEdit>>, ProviderError>;
-
-/// A document's latest next-edit call.
-pub(super) struct Entry {
-    version: i32,
-    region: Range<usize>,
-    /// `None` while the call runs.
-    result: watch::Receiver<Option<NextEditResult>>,
+/// How sure the model is that the user wants its edit now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Intent {
+    /// Nothing to do; never leaves the engine.
+    NoEdit,
+    Low,
+    Medium,
+    High,
 }
 
-impl Entry {
-    /// Finished, or still running (its request was not dropped mid-call).
-    fn is_usable(&self) -> bool {
-        self.result.borrow().is_some() || self.result.has_changed().is_ok()
+impl Intent {
+    /// The wire name (`low`, `medium`, `high`; `no_edit`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intent::NoEdit => "no_edit",
+            Intent::Low => "low",
+            Intent::Medium => "medium",
+            Intent::High => "high",
+        }
     }
 }
 
+/// A next-edit suggestion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suggestion {
+    /// Sorted, non-overlapping, at the snapshot's byte offsets.
+    pub edits: Vec<TextEdit>,
+    /// Low, medium or high.
+    pub intent: Intent,
+    /// The editable region it was asked for, at the snapshot's byte offsets.
+    pub region: Range<usize>,
+}
+
+/// What a next-edit request gives.
+pub type NextEditResult = Result<Option<Suggestion>, ProviderError>;
+
+/// A document's latest next-edit call and how far the user took it.
+pub(in crate::engine) struct Entry {
+    /// The version and text the entry stands for now: the asked text with the accepted hunks.
+    version: i32,
+    rope: Rope,
+    /// The region asked about, in the asked text.
+    region: Range<usize>,
+    /// Hunks the user applied; the next one is served.
+    accepted: usize,
+    /// Bytes the accepted hunks added (negative: removed), to move later hunks by.
+    shift: isize,
+    progress: watch::Receiver<Progress>,
+    task: tokio::task::AbortHandle,
+}
+
+impl Drop for Entry {
+    /// A replaced entry's call is of no use any more.
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Entry {
+    /// The served hunk at the entry's text, once settled.
+    fn current(&self) -> Option<Suggestion> {
+        let progress = self.progress.borrow();
+        let hunk = progress.hunks.get(self.accepted)?;
+        Some(Suggestion {
+            edits: hunk.iter().map(|e| moved(e, self.shift)).collect(),
+            intent: progress.intent.unwrap_or(Intent::Medium),
+            region: at(self.region.start, self.shift)..at(self.region.end, self.shift),
+        })
+    }
+
+    /// Whether `snapshot` is the entry's text with its served hunk applied; if so, moves on.
+    fn follow_accept(&mut self, snapshot: &Snapshot) -> bool {
+        let Some(served) = self.current() else {
+            return false;
+        };
+        let mut applied = self.rope.clone();
+        for edit in served.edits.iter().rev() {
+            let (start, end) = (
+                applied.byte_to_char(edit.start_byte),
+                applied.byte_to_char(edit.end_byte),
+            );
+            applied.remove(start..end);
+            applied.insert(start, &edit.new_text);
+        }
+        if applied != snapshot.rope {
+            return false;
+        }
+        self.shift += served
+            .edits
+            .iter()
+            .map(|e| e.new_text.len() as isize - (e.end_byte - e.start_byte) as isize)
+            .sum::<isize>();
+        self.accepted += 1;
+        self.version = snapshot.version;
+        self.rope = snapshot.rope.clone();
+        true
+    }
+
+    /// Whether every hunk the call made was accepted.
+    fn exhausted(&self) -> bool {
+        let progress = self.progress.borrow();
+        progress.done && progress.hunks.len() <= self.accepted
+    }
+
+    fn covers(&self, cursor: usize) -> bool {
+        let region = at(self.region.start, self.shift)..=at(self.region.end, self.shift);
+        region.contains(&cursor)
+    }
+
+    /// Finished, or still running (its task was not stopped mid-call).
+    fn is_usable(&self) -> bool {
+        self.progress.borrow().done || self.progress.has_changed().is_ok()
+    }
+}
+
+fn at(byte: usize, shift: isize) -> usize {
+    byte.saturating_add_signed(shift)
+}
+
+fn moved(edit: &TextEdit, shift: isize) -> TextEdit {
+    TextEdit {
+        start_byte: at(edit.start_byte, shift),
+        end_byte: at(edit.end_byte, shift),
+        new_text: edit.new_text.clone(),
+    }
+}
+
+/// What a request waits on: an entry's progress and the hunk index it wants.
+struct Waiting {
+    progress: watch::Receiver<Progress>,
+    index: usize,
+    shift: isize,
+    region: Range<usize>,
+}
+
 impl Engine {
-    /// The next edit around `cursor_byte` of `snapshot`: `Ok(None)` when the model proposes
-    /// none (or there is no provider, or the document is secret or inactive).
+    /// The next edit around `cursor_byte` of `snapshot`, as soon as its first hunk settled:
+    /// `Ok(None)` when the model proposes none (or says `no_edit`, or there is no provider, or
+    /// the document is secret or inactive).
     pub async fn next_edit(
         &self,
         snapshot: &Snapshot,
         cursor_byte: usize,
         settings: &RequestSettings,
     ) -> NextEditResult {
-        let region = refactor::next_edit_region(&snapshot.rope, cursor_byte);
-        let pending = {
-            let mut entries = self.next_edits.lock().unwrap_or_else(|e| e.into_inner());
-            match entries.get(&snapshot.uri) {
-                Some(entry)
-                    if entry.version == snapshot.version
-                        && (entry.region.start..=entry.region.end).contains(&cursor_byte)
-                        && entry.is_usable() =>
-                {
-                    Err(entry.result.clone())
-                }
-                _ => {
-                    let (tx, result) = watch::channel(None);
-                    let entry = Entry {
-                        version: snapshot.version,
-                        region: region.clone(),
-                        result,
-                    };
-                    entries.insert(snapshot.uri.clone(), entry);
-                    Ok(tx)
-                }
-            }
-        };
-        let tx = match pending {
-            Ok(tx) => tx,
-            Err(mut result) => {
+        if snapshot.inactive.is_some() || is_secret_path(&snapshot.uri, &settings.secret_globs) {
+            return Ok(None);
+        }
+        let waiting = match self.join_next_edit(snapshot, cursor_byte) {
+            Ok(waiting) => {
                 self.stats.hit();
-                return match result.wait_for(Option::is_some).await {
-                    Ok(result) => result.clone().unwrap_or(Ok(None)),
-                    // The call's request was dropped before it ended.
-                    Err(_) => Ok(None),
+                waiting
+            }
+            Err(after_accept) => {
+                let Some(provider) = self.ready_provider(settings.provider_wait).await else {
+                    return Ok(None);
                 };
+                self.start_next_edit(&provider, snapshot, cursor_byte, settings, after_accept)
             }
         };
-        let task = Task::NextEdit { cursor_byte };
-        let result = self.refactor(snapshot, region, &task, settings).await;
-        let result = result.map(|edits| edits.filter(|edits| !edits.is_empty()));
-        tx.send_replace(Some(result.clone()));
-        result
+        wait(waiting).await
     }
 
-    /// The finished next-edit suggestion for `snapshot`'s version, if one was made: never waits
+    /// The entry `snapshot` can be answered from; else whether the document is right after
+    /// an accepted suggestion (so the new call's region grows).
+    fn join_next_edit(&self, snapshot: &Snapshot, cursor: usize) -> Result<Waiting, bool> {
+        let mut entries = self.next_edits.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = entries.get_mut(&snapshot.uri).ok_or(false)?;
+        if entry.version == snapshot.version {
+            // After an accept the next hunk is served wherever the cursor went.
+            if !(entry.accepted > 0 || entry.covers(cursor)) || !entry.is_usable() {
+                return Err(false);
+            }
+        } else {
+            let followed = entry.follow_accept(snapshot);
+            if !followed || entry.exhausted() || !entry.is_usable() {
+                return Err(followed);
+            }
+        }
+        Ok(Waiting {
+            progress: entry.progress.clone(),
+            index: entry.accepted,
+            shift: entry.shift,
+            region: at(entry.region.start, entry.shift)..at(entry.region.end, entry.shift),
+        })
+    }
+
+    /// Starts a model call for `snapshot` and makes it the document's entry.
+    fn start_next_edit(
+        &self,
+        provider: &Arc<dyn crate::providers::Provider>,
+        snapshot: &Snapshot,
+        cursor: usize,
+        settings: &RequestSettings,
+        after_accept: bool,
+    ) -> Waiting {
+        let started = Instant::now();
+        let format = settings.next_edit_format;
+        let rope = &snapshot.rope;
+        let region = match format {
+            Format::Sweep => {
+                let around = sweep::WINDOW_LINES_AROUND;
+                prompt::region(rope, cursor, around, around)
+            }
+            Format::Chat if after_accept => prompt::region(
+                rope,
+                cursor,
+                prompt::LINES_ABOVE,
+                prompt::LINES_BELOW_AFTER_ACCEPT,
+            ),
+            Format::Chat => prompt::region(rope, cursor, prompt::LINES_ABOVE, prompt::LINES_BELOW),
+        };
+        let budget = Budget::of(provider.prompt_tokens());
+        let workspace = Workspace::gather(
+            &self.documents,
+            snapshot,
+            cursor,
+            &settings.secret_globs,
+            budget,
+        );
+        let max_tokens = settings.max_output_tokens;
+        let request = match format {
+            Format::Chat => chat::request(
+                snapshot,
+                cursor,
+                region.clone(),
+                &workspace,
+                budget,
+                max_tokens,
+            ),
+            Format::Sweep => sweep::request(snapshot, region.clone(), &workspace, max_tokens),
+        };
+        tracing::trace!(?format, instructions = %request.instructions, input = ?request.input, "next-edit prompt");
+        // The document's previous call is superseded (Helix never cancels), and the call
+        // counts against the cap on model calls in flight.
+        let lane: Arc<str> = format!("{}#next-edit", snapshot.uri).into();
+        let ticket = self.scheduler.begin(&lane);
+        self.stats.model_call(false);
+        let call = Call {
+            stream: provider.stream(request),
+            ticket,
+            format,
+            region_text: rope.byte_slice(region.clone()).to_string(),
+            region: region.clone(),
+            started,
+        };
+        let (progress, task) = call::spawn(call, self.stats.clone());
+        let entry = Entry {
+            version: snapshot.version,
+            rope: rope.clone(),
+            region: region.clone(),
+            accepted: 0,
+            shift: 0,
+            progress: progress.clone(),
+            task,
+        };
+        self.next_edits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(snapshot.uri.clone(), entry);
+        Waiting {
+            progress,
+            index: 0,
+            shift: 0,
+            region,
+        }
+    }
+
+    /// The settled next-edit suggestion for `snapshot`'s version, if there is one: never waits
     /// and never calls the model.
-    pub fn ready_next_edit(&self, snapshot: &Snapshot) -> Option<Vec<TextEdit>> {
+    pub fn ready_next_edit(&self, snapshot: &Snapshot) -> Option<Suggestion> {
         let entries = self.next_edits.lock().unwrap_or_else(|e| e.into_inner());
         let entry = entries
             .get(&snapshot.uri)
             .filter(|entry| entry.version == snapshot.version)?;
-        let result = entry.result.borrow();
-        result.as_ref()?.as_ref().ok()?.clone()
+        entry.current()
+    }
+}
+
+/// Waits until the wanted hunk settled or the call ended.
+async fn wait(mut waiting: Waiting) -> NextEditResult {
+    let index = waiting.index;
+    let progress = waiting
+        .progress
+        .wait_for(|p| p.hunks.len() > index || p.done)
+        .await;
+    // The call's task was stopped (a newer call replaced it) before it settled anything.
+    let Ok(progress) = progress else {
+        return Ok(None);
+    };
+    match progress.hunks.get(index) {
+        Some(hunk) => Ok(Some(Suggestion {
+            edits: hunk.iter().map(|e| moved(e, waiting.shift)).collect(),
+            intent: progress.intent.unwrap_or(Intent::Medium),
+            region: waiting.region,
+        })),
+        None => match &progress.error {
+            Some(error) => Err(error.clone()),
+            None => Ok(None),
+        },
     }
 }
 
 /// Whether `edits` touch the line holding `cursor_byte` (in `rope`'s text): a next edit an
 /// inline completion item can show there.
-pub fn touches_line(rope: &ropey::Rope, edits: &[TextEdit], cursor_byte: usize) -> bool {
+pub fn touches_line(rope: &Rope, edits: &[TextEdit], cursor_byte: usize) -> bool {
     let line = rope.byte_to_line(cursor_byte.min(rope.len_bytes()));
     edits.iter().any(|edit| {
         let first = rope.byte_to_line(edit.start_byte.min(rope.len_bytes()));
@@ -109,7 +356,7 @@ pub fn touches_line(rope: &ropey::Rope, edits: &[TextEdit], cursor_byte: usize) 
 
 /// `edits` (sorted, non-overlapping, into `rope`'s text) as one replacement: the span from the
 /// first edit's start to the last edit's end, and its new text.
-pub fn as_one_edit(rope: &ropey::Rope, edits: &[TextEdit]) -> Option<TextEdit> {
+pub fn as_one_edit(rope: &Rope, edits: &[TextEdit]) -> Option<TextEdit> {
     let (first, last) = (edits.first()?, edits.last()?);
     let mut new_text = String::new();
     let mut at = first.start_byte;
@@ -126,46 +373,4 @@ pub fn as_one_edit(rope: &ropey::Rope, edits: &[TextEdit]) -> Option<TextEdit> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use ropey::Rope;
-
-    fn edit(start_byte: usize, end_byte: usize, new_text: &str) -> TextEdit {
-        TextEdit {
-            start_byte,
-            end_byte,
-            new_text: new_text.into(),
-        }
-    }
-
-    #[test]
-    fn edits_merge_into_one_span_with_the_text_between() {
-        let rope = Rope::from_str("let a = b + c;\n");
-        let edits = [edit(4, 5, "x"), edit(8, 9, "y")];
-        assert_eq!(as_one_edit(&rope, &edits), Some(edit(4, 9, "x = y")));
-        assert_eq!(as_one_edit(&rope, &[]), None);
-    }
-
-    #[test]
-    fn an_edit_touches_the_lines_it_spans() {
-        let rope = Rope::from_str("a\nb\nc\n");
-        let edits = [edit(2, 3, "B")];
-        assert!(touches_line(&rope, &edits, 2));
-        assert!(touches_line(&rope, &edits, 3));
-        assert!(!touches_line(&rope, &edits, 0));
-        assert!(!touches_line(&rope, &edits, 4));
-    }
-
-    #[test]
-    fn the_region_is_lines_around_the_cursor() {
-        let text: String = (0..30).map(|i| format!("line {i}\n")).collect();
-        let rope = Rope::from_str(&text);
-        let cursor = rope.line_to_byte(10) + 2;
-        let region = refactor::next_edit_region(&rope, cursor);
-        assert_eq!(region.start, rope.line_to_byte(7));
-        assert_eq!(region.end, rope.line_to_byte(19));
-        // At the end of a file without a final line break, the region reaches the end.
-        let rope = Rope::from_str("a\nb");
-        assert_eq!(refactor::next_edit_region(&rope, 3), 0..3);
-    }
-}
+mod tests;

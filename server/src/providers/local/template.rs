@@ -74,8 +74,11 @@ impl Template {
                 Vec::new(),
             );
         }
-        if let ModelInput::Fim { prefix, .. } = &request.input {
-            return continuation(tokenizer, prefix);
+        match &request.input {
+            ModelInput::Fim { prefix, .. } => return continuation(tokenizer, prefix),
+            // A next-edit model's own prompt ends where its answer starts: nothing to heal.
+            ModelInput::Completion { prompt } => return (tokenizer.encode(prompt), Vec::new()),
+            ModelInput::Chat { .. } => {}
         }
         let system = instructions(request);
         let user = user_text(&request.input);

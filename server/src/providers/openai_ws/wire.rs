@@ -150,7 +150,9 @@ fn input_texts(input: &ModelInput, texts: Texts) -> Vec<String> {
             }
         }
         // One FIM rendering for every chat-style wire.
-        ModelInput::Fim { .. } => vec![prompt::user_text(input)],
+        ModelInput::Fim { .. } | ModelInput::Completion { .. } => {
+            vec![prompt::user_text(input)]
+        }
     }
 }
 

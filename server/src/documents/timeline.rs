@@ -1,0 +1,244 @@
+//! The user's edits across all documents, in the order they were made, each on its whole lines:
+//! what next-edit prompts show as the edit history (a rename in one file, its uses in another).
+//!
+//! Each entry is a hunk: the lines one place held before (`old`) and holds now (`new`). An edit
+//! next to or inside the newest entry's lines in the same document grows that entry rather than
+//! adding one, so typing a line, fixing it and indenting it reads as one change. The newest
+//! entry's `new` lines are always the document's current text at its `line` (every edit passes
+//! through here), which is what makes that merge exact; an entry that cannot be kept exact (a
+//! whole-text replacement, a hunk too large to copy on every keystroke) is sealed and never
+//! grows again.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Instant;
+
+use ropey::Rope;
+
+/// Entries kept over all documents.
+const MAX_ENTRIES: usize = 32;
+/// A hunk with more text than this on either side is sealed: copying it on every keystroke
+/// would cost more than the prompt can show of it.
+const MAX_HUNK_BYTES: usize = 4_096;
+
+/// One place's change: `old` lines became `new` lines, starting at 0-based `line`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineEdit {
+    pub uri: Arc<str>,
+    /// When the entry last grew.
+    pub at: Instant,
+    pub line: usize,
+    /// Whole lines with their line breaks (the document's last line may have none).
+    pub old: String,
+    pub new: String,
+    sealed: bool,
+}
+
+impl LineEdit {
+    /// The lines `new` spans in the document as it is now (while this is the newest entry).
+    fn new_lines(&self) -> Range<usize> {
+        self.line..self.line + line_count(&self.new)
+    }
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Timeline {
+    entries: VecDeque<LineEdit>,
+}
+
+impl Timeline {
+    /// Records replacing `rope[start_byte..end_byte]` (the rope before the edit) in `uri` with
+    /// `new_text`.
+    pub(super) fn record(
+        &mut self,
+        uri: &Arc<str>,
+        rope: &Rope,
+        start_byte: usize,
+        end_byte: usize,
+        new_text: &str,
+    ) {
+        let first = rope.byte_to_line(start_byte);
+        let last = rope.byte_to_line(end_byte);
+        let now = Instant::now();
+        let merge = self.entries.back().filter(|entry| {
+            let span = entry.new_lines();
+            !entry.sealed && entry.uri == *uri && first <= span.end && span.start <= last + 1
+        });
+        let (line, old_before, old_after, span_end) = match merge {
+            Some(entry) => {
+                // The union of the entry's lines and the edit's, in the current text; the
+                // entry's part of it was `entry.old` before the entry began.
+                let span = entry.new_lines();
+                let (from, to) = (first.min(span.start), last.max(span.end.saturating_sub(1)));
+                let before = lines_text(rope, from..span.start.max(from));
+                let after = lines_text(rope, span.end.min(to + 1)..to + 1);
+                let old = format!("{before}{}{after}", entry.old);
+                (from, Some(old), None, to)
+            }
+            None => (first, None, Some(lines_text(rope, first..last + 1)), last),
+        };
+        let old = old_before.or(old_after).unwrap_or_default();
+        let head = rope.byte_slice(rope.line_to_byte(line)..start_byte);
+        let tail_end = line_end(rope, span_end);
+        let tail = rope.byte_slice(end_byte..tail_end.max(end_byte));
+        let mut new = String::with_capacity(head.len_bytes() + new_text.len() + tail.len_bytes());
+        new.extend(head.chunks());
+        new.push_str(new_text);
+        new.extend(tail.chunks());
+        if merge.is_some() {
+            self.entries.pop_back();
+        }
+        if old == new {
+            // Typed and taken back: nothing happened here.
+            return;
+        }
+        if self.entries.len() == MAX_ENTRIES {
+            self.entries.pop_front();
+        }
+        let sealed = old.len() > MAX_HUNK_BYTES || new.len() > MAX_HUNK_BYTES;
+        let (old, new) = if sealed {
+            (cut(&old), cut(&new))
+        } else {
+            (old, new)
+        };
+        self.entries.push_back(LineEdit {
+            uri: uri.clone(),
+            at: now,
+            line,
+            old,
+            new,
+            sealed,
+        });
+    }
+
+    /// `uri`'s text was replaced or reopened: its newest entry no longer matches the text.
+    pub(super) fn seal(&mut self, uri: &str) {
+        if let Some(entry) = self.entries.back_mut().filter(|e| &*e.uri == uri) {
+            entry.sealed = true;
+        }
+    }
+
+    /// Every entry, oldest first.
+    pub(super) fn entries(&self) -> Vec<LineEdit> {
+        self.entries.iter().cloned().collect()
+    }
+}
+
+/// The text of `lines` (0-based, end exclusive) with their line breaks.
+fn lines_text(rope: &Rope, lines: Range<usize>) -> String {
+    if lines.start >= lines.end {
+        return String::new();
+    }
+    let start = rope.line_to_byte(lines.start.min(rope.len_lines()));
+    rope.byte_slice(start..line_end(rope, lines.end - 1).max(start))
+        .to_string()
+}
+
+/// The byte after `line`'s line break (or the end of the text).
+fn line_end(rope: &Rope, line: usize) -> usize {
+    rope.line_to_byte((line + 1).min(rope.len_lines()))
+}
+
+/// How many lines `text` holds: a last line without a break counts.
+fn line_count(text: &str) -> usize {
+    text.matches('\n').count() + usize::from(!text.is_empty() && !text.ends_with('\n'))
+}
+
+fn cut(text: &str) -> String {
+    let mut end = MAX_HUNK_BYTES.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Applies `(uri index, start, end, text)` edits to the documents, recording them.
+    fn timeline_of(texts: &[&str], edits: &[(usize, usize, usize, &str)]) -> Vec<LineEdit> {
+        let uris: Vec<Arc<str>> = (0..texts.len())
+            .map(|i| Arc::from(format!("file:///{i}.rs")))
+            .collect();
+        let mut ropes: Vec<Rope> = texts.iter().map(|t| Rope::from_str(t)).collect();
+        let mut timeline = Timeline::default();
+        for &(doc, start, end, text) in edits {
+            let rope = &mut ropes[doc];
+            timeline.record(&uris[doc], rope, start, end, text);
+            let start_char = rope.byte_to_char(start);
+            rope.remove(start_char..rope.byte_to_char(end));
+            rope.insert(start_char, text);
+        }
+        timeline.entries()
+    }
+
+    fn hunks(entries: &[LineEdit]) -> Vec<(&str, usize, &str, &str)> {
+        entries
+            .iter()
+            .map(|e| (&e.uri[8..], e.line, e.old.as_str(), e.new.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn typing_on_one_line_is_one_hunk_of_whole_lines() {
+        let text = "fn a() {\n    x\n}\n";
+        let edits = [(0, 14, 14, "y"), (0, 15, 15, "z"), (0, 16, 16, ";")];
+        let entries = timeline_of(&[text], &edits);
+        assert_eq!(hunks(&entries), [("0.rs", 1, "    x\n", "    xyz;\n")]);
+    }
+
+    #[test]
+    fn adjacent_lines_merge_and_distant_places_and_files_do_not() {
+        let text = "a\nb\nc\nd\ne\nf\n";
+        // Line 1, then line 2 (adjacent: merged), then line 5 (apart), then another file.
+        let edits = [
+            (0, 2, 3, "B"),
+            (0, 4, 5, "C"),
+            (0, 10, 11, "F"),
+            (1, 0, 0, "x"),
+            (0, 10, 11, "G"),
+        ];
+        let entries = timeline_of(&[text, "q\n"], &edits);
+        assert_eq!(
+            hunks(&entries),
+            [
+                ("0.rs", 1, "b\nc\n", "B\nC\n"),
+                ("0.rs", 5, "f\n", "F\n"),
+                ("1.rs", 0, "q\n", "xq\n"),
+                ("0.rs", 5, "F\n", "G\n"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_new_line_typed_and_deleted_leaves_nothing() {
+        let text = "a\nb\n";
+        let edits = [(0, 1, 1, "\nnew"), (0, 1, 5, "")];
+        assert_eq!(timeline_of(&[text], &edits), []);
+    }
+
+    #[test]
+    fn lines_added_below_grow_the_hunk() {
+        let text = "fn a() {\n}\n";
+        let edits = [(0, 8, 8, "\n    one"), (0, 16, 16, "\n    two")];
+        let entries = timeline_of(&[text], &edits);
+        assert_eq!(
+            hunks(&entries),
+            [("0.rs", 0, "fn a() {\n", "fn a() {\n    one\n    two\n")]
+        );
+    }
+
+    #[test]
+    fn the_timeline_is_bounded_and_large_hunks_are_sealed() {
+        // Alternating documents: no edit continues the newest entry.
+        let edits: Vec<_> = (0..40).map(|i| (i % 2, 0, 0, "x")).collect();
+        let entries = timeline_of(&["a\n", "b\n"], &edits);
+        assert_eq!(entries.len(), MAX_ENTRIES);
+        let big = "y".repeat(10_000);
+        let entries = timeline_of(&["a\n"], &[(0, 0, 0, &big), (0, 0, 0, "z")]);
+        assert_eq!(entries.len(), 2, "a sealed hunk does not grow");
+        assert_eq!(entries[0].new.len(), MAX_HUNK_BYTES);
+    }
+}

@@ -1,0 +1,191 @@
+//! What a next-edit prompt is made of, whatever its format: the editable region around the
+//! cursor, the current file paged around it under a budget, the edit history over all files,
+//! and snippets of the files the user viewed or edited last.
+
+use std::ops::Range;
+
+use ropey::Rope;
+
+use super::history::{self, Change};
+use crate::context::{RelatedDoc, Snippet, display_path, estimate_tokens, related_snippets};
+use crate::documents::{DocumentStore, Snapshot};
+
+/// Lines above and below the cursor the region takes: Copilot's measured 2 and 5, and 10 below
+/// right after an accepted next edit (the next change is usually further down).
+pub const LINES_ABOVE: usize = 2;
+pub const LINES_BELOW: usize = 5;
+pub const LINES_BELOW_AFTER_ACCEPT: usize = 10;
+/// The region's size cap in tokens; lines below the cursor are dropped first.
+const MAX_REGION_TOKENS: usize = 2_000;
+/// The current file is shown in pages of this many lines, outward from the region.
+const PAGE_LINES: usize = 10;
+/// Files looked at for snippets: the most recently viewed or edited.
+const RECENT_FILES: usize = 5;
+/// The whole prompt's budget in tokens when the provider sets none.
+const PROMPT_TOKENS: usize = 5_000;
+
+/// The editable region: whole lines from `above` lines over the cursor's to `below` under it,
+/// at most [`MAX_REGION_TOKENS`].
+pub fn region(rope: &Rope, cursor: usize, above: usize, below: usize) -> Range<usize> {
+    let cursor = cursor.min(rope.len_bytes());
+    let line = rope.byte_to_line(cursor);
+    let start = rope.line_to_byte(line.saturating_sub(above));
+    let mut last = (line + below).min(rope.len_lines().saturating_sub(1));
+    loop {
+        let end = rope.line_to_byte((last + 1).min(rope.len_lines()));
+        let tokens = estimate_tokens(&rope.byte_slice(start..end).to_string());
+        if tokens <= MAX_REGION_TOKENS || last == line {
+            return start..end.max(cursor);
+        }
+        last -= 1;
+    }
+}
+
+/// The token budgets of a prompt's parts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    pub file: usize,
+    pub history: usize,
+    pub snippets: usize,
+}
+
+impl Budget {
+    /// Shares of `prompt_tokens` (the provider's limit, if it has one).
+    pub fn of(prompt_tokens: Option<usize>) -> Self {
+        let total = prompt_tokens.unwrap_or(PROMPT_TOKENS).min(PROMPT_TOKENS);
+        Self {
+            file: total * 2 / 5,
+            history: total / 5,
+            snippets: total * 2 / 5,
+        }
+    }
+}
+
+/// The parts from outside the current document, taken once per model call.
+#[derive(Clone, Debug, Default)]
+pub struct Workspace {
+    pub changes: Vec<Change>,
+    pub snippets: Vec<Snippet>,
+}
+
+impl Workspace {
+    /// The edit history and the snippets for a prompt about `cursor` in `snapshot`.
+    pub fn gather(
+        documents: &DocumentStore,
+        snapshot: &Snapshot,
+        cursor: usize,
+        secret_globs: &[String],
+        budget: Budget,
+    ) -> Self {
+        let changes =
+            history::changes(&documents.edit_timeline(), secret_globs, history::MAX_HUNKS);
+        let related: Vec<RelatedDoc> = documents
+            .recent_documents(&snapshot.uri, RECENT_FILES)
+            .into_iter()
+            .map(|(uri, rope)| RelatedDoc {
+                path: uri.to_string(),
+                rope,
+            })
+            .collect();
+        let snippets = related_snippets(snapshot, cursor, &related, secret_globs, budget.snippets);
+        Self { changes, snippets }
+    }
+}
+
+/// The lines of the current file shown around `region`: pages added alternately above and
+/// below while they fit in `tokens`. The first and last shown lines (0-based, end exclusive).
+pub fn page_around(rope: &Rope, region: &Range<usize>, tokens: usize) -> Range<usize> {
+    let lines = rope.len_lines();
+    let mut first = rope.byte_to_line(region.start);
+    let mut end = rope.byte_to_line(region.end).max(first + 1).min(lines);
+    let mut left = tokens.saturating_sub(estimate_tokens(&text(rope, first..end)));
+    let (mut up, mut down) = (true, true);
+    let mut above = true;
+    while up || down {
+        above = (above && up) || !down;
+        let page = if above {
+            first.saturating_sub(PAGE_LINES)..first
+        } else {
+            end..(end + PAGE_LINES).min(lines)
+        };
+        let cost = estimate_tokens(&text(rope, page.clone()));
+        if page.is_empty() || cost > left {
+            *(if above { &mut up } else { &mut down }) = false;
+        } else {
+            left -= cost;
+            if above {
+                first = page.start;
+            } else {
+                end = page.end;
+            }
+        }
+        above = !above;
+    }
+    first..end
+}
+
+/// The text of `lines` (0-based, end exclusive).
+pub fn text(rope: &Rope, lines: Range<usize>) -> String {
+    let count = rope.len_lines();
+    let start = rope.line_to_byte(lines.start.min(count));
+    let end = rope.line_to_byte(lines.end.min(count));
+    rope.byte_slice(start..end.max(start)).to_string()
+}
+
+/// The snippets as `<|snippet|>` blocks with their paths and first lines.
+pub fn render_snippets(snippets: &[Snippet]) -> String {
+    snippets
+        .iter()
+        .map(|s| {
+            format!(
+                "--- {} (from line {})\n{}\n",
+                display_path(&s.path),
+                s.first_line,
+                s.text.trim_end_matches('\n')
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbered(lines: usize) -> Rope {
+        Rope::from_str(
+            &(0..lines)
+                .map(|i| format!("line {i}\n"))
+                .collect::<String>(),
+        )
+    }
+
+    #[test]
+    fn the_region_is_two_lines_above_and_five_below() {
+        let rope = numbered(30);
+        let cursor = rope.line_to_byte(10) + 2;
+        let region = region(&rope, cursor, LINES_ABOVE, LINES_BELOW);
+        assert_eq!(region, rope.line_to_byte(8)..rope.line_to_byte(16));
+        let grown = super::region(&rope, cursor, LINES_ABOVE, LINES_BELOW_AFTER_ACCEPT);
+        assert_eq!(grown.end, rope.line_to_byte(21));
+        // At the end of a file without a final line break, the region reaches the end.
+        let rope = Rope::from_str("a\nb");
+        assert_eq!(super::region(&rope, 3, 2, 5), 0..3);
+    }
+
+    #[test]
+    fn pages_grow_outward_within_the_budget() {
+        let rope = numbered(100);
+        let region = rope.line_to_byte(50)..rope.line_to_byte(58);
+        let cost = |lines: Range<usize>| estimate_tokens(&text(&rope, lines));
+        // The region alone, then one page each side.
+        assert_eq!(page_around(&rope, &region, 0), 50..58);
+        let budget = cost(50..58) + cost(40..50) + cost(58..68);
+        assert_eq!(page_around(&rope, &region, budget), 40..68);
+        assert_eq!(page_around(&rope, &region, budget - 1), 40..58);
+        // At the top of the file, the pages all go below.
+        let top = 0..rope.line_to_byte(3);
+        let budget = cost(0..3) + cost(3..13) + cost(13..23);
+        assert_eq!(page_around(&rope, &top, budget), 0..23);
+        assert_eq!(page_around(&rope, &region, usize::MAX), 0..101);
+    }
+}

@@ -1,0 +1,188 @@
+//! The next-edit flow over a scripted provider: the first hunk answers before the answer ends,
+//! the rest is served after each accept without another model call, `no_edit` gives nothing.
+
+use std::sync::{Arc, Mutex};
+
+use ropey::Rope;
+use tokio::sync::mpsc;
+
+use super::*;
+use crate::documents::{DocumentStore, LineCol, PositionEncoding, TextChange};
+use crate::providers::{ModelRequest, Provider, TextSink, TextStream};
+
+fn edit(start_byte: usize, end_byte: usize, new_text: &str) -> TextEdit {
+    TextEdit {
+        start_byte,
+        end_byte,
+        new_text: new_text.into(),
+    }
+}
+
+#[test]
+fn edits_merge_into_one_span_with_the_text_between() {
+    let rope = Rope::from_str("let a = b + c;\n");
+    let edits = [edit(4, 5, "x"), edit(8, 9, "y")];
+    assert_eq!(as_one_edit(&rope, &edits), Some(edit(4, 9, "x = y")));
+    assert_eq!(as_one_edit(&rope, &[]), None);
+}
+
+#[test]
+fn an_edit_touches_the_lines_it_spans() {
+    let rope = Rope::from_str("a\nb\nc\n");
+    let edits = [edit(2, 3, "B")];
+    assert!(touches_line(&rope, &edits, 2));
+    assert!(touches_line(&rope, &edits, 3));
+    assert!(!touches_line(&rope, &edits, 0));
+    assert!(!touches_line(&rope, &edits, 4));
+}
+
+/// A provider whose answers the test writes delta by delta.
+struct Scripted {
+    sinks: mpsc::UnboundedSender<TextSink>,
+    requests: Mutex<Vec<ModelRequest>>,
+}
+
+impl Provider for Scripted {
+    fn name(&self) -> &str {
+        "scripted"
+    }
+    fn stream(&self, request: ModelRequest) -> TextStream {
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(request);
+        let (sink, stream) = TextStream::channel();
+        let _ = self.sinks.send(sink);
+        stream
+    }
+}
+
+const URI: &str = "file:///p/lib.rs";
+const TEXT: &str = "let a = 1;\nlet b = 2;\nlet c = 3;\nlet d = 4;\nlet e = 5;\nlet f = 6;\n";
+
+fn engine() -> (
+    Engine,
+    DocumentStore,
+    Arc<Scripted>,
+    mpsc::UnboundedReceiver<TextSink>,
+) {
+    let documents = DocumentStore::default();
+    documents.open(URI, "rust", 1, TEXT);
+    let engine = Engine::new(4, documents.clone());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let provider = Arc::new(Scripted {
+        sinks: tx,
+        requests: Mutex::default(),
+    });
+    engine.set_provider(Some(provider.clone()));
+    (engine, documents, provider, rx)
+}
+
+/// Applies `edits` to the document as the editor would, as version `version`.
+fn apply(documents: &DocumentStore, version: i32, edits: &[TextEdit]) -> Snapshot {
+    let rope = documents.snapshot(URI).expect("open").rope;
+    let changes: Vec<TextChange> = edits
+        .iter()
+        .rev()
+        .map(|e| {
+            let at = |byte: usize| {
+                let line = rope.byte_to_line(byte);
+                LineCol {
+                    line: line as u32,
+                    col: (byte - rope.line_to_byte(line)) as u32,
+                }
+            };
+            TextChange {
+                range: Some((at(e.start_byte), at(e.end_byte))),
+                text: e.new_text.clone(),
+            }
+        })
+        .collect();
+    documents
+        .change(URI, version, &changes, PositionEncoding::Utf8)
+        .expect("change");
+    documents.snapshot(URI).expect("open")
+}
+
+#[tokio::test]
+async fn the_first_hunk_answers_mid_stream_and_the_rest_follows_accepts_without_a_call() {
+    let (engine, documents, provider, mut sinks) = engine();
+    let snapshot = documents.snapshot(URI).expect("open");
+    let settings = RequestSettings::default();
+    let cursor = snapshot.rope.line_to_byte(1);
+    let ask = engine.next_edit(&snapshot, cursor, &settings);
+    tokio::pin!(ask);
+    // The region is lines 0..=6 (2 above line 1, 5 below): the whole text.
+    let sink = tokio::select! {
+        sink = sinks.recv() => sink.expect("a call"),
+        _ = &mut ask => panic!("answered before the model was asked"),
+    };
+    sink.send(Ok(
+        "intent: high\nlet a = 10;\nlet b = 2;\nlet c = 3;\n".into()
+    ))
+    .await
+    .expect("open");
+    // Settled while the rest of the answer is still to come.
+    let first = ask.await.expect("no error").expect("an edit");
+    assert_eq!(first.intent, Intent::High);
+    assert_eq!(first.edits, [edit(8, 9, "10")]);
+    sink.send(Ok("let d = 4;\nlet e = 50;\nlet f = 6;\n".into()))
+        .await
+        .expect("open");
+    drop(sink);
+    // The user takes the first edit: the second is served at once, moved by the first.
+    let snapshot = apply(&documents, 2, &first.edits);
+    let second = engine
+        .next_edit(&snapshot, 0, &settings)
+        .await
+        .expect("ok")
+        .expect("edit");
+    assert_eq!(second.edits, [edit(53, 54, "50")]);
+    assert_eq!(engine.ready_next_edit(&snapshot), Some(second.clone()));
+    let snapshot = apply(&documents, 3, &second.edits);
+    assert_eq!(
+        snapshot.rope.to_string(),
+        TEXT.replace("= 1;", "= 10;").replace("= 5;", "= 50;")
+    );
+    assert_eq!(provider.requests.lock().map(|r| r.len()).unwrap_or(0), 1);
+    // None left: the next ask is a new call right after an accept, with a region reaching 10
+    // lines below.
+    let ask = engine.next_edit(&snapshot, 0, &settings);
+    tokio::pin!(ask);
+    let sink = tokio::select! {
+        sink = sinks.recv() => sink.expect("a call"),
+        _ = &mut ask => panic!("answered without a call"),
+    };
+    sink.send(Ok("intent: no_edit\n".into()))
+        .await
+        .expect("open");
+    assert_eq!(ask.await, Ok(None));
+    let requests = provider
+        .requests
+        .lock()
+        .map(|r| r.clone())
+        .unwrap_or_default();
+    assert_eq!(requests.len(), 2);
+    let stats = engine.stats.next_edit_latencies();
+    assert_eq!((stats.0.samples, stats.1.samples), (1, 2));
+}
+
+#[tokio::test]
+async fn a_provider_error_before_any_hunk_is_an_error_and_no_edit_is_none() {
+    let (engine, documents, _provider, mut sinks) = engine();
+    let snapshot = documents.snapshot(URI).expect("open");
+    let settings = RequestSettings::default();
+    let ask = engine.next_edit(&snapshot, 0, &settings);
+    tokio::pin!(ask);
+    let sink = tokio::select! {
+        sink = sinks.recv() => sink.expect("a call"),
+        _ = &mut ask => panic!("answered early"),
+    };
+    sink.send(Err(ProviderError::Timeout)).await.expect("open");
+    assert_eq!(ask.await, Err(ProviderError::Timeout));
+    // The same version asks again: the failed entry is reused, not a new call.
+    assert_eq!(
+        engine.next_edit(&snapshot, 0, &settings).await,
+        Err(ProviderError::Timeout)
+    );
+}
