@@ -64,7 +64,7 @@ impl FakeProvider {
         let requests = self.requests.lock().ok()?;
         match &requests.last()?.input {
             ModelInput::Fim { prefix, suffix, .. } => Some((prefix.clone(), suffix.clone())),
-            ModelInput::Chat { .. } => None,
+            ModelInput::Chat { .. } | ModelInput::Completion { .. } => None,
         }
     }
 
@@ -88,6 +88,7 @@ impl Provider for FakeProvider {
         let prompt = match &request.input {
             ModelInput::Fim { prefix, suffix, .. } => format!("{prefix}{suffix}"),
             ModelInput::Chat { context, query } => format!("{context}{query}"),
+            ModelInput::Completion { prompt } => prompt.clone(),
         };
         let stall = self
             .stall_marker

@@ -136,6 +136,10 @@ pub enum Endpoint {
     ChatCompletions,
     /// llama.cpp `POST /infill`.
     LlamaInfill,
+    /// llama.cpp `POST /completion`: a raw prompt continued (same events as `/infill`).
+    LlamaCompletion,
+    /// OpenAI-style legacy `POST /v1/completions` (llama.cpp, Ollama, vLLM): a raw prompt.
+    Completions,
     /// Ollama `POST /api/generate`.
     OllamaGenerate,
     /// Mistral `POST /v1/fim/completions`.
@@ -171,7 +175,45 @@ pub enum Fault {
     SlowHandshake(Duration),
     /// Answer the WebSocket upgrade with 426 so clients fall back to HTTP.
     UpgradeRequired,
+    /// Send this many output tokens, then hold the rest of the stream until the gate is
+    /// released: a test can act while the answer is provably unfinished.
+    Hold { after_tokens: usize, gate: Gate },
 }
+
+/// Released once, by the test; every stream held on it then goes on.
+#[derive(Debug, Clone)]
+pub struct Gate(std::sync::Arc<tokio::sync::Semaphore>);
+
+impl Gate {
+    pub fn new() -> Self {
+        Self(std::sync::Arc::new(tokio::sync::Semaphore::new(0)))
+    }
+
+    /// Lets every held stream go on, now and later.
+    pub fn release(&self) {
+        self.0.close();
+    }
+
+    /// Waits until [`Gate::release`].
+    pub(crate) async fn passed(&self) {
+        // A closed semaphore fails every acquire at once; nothing ever adds a permit.
+        let _ = self.0.acquire().await;
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PartialEq for Gate {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Gate {}
 
 impl Fault {
     /// Handshake faults act on a connection's first request or the upgrade, not on a response.

@@ -5,7 +5,8 @@
 //!
 //! Routes (base `http://127.0.0.1:PORT`): `GET /v1/responses` (WebSocket upgrade),
 //! `POST /v1/responses`, `POST /v1/chat/completions`, `POST /v1/fim/completions`,
-//! `POST /v1/messages`, `POST /infill`, `POST /api/generate`, `POST /beta/completions`,
+//! `POST /v1/messages`, `POST /infill`, `POST /completion`, `POST /api/generate`,
+//! `POST /beta/completions`, `POST /v1/completions`,
 //! plus `GET /v1/models` and `GET /health`.
 //!
 //! *Invariant:* no timing is asserted anywhere; the cost model only shapes when bytes leave.
@@ -34,7 +35,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
 pub use config::{
-    CostModel, Endpoint, Fault, ModelServerConfig, ReasoningModel, RecordedRequest, TlsFiles,
+    CostModel, Endpoint, Fault, Gate, ModelServerConfig, ReasoningModel, RecordedRequest, TlsFiles,
 };
 pub use text::{CURSOR_MARKER, estimate_tokens, split_tokens};
 

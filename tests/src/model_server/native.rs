@@ -1,14 +1,17 @@
-//! Non-OpenAI wire formats: llama.cpp `POST /infill` (SSE `{content, stop}`), Ollama
-//! `POST /api/generate` (NDJSON) and Anthropic `POST /v1/messages` (named SSE events).
+//! Non-OpenAI wire formats: llama.cpp `POST /infill` and `POST /completion` (SSE
+//! `{content, stop}`), Ollama `POST /api/generate` (NDJSON) and Anthropic `POST /v1/messages`
+//! (named SSE events).
 
 use serde_json::{Value, json};
 
+use super::config::Endpoint;
 use super::plan::{Plan, PlanCtx, sse_data, sse_named, stop_list};
 use super::responses::content_text;
 use super::stream::{Script, rfc3339_now};
 use super::text::{Answer, Finish, Limits, PromptText, estimate_tokens};
 
-/// `POST /infill`: prefix = `input_prefix` + `prompt` (the start of the middle already typed).
+/// `POST /infill`: prefix = `input_prefix` + `prompt` (the start of the middle already typed);
+/// `POST /completion`: `prompt` alone.
 pub(crate) fn llama_infill(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
     let input_prefix = body["input_prefix"].as_str().unwrap_or_default();
     let typed = body["prompt"].as_str().unwrap_or_default();
@@ -29,8 +32,14 @@ pub(crate) fn llama_infill(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
         })
         .unwrap_or_default();
     // The order llama.cpp lays the prompt out in, so the connection's prefix cache behaves
-    // like its KV cache: extra context first, the middle last.
-    let full_prompt = format!("{extra}<PRE>{input_prefix}<SUF>{suffix}<MID>{typed}");
+    // like its KV cache: extra context first, the middle last. `/completion` continues its
+    // `prompt` as it is.
+    let raw = ctx.endpoint == Endpoint::LlamaCompletion;
+    let full_prompt = if raw {
+        typed.to_owned()
+    } else {
+        format!("{extra}<PRE>{input_prefix}<SUF>{suffix}<MID>{typed}")
+    };
     let prompt_tokens = estimate_tokens(&full_prompt);
     let cached = if body["cache_prompt"].as_bool().unwrap_or(true) {
         ctx.cached_prefix_tokens(&full_prompt).min(prompt_tokens)
@@ -50,10 +59,8 @@ pub(crate) fn llama_infill(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
             finish: Finish::Length,
         }
     } else {
-        ctx.answer(
-            &PromptText::fim(format!("{input_prefix}{typed}"), Some(suffix.to_owned())),
-            &limits,
-        )
+        let suffix = (!raw).then(|| suffix.to_owned());
+        ctx.answer(&PromptText::fim(format!("{input_prefix}{typed}"), suffix), &limits)
     };
     let new_tokens = prompt_tokens - cached;
     let cost = ctx.shared.config.cost;

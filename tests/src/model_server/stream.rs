@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use tokio::time::sleep_until;
 
-use super::config::{CostModel, Fault};
+use super::config::{CostModel, Fault, Gate};
 
 /// One response's frames, already in the endpoint's wire format.
 #[derive(Debug, Clone)]
@@ -49,6 +49,8 @@ pub(crate) struct StreamFaults {
     pub malformed: bool,
     /// After this many token frames, send this error frame and end the stream cleanly.
     pub error_after: Option<(usize, String)>,
+    /// After this many token frames, wait for the gate before sending the rest.
+    pub hold: Option<(usize, Gate)>,
 }
 
 impl StreamFaults {
@@ -60,6 +62,10 @@ impl StreamFaults {
             },
             Some(Fault::Malformed) => Self {
                 malformed: true,
+                ..Self::default()
+            },
+            Some(Fault::Hold { after_tokens, gate }) => Self {
+                hold: Some((*after_tokens, gate.clone())),
                 ..Self::default()
             },
             _ => Self::default(),
@@ -128,6 +134,11 @@ pub(crate) async fn play<S: FrameSink>(
     for (index, frame) in script.tokens.into_iter().enumerate() {
         if let Some(played) = interrupt(sink, faults, index).await? {
             return Ok(played);
+        }
+        if let Some((after, gate)) = &faults.hold
+            && *after == index
+        {
+            gate.passed().await;
         }
         sleep_until(schedule.token_at(index).into()).await;
         sink.send(frame).await?;
