@@ -332,7 +332,10 @@ async fn a_next_edit_comes_by_request_code_action_and_inline_item_from_one_model
     assert_eq!(result["command"]["arguments"], json!([URI]));
     let (context, query) = chat(&provider, 0)?;
     assert!(query.contains("    to<|cursor|>do!()"), "{query}");
-    assert!(query.contains("<|editable_region_start|>\nfn add"), "{query}");
+    assert!(
+        query.contains("<|editable_region_start|>\nfn add"),
+        "{query}"
+    );
     // No other file is open: no snippets in the context.
     assert_eq!(context, "");
     // An answer without an intent line (an older model's) counts as `medium`.

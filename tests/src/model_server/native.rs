@@ -60,7 +60,10 @@ pub(crate) fn llama_infill(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
         }
     } else {
         let suffix = (!raw).then(|| suffix.to_owned());
-        ctx.answer(&PromptText::fim(format!("{input_prefix}{typed}"), suffix), &limits)
+        ctx.answer(
+            &PromptText::fim(format!("{input_prefix}{typed}"), suffix),
+            &limits,
+        )
     };
     let new_tokens = prompt_tokens - cached;
     let cost = ctx.shared.config.cost;
