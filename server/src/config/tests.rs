@@ -101,6 +101,9 @@ fn defaults() {
           "completion": {
             "maxInFlight": 4,
             "itemBudgetMs": null
+          },
+          "nextEdit": {
+            "format": "auto"
           }
         }"#]]
     .assert_eq(&json);
@@ -192,6 +195,26 @@ fn bad_enum_value_keeps_its_siblings() {
             Error: spark-lsp: invalid setting spark.provider.fimApi: expected one of llama-cpp, ollama, codestral, deepseek, found "x"; using the default
             Error: spark-lsp: invalid setting spark.provider.kind: expected one of openai-responses, openai-chat, fim, anthropic, local, found "opnai"; using the default
             Error: spark-lsp: invalid setting spark.provider.transport: expected websocket or http, found "grpc"; using the default
+        "#]],
+    );
+}
+
+#[test]
+fn the_next_edit_format_is_read_and_a_bad_one_reset() {
+    check(
+        json!({"nextEdit": {"format": "sweep"}}),
+        Value::Null,
+        Value::Null,
+        expect![[r#"
+            spark.nextEdit.format = "sweep"
+        "#]],
+    );
+    check(
+        Value::Null,
+        json!({"nextEdit": {"format": "zeta"}}),
+        Value::Null,
+        expect![[r#"
+            Error: spark-lsp: invalid setting spark.nextEdit.format: expected one of auto, chat, sweep, found "zeta"; using the default
         "#]],
     );
 }
