@@ -248,17 +248,17 @@ impl DocumentStore {
     /// Up to `limit` active documents other than `except`, most recently used (viewed or
     /// edited) first, with their text.
     pub fn recent_documents(&self, except: &str, limit: usize) -> Vec<(Arc<str>, Rope)> {
-        let mut docs: Vec<(u64, Arc<str>, Rope)> = self
-            .inner
-            .docs
-            .iter()
+        let mut docs: Vec<_> = (self.inner.docs.iter())
             .filter(|d| d.key().as_ref() != except && d.inactive.is_none())
             .map(|d| {
-                let used = d.last_used.load(Ordering::Relaxed);
-                (used, d.key().clone(), d.rope.clone())
+                (
+                    d.last_used.load(Ordering::Relaxed),
+                    d.key().clone(),
+                    d.rope.clone(),
+                )
             })
             .collect();
-        docs.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        docs.sort_unstable_by_key(|(used, _, _)| std::cmp::Reverse(*used));
         docs.into_iter()
             .take(limit)
             .map(|(_, uri, rope)| (uri, rope))
