@@ -21,6 +21,8 @@ const MAX_ENTRIES: usize = 32;
 /// A hunk with more text than this on either side is sealed: copying it on every keystroke
 /// would cost more than the prompt can show of it.
 const MAX_HUNK_BYTES: usize = 4_096;
+/// Lines longer than this together are never copied whole (a minified file's one line).
+const MAX_SPAN_BYTES: usize = 4 * MAX_HUNK_BYTES;
 
 /// One place's change: `old` lines became `new` lines, starting at 0-based `line`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,23 +67,39 @@ impl Timeline {
             let span = entry.new_lines();
             !entry.sealed && entry.uri == *uri && first <= span.end && span.start <= last + 1
         });
-        let (line, old_before, old_after, span_end) = match merge {
+        // The lines of this hunk: the edit's, and the newest entry's when it grows.
+        let (line, to) = match merge {
             Some(entry) => {
-                // The union of the entry's lines and the edit's, in the current text; the
-                // entry's part of it was `entry.old` before the entry began.
                 let span = entry.new_lines();
-                let (from, to) = (first.min(span.start), last.max(span.end.saturating_sub(1)));
-                let before = lines_text(rope, from..span.start.max(from));
-                let after = lines_text(rope, span.end.min(to + 1)..to + 1);
-                let old = format!("{before}{}{after}", entry.old);
-                (from, Some(old), None, to)
+                (first.min(span.start), last.max(span.end.saturating_sub(1)))
             }
-            None => (first, None, Some(lines_text(rope, first..last + 1)), last),
+            None => (first, last),
         };
-        let old = old_before.or(old_after).unwrap_or_default();
-        let head = rope.byte_slice(rope.line_to_byte(line)..start_byte);
-        let tail_end = line_end(rope, span_end);
-        let tail = rope.byte_slice(end_byte..tail_end.max(end_byte));
+        let (from_byte, to_byte) = (rope.line_to_byte(line), line_end(rope, to));
+        if to_byte - from_byte > MAX_SPAN_BYTES {
+            // A minified line or a huge paste: not worth copying on every keystroke. Its
+            // beginning is kept, sealed.
+            let old = clip(rope, from_byte, to_byte);
+            let new = format!("{}{}", clip(rope, from_byte, start_byte), cut(new_text));
+            if merge.is_some() {
+                self.entries.pop_back();
+            }
+            self.push(uri, now, line, old, new);
+            return;
+        }
+        let old = match merge {
+            // The entry's lines were `entry.old` before it began; the rest of the span has
+            // not changed since.
+            Some(entry) => {
+                let span = entry.new_lines();
+                let before = lines_text(rope, line..span.start.max(line));
+                let after = lines_text(rope, span.end.min(to + 1)..to + 1);
+                format!("{before}{}{after}", entry.old)
+            }
+            None => lines_text(rope, first..last + 1),
+        };
+        let head = rope.byte_slice(from_byte..start_byte);
+        let tail = rope.byte_slice(end_byte..to_byte.max(end_byte));
         let mut new = String::with_capacity(head.len_bytes() + new_text.len() + tail.len_bytes());
         new.extend(head.chunks());
         new.push_str(new_text);
@@ -93,10 +111,14 @@ impl Timeline {
             // Typed and taken back: nothing happened here.
             return;
         }
+        self.push(uri, now, line, old, new);
+    }
+
+    fn push(&mut self, uri: &Arc<str>, at: Instant, line: usize, old: String, new: String) {
         if self.entries.len() == MAX_ENTRIES {
             self.entries.pop_front();
         }
-        let sealed = old.len() > MAX_HUNK_BYTES || new.len() > MAX_HUNK_BYTES;
+        let sealed = old.len() >= MAX_HUNK_BYTES || new.len() >= MAX_HUNK_BYTES;
         let (old, new) = if sealed {
             (cut(&old), cut(&new))
         } else {
@@ -104,7 +126,7 @@ impl Timeline {
         };
         self.entries.push_back(LineEdit {
             uri: uri.clone(),
-            at: now,
+            at,
             line,
             old,
             new,
@@ -143,6 +165,13 @@ fn line_end(rope: &Rope, line: usize) -> usize {
 /// How many lines `text` holds: a last line without a break counts.
 fn line_count(text: &str) -> usize {
     text.matches('\n').count() + usize::from(!text.is_empty() && !text.ends_with('\n'))
+}
+
+/// `rope[start..end]`, at most [`MAX_HUNK_BYTES`] of it.
+fn clip(rope: &Rope, start: usize, end: usize) -> String {
+    let end = end.min(start + MAX_HUNK_BYTES);
+    let (start, end) = (rope.byte_to_char(start), rope.byte_to_char(end));
+    cut(&rope.slice(start..end).to_string())
 }
 
 fn cut(text: &str) -> String {
@@ -240,5 +269,11 @@ mod tests {
         let entries = timeline_of(&["a\n"], &[(0, 0, 0, &big), (0, 0, 0, "z")]);
         assert_eq!(entries.len(), 2, "a sealed hunk does not grow");
         assert_eq!(entries[0].new.len(), MAX_HUNK_BYTES);
+        // Typing into a minified line keeps only the start of it.
+        let minified = "é".repeat(50_000);
+        let entries = timeline_of(&[&minified], &[(0, 1_000, 1_000, "x")]);
+        assert_eq!(entries.len(), 1);
+        assert!(entries[0].old.len() <= MAX_HUNK_BYTES && entries[0].new.len() <= MAX_HUNK_BYTES);
+        assert!(entries[0].new.starts_with(&"é".repeat(500)));
     }
 }
