@@ -259,6 +259,45 @@ mod tests {
         );
     }
 
+    /// Replays `entries` on `text`: each replaces its `old` lines at `line` with `new`.
+    fn replay(text: &str, entries: &[LineEdit]) -> Option<String> {
+        let mut rope = Rope::from_str(text);
+        for entry in entries {
+            let start = rope.try_line_to_byte(entry.line).ok()?;
+            let end = start + entry.old.len();
+            if rope.get_byte_slice(start..end)? != entry.old.as_str() {
+                return None;
+            }
+            let (start, end) = (rope.byte_to_char(start), rope.byte_to_char(end));
+            rope.remove(start..end);
+            rope.insert(start, &entry.new);
+        }
+        Some(rope.to_string())
+    }
+
+    proptest::proptest! {
+        /// The hunks, replayed in order on the text as it was, give the text as it is: no edit
+        /// lost, merged wrongly or placed on the wrong line.
+        #[test]
+        fn replaying_the_hunks_gives_the_current_text(
+            edits in proptest::collection::vec((0usize..60, 0usize..4, "[ab\n]{0,3}"), 1..20)
+        ) {
+            let text = "one\ntwo\nthree\nfour\nfive\nsix\n";
+            let mut rope = Rope::from_str(text);
+            let uri: Arc<str> = Arc::from("file:///a.rs");
+            let mut timeline = Timeline::default();
+            for (at, len, new_text) in edits {
+                let start = at.min(rope.len_bytes());
+                let end = (start + len).min(rope.len_bytes());
+                timeline.record(&uri, &rope, start, end, &new_text);
+                let start_char = rope.byte_to_char(start);
+                rope.remove(start_char..rope.byte_to_char(end));
+                rope.insert(start_char, &new_text);
+            }
+            proptest::prop_assert_eq!(replay(text, &timeline.entries()), Some(rope.to_string()));
+        }
+    }
+
     #[test]
     fn the_timeline_is_bounded_and_large_hunks_are_sealed() {
         // Alternating documents: no edit continues the newest entry.
