@@ -144,6 +144,32 @@ impl Entry {
         progress.done && progress.hunks.len() <= self.accepted
     }
 
+    /// What a request for `snapshot` at `cursor` can wait on here; else whether the document
+    /// is this entry's text right after its last hunk was accepted.
+    fn join(&mut self, snapshot: &Snapshot, cursor: usize) -> Result<Waiting, bool> {
+        if self.version == snapshot.version {
+            let after_accept = self.accepted > 0;
+            if after_accept && self.exhausted() {
+                return Err(true);
+            }
+            // After an accept the next hunk is served wherever the cursor went.
+            if !(after_accept || self.covers(cursor)) || !self.is_usable() {
+                return Err(false);
+            }
+        } else {
+            let followed = self.follow_accept(snapshot);
+            if !followed || self.exhausted() || !self.is_usable() {
+                return Err(followed);
+            }
+        }
+        Ok(Waiting {
+            progress: self.progress.clone(),
+            index: self.accepted,
+            shift: self.shift,
+            region: at(self.region.start, self.shift)..at(self.region.end, self.shift),
+        })
+    }
+
     fn covers(&self, cursor: usize) -> bool {
         let region = at(self.region.start, self.shift)..=at(self.region.end, self.shift);
         region.contains(&cursor)
@@ -207,24 +233,10 @@ impl Engine {
     /// an accepted suggestion (so the new call's region grows).
     fn join_next_edit(&self, snapshot: &Snapshot, cursor: usize) -> Result<Waiting, bool> {
         let mut entries = self.next_edits.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = entries.get_mut(&snapshot.uri).ok_or(false)?;
-        if entry.version == snapshot.version {
-            // After an accept the next hunk is served wherever the cursor went.
-            if !(entry.accepted > 0 || entry.covers(cursor)) || !entry.is_usable() {
-                return Err(false);
-            }
-        } else {
-            let followed = entry.follow_accept(snapshot);
-            if !followed || entry.exhausted() || !entry.is_usable() {
-                return Err(followed);
-            }
-        }
-        Ok(Waiting {
-            progress: entry.progress.clone(),
-            index: entry.accepted,
-            shift: entry.shift,
-            region: at(entry.region.start, entry.shift)..at(entry.region.end, entry.shift),
-        })
+        entries
+            .get_mut(&snapshot.uri)
+            .ok_or(false)?
+            .join(snapshot, cursor)
     }
 
     /// Starts a model call for `snapshot` and makes it the document's entry.
@@ -273,6 +285,15 @@ impl Engine {
             Format::Sweep => sweep::request(snapshot, region.clone(), &workspace, max_tokens),
         };
         tracing::trace!(?format, instructions = %request.instructions, input = ?request.input, "next-edit prompt");
+        let mut entries = self.next_edits.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = entries.get_mut(&snapshot.uri)
+            && entry.version == snapshot.version
+            && let Ok(waiting) = entry.join(snapshot, cursor)
+        {
+            // Another request for this version started a call while this one was preparing.
+            self.stats.hit();
+            return waiting;
+        }
         // The document's previous call is superseded (Helix never cancels), and the call
         // counts against the cap on model calls in flight.
         let lane: Arc<str> = format!("{}#next-edit", snapshot.uri).into();
@@ -296,10 +317,7 @@ impl Engine {
             progress: progress.clone(),
             task,
         };
-        self.next_edits
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(snapshot.uri.clone(), entry);
+        entries.insert(snapshot.uri.clone(), entry);
         Waiting {
             progress,
             index: 0,

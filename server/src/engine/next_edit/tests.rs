@@ -186,3 +186,36 @@ async fn a_provider_error_before_any_hunk_is_an_error_and_no_edit_is_none() {
         Err(ProviderError::Timeout)
     );
 }
+
+#[tokio::test]
+async fn askers_at_one_version_share_one_call() {
+    let (engine, documents, provider, mut sinks) = engine();
+    let snapshot = documents.snapshot(URI).expect("open");
+    let settings = RequestSettings::default();
+    let both = async {
+        tokio::join!(
+            engine.next_edit(&snapshot, 0, &settings),
+            engine.next_edit(&snapshot, 3, &settings)
+        )
+    };
+    tokio::pin!(both);
+    let sink = tokio::select! {
+        sink = sinks.recv() => sink.expect("a call"),
+        _ = &mut both => panic!("answered before the model was asked"),
+    };
+    sink.send(Ok("intent: low\nlet a = 9;\n".into()))
+        .await
+        .expect("open");
+    drop(sink);
+    let (first, second) = both.await;
+    assert_eq!(first, second);
+    let first = first.expect("ok").expect("an edit");
+    assert_eq!(first.intent, Intent::Low);
+    // The rewrite is one line: the region's other lines are gone from it.
+    let mut text = TEXT.to_owned();
+    for e in first.edits.iter().rev() {
+        text.replace_range(e.start_byte..e.end_byte, &e.new_text);
+    }
+    assert_eq!(text, "let a = 9;\n");
+    assert_eq!(provider.requests.lock().map(|r| r.len()).unwrap_or(0), 1);
+}
