@@ -150,6 +150,7 @@ pub fn render_snippets(snippets: &[Snippet]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::documents::DocumentStore;
 
     fn numbered(lines: usize) -> Rope {
         Rope::from_str(
@@ -170,6 +171,41 @@ mod tests {
         // At the end of a file without a final line break, the region reaches the end.
         let rope = Rope::from_str("a\nb");
         assert_eq!(super::region(&rope, 3, 2, 5), 0..3);
+    }
+
+    #[test]
+    fn the_workspace_brings_the_history_and_snippets_of_recent_files_but_no_secrets() {
+        let store = DocumentStore::default();
+        let code = "fn total_price(items: &[Item]) -> u64 {\n    items.iter().map(|item| item.price).sum()\n}\n";
+        store.open("file:///p/cart.rs", "rust", 1, code);
+        store.open("file:///p/.env", "dotenv", 1, code);
+        store.open(
+            "file:///p/main.rs",
+            "rust",
+            1,
+            "fn main() {\n    let p = total_price(&items);\n}\n",
+        );
+        let change = crate::documents::TextChange {
+            range: Some((
+                crate::documents::LineCol { line: 0, col: 3 },
+                crate::documents::LineCol { line: 0, col: 14 },
+            )),
+            text: "sum_prices".into(),
+        };
+        let utf8 = crate::documents::PositionEncoding::Utf8;
+        store.change("file:///p/cart.rs", 2, &[change], utf8).ok();
+        let snapshot = store.snapshot("file:///p/main.rs").expect("open");
+        let workspace = Workspace::gather(&store, &snapshot, 20, &[], Budget::of(None));
+        let paths: Vec<&str> = workspace.snippets.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(paths, ["p/cart.rs"]);
+        assert!(render_snippets(&workspace.snippets).starts_with("--- p/cart.rs (from line 1)\n"));
+        assert_eq!(workspace.changes.len(), 1);
+        assert_eq!(
+            workspace.changes[0].new,
+            ["fn sum_prices(items: &[Item]) -> u64 {"]
+        );
+        // A small budget (a slow local model) keeps every part smaller.
+        assert!(Budget::of(Some(500)).file < Budget::of(None).file);
     }
 
     #[test]
