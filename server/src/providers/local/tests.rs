@@ -72,6 +72,16 @@ fn chat_prompts_use_chatml_and_smollm2_has_no_fim() {
     let mut whole = tokenizer.encode("// Path: src/main.rs\nfn main() {");
     let last = whole.pop().unwrap_or_default();
     assert_eq!((ids, heal), (whole, tokenizer.bytes(last)));
+    // A raw-completion prompt (a next-edit model's own format) is the text as it is.
+    let raw = ModelRequest {
+        input: ModelInput::Completion {
+            prompt: "<|file_sep|>updated/a.rs\n".into(),
+        },
+        ..ModelRequest::default()
+    };
+    let (ids, heal) = template.render(&tokenizer, &raw);
+    assert_eq!(tokenizer.decode(&ids), "<|file_sep|>updated/a.rs\n");
+    assert!(heal.is_empty());
 }
 
 #[test]
