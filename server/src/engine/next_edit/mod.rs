@@ -326,13 +326,14 @@ impl Engine {
         }
     }
 
-    /// The settled next-edit suggestion for `snapshot`'s version, if there is one: never waits
-    /// and never calls the model.
+    /// The settled next-edit suggestion for `snapshot`'s version, if there is one (the next
+    /// hunk, when the user just applied the one before): never waits, never calls the model.
     pub fn ready_next_edit(&self, snapshot: &Snapshot) -> Option<Suggestion> {
-        let entries = self.next_edits.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = entries
-            .get(&snapshot.uri)
-            .filter(|entry| entry.version == snapshot.version)?;
+        let mut entries = self.next_edits.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = entries.get_mut(&snapshot.uri)?;
+        if entry.version != snapshot.version && !entry.follow_accept(snapshot) {
+            return None;
+        }
         entry.current()
     }
 }

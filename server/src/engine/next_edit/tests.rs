@@ -132,12 +132,22 @@ async fn the_first_hunk_answers_mid_stream_and_the_rest_follows_accepts_without_
     drop(sink);
     // The user takes the first edit: the second is served at once, moved by the first.
     let snapshot = apply(&documents, 2, &first.edits);
+    // An inline request finds it ready too, without waiting, once the call's task read it.
+    let mut ready = None;
+    for _ in 0..1_000 {
+        ready = engine.ready_next_edit(&snapshot).map(|s| s.edits);
+        if ready.is_some() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
     let second = engine
         .next_edit(&snapshot, 0, &settings)
         .await
         .expect("ok")
         .expect("edit");
     assert_eq!(second.edits, [edit(53, 54, "50")]);
+    assert_eq!(ready.as_ref(), Some(&second.edits));
     assert_eq!(engine.ready_next_edit(&snapshot), Some(second.clone()));
     let snapshot = apply(&documents, 3, &second.edits);
     assert_eq!(
