@@ -229,3 +229,23 @@ async fn askers_at_one_version_share_one_call() {
     assert_eq!(text, "let a = 9;\n");
     assert_eq!(provider.requests.lock().map(|r| r.len()).unwrap_or(0), 1);
 }
+
+#[tokio::test]
+async fn no_edit_stops_reading_the_answer() {
+    let (engine, documents, _provider, mut sinks) = engine();
+    let snapshot = documents.snapshot(URI).expect("open");
+    let settings = RequestSettings::default();
+    let ask = engine.next_edit(&snapshot, 0, &settings);
+    tokio::pin!(ask);
+    let sink = tokio::select! {
+        sink = sinks.recv() => sink.expect("a call"),
+        _ = &mut ask => panic!("answered early"),
+    };
+    sink.send(Ok("intent: no_edit\n".into()))
+        .await
+        .expect("open");
+    assert_eq!(ask.await, Ok(None));
+    // The call dropped its stream: the model's connection is let go, whatever it had left.
+    sink.closed().await;
+    assert!(sink.send(Ok("let a = 2;\n".into())).await.is_err());
+}
