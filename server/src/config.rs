@@ -46,6 +46,7 @@ pub struct Config {
     pub secrets: SecretsConfig,
     pub log: LogConfig,
     pub completion: CompletionConfig,
+    pub next_edit: NextEditConfig,
 }
 
 /// Which model endpoint to talk to and how.
@@ -225,6 +226,39 @@ impl Default for CompletionConfig {
             item_budget_ms: None,
         }
     }
+}
+
+/// When next-edit suggestions are shown.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NextEditConfig {
+    /// How sure a suggestion must be to be shown.
+    pub eagerness: Eagerness,
+    /// After a rejected next edit, how long none is asked for; and how long a request on the
+    /// line asked about last (at the same document version) makes no new model call. 0 turns
+    /// both off.
+    pub cooldown_ms: u64,
+}
+
+impl Default for NextEditConfig {
+    fn default() -> Self {
+        Self {
+            eagerness: Eagerness::default(),
+            cooldown_ms: 5_000,
+        }
+    }
+}
+
+/// How sure a next-edit suggestion must be to be shown: `low` shows only high-intent ones,
+/// `high` shows low-intent ones too; `auto` follows the user's recent accepts and rejects.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Eagerness {
+    #[default]
+    Auto,
+    Low,
+    Medium,
+    High,
 }
 
 /// Files whose contents are never sent to a model.

@@ -281,6 +281,11 @@ impl Engine {
         let lane: Arc<str> = format!("{}#{}", snapshot.uri, task.lane()).into();
         let ticket = self.scheduler.begin(&lane);
         self.stats.model_call(false);
+        let next_edit = matches!(task, Task::NextEdit { .. });
+        if next_edit {
+            self.stats.next_edit_model_call();
+        }
+        let asked = std::time::Instant::now();
         let mut stream = provider.stream(request);
         let mut answer = String::new();
         loop {
@@ -297,12 +302,17 @@ impl Engine {
             }
         }
         tracing::trace!(%answer, "refactor answer");
-        if answer.trim().is_empty() {
-            return Ok(None);
+        let edits = (!answer.trim().is_empty()).then(|| {
+            let old = text(&snapshot.rope, region.clone());
+            let new_region = clean_answer(&answer, &old);
+            region_edits(&snapshot.rope, region, &new_region)
+        });
+        if next_edit {
+            // The whole answer is in before any edit is known: both times are the same here.
+            let no_edit = edits.as_ref().is_none_or(Vec::is_empty);
+            self.stats.next_edit_answered(asked.elapsed(), asked.elapsed(), no_edit);
         }
-        let old = text(&snapshot.rope, region.clone());
-        let new_region = clean_answer(&answer, &old);
-        Ok(Some(region_edits(&snapshot.rope, region, &new_region)))
+        Ok(edits)
     }
 }
 

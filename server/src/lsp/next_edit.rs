@@ -5,8 +5,8 @@
 
 use serde_json::Value;
 use spark_protocol::{
-    ActionData, ActionKind, NextEdit, NextEditParams, NextEditResult, VersionedTextDocument,
-    commands,
+    ActionData, ActionKind, NextEdit, NextEditParams, NextEditResult, SuggestionKind,
+    VersionedTextDocument, commands,
 };
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{self as lsp, CodeAction, CodeActionKind};
@@ -14,6 +14,14 @@ use tower_lsp_server::ls_types::{self as lsp, CodeAction, CodeActionKind};
 use super::{Backend, convert};
 use crate::documents::Snapshot;
 use crate::edits::TextEdit;
+use crate::engine::{Gate, Intent, Offer};
+
+/// A next edit the controller let through.
+struct Admitted {
+    edits: Vec<TextEdit>,
+    intent: Intent,
+    id: String,
+}
 
 /// The code action's title.
 pub(super) const APPLY_TITLE: &str = "Apply suggested edit";
@@ -37,9 +45,10 @@ impl Backend {
         }
         let position = convert::lsp_position(params.position);
         let cursor = convert::byte_of(&snapshot.rope, position, self.encoding());
-        let Some(edits) = self.next_edits_at(&snapshot, cursor).await else {
+        let Some(shown) = self.admitted_next_edit(&snapshot, cursor).await else {
             return Ok(NextEditResult::default());
         };
+        let edits = shown.edits;
         let encoding = self.encoding();
         let document = VersionedTextDocument {
             uri: snapshot.uri.to_string(),
@@ -62,9 +71,47 @@ impl Backend {
             command: Some(spark_protocol::Command {
                 title: "Accept next edit".into(),
                 command: commands::DID_ACCEPT_NEXT_EDIT.into(),
-                arguments: vec![Value::String(document.uri)],
+                arguments: vec![Value::String(document.uri), Value::String(shown.id.clone())],
+            }),
+            id: Some(shown.id),
+            intent: Some(match shown.intent {
+                Intent::Low => spark_protocol::Intent::Low,
+                Intent::Medium => spark_protocol::Intent::Medium,
+                Intent::High => spark_protocol::Intent::High,
             }),
         })
+    }
+
+    /// A next edit at `cursor` of `snapshot` that the controller lets through (cooldowns,
+    /// rejection memory, eagerness, ghost text on its line), with its id: what `spark/nextEdit`
+    /// and the code action show.
+    async fn admitted_next_edit(&self, snapshot: &Snapshot, cursor: usize) -> Option<Admitted> {
+        let controller = self.engine.controller();
+        self.engine.count_next_edit_request();
+        let line = snapshot.rope.byte_to_line(cursor.min(snapshot.rope.len_bytes()));
+        let edits = match controller.gate(&snapshot.uri, snapshot.version, line) {
+            Gate::Open => self.next_edits_at(snapshot, cursor).await?,
+            // Asked about here at this version moments ago: that call's answer, or nothing.
+            Gate::SameLine => self
+                .engine
+                .joined_next_edit(snapshot, cursor)
+                .await
+                .ok()
+                .flatten()?,
+            Gate::Cooling => return None,
+        };
+        // Until the engine states an intent (the model's `intent:` line), every edit is medium.
+        let intent = Intent::Medium;
+        let id = controller.offer(&Offer {
+            uri: &snapshot.uri,
+            version: snapshot.version,
+            rope: &snapshot.rope,
+            kind: SuggestionKind::NextEdit,
+            edits: &edits,
+            intent,
+            displayed: true,
+        })?;
+        Some(Admitted { edits, intent, id })
     }
 
     /// The engine's next edit at `cursor` of `snapshot`, telling the user about provider
@@ -116,7 +163,7 @@ impl Backend {
         }
         let position = convert::lsp_range(data.range).start;
         let cursor = convert::byte_of(&snapshot.rope, position, self.encoding());
-        let edits = self.next_edits_at(&snapshot, cursor).await?;
+        let edits = self.admitted_next_edit(&snapshot, cursor).await?.edits;
         let current = self.documents.snapshot(&data.uri).map(|s| s.version);
         (current == Some(snapshot.version)).then(|| self.workspace_edit(&snapshot, &edits))
     }
@@ -138,17 +185,28 @@ impl Backend {
     }
 
     /// The next edit as an inline completion item, when one is ready for this version (made by
-    /// `spark/nextEdit`, the code action or after an accept; never a model call here) and it
-    /// touches the cursor line: the item replaces the span the edits cover.
+    /// `spark/nextEdit`, the code action or after an accept; never a model call here), it
+    /// touches the cursor line and the controller lets it through: the item replaces the span
+    /// the edits cover. `displayed`: it is the list's first item, not an alternative.
     pub(super) fn next_edit_item(
         &self,
         snapshot: &Snapshot,
         cursor: usize,
+        displayed: bool,
     ) -> Option<lsp::InlineCompletionItem> {
         let edits = self.engine.ready_next_edit(snapshot)?;
         if !crate::engine::touches_line(&snapshot.rope, &edits, cursor) {
             return None;
         }
+        let id = self.engine.controller().offer(&Offer {
+            uri: &snapshot.uri,
+            version: snapshot.version,
+            rope: &snapshot.rope,
+            kind: SuggestionKind::NextEdit,
+            edits: &edits,
+            intent: Intent::Medium,
+            displayed,
+        })?;
         let edit = crate::engine::as_one_edit(&snapshot.rope, &edits)?;
         let range = convert::range_of(
             &snapshot.rope,
@@ -163,7 +221,10 @@ impl Backend {
             command: Some(lsp::Command::new(
                 "Accept next edit".into(),
                 commands::DID_ACCEPT_NEXT_EDIT.into(),
-                Some(vec![Value::String(snapshot.uri.to_string())]),
+                Some(vec![
+                    Value::String(snapshot.uri.to_string()),
+                    Value::String(id),
+                ]),
             )),
             insert_text_format: None,
         })

@@ -73,6 +73,9 @@ pub const KEYS: &[(&str, Class)] = &[
     ("log.file", Sensitive("writes a file")),
     ("completion.maxInFlight", Safe),
     ("completion.itemBudgetMs", Safe),
+    // Only decide which suggestions are shown and when.
+    ("nextEdit.eagerness", Safe),
+    ("nextEdit.cooldownMs", Safe),
 ];
 
 /// The class of the dotted `key`, `None` when it is not a key of the schema.

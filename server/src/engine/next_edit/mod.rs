@@ -6,6 +6,13 @@
 //! action after `spark/nextEdit`, an inline request after an accept) waits for the call in
 //! flight or takes its result instead of calling the model again.
 
+mod controller;
+mod eagerness;
+mod rebase;
+mod rejections;
+
+pub use controller::{Clock, Controller, Gate, Offer, SystemClock};
+
 use std::ops::Range;
 
 use tokio::sync::watch;
@@ -15,6 +22,14 @@ use super::{Engine, RequestSettings};
 use crate::documents::Snapshot;
 use crate::edits::TextEdit;
 use crate::providers::ProviderError;
+
+/// How sure the model is that the user wants a suggestion (its answer's `intent:` line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Intent {
+    Low,
+    Medium,
+    High,
+}
 
 /// What a next-edit call gave: the edits at the version's byte offsets, or none.
 pub type NextEditResult = Result<Option<Vec<TextEdit>>, ProviderError>;
@@ -32,6 +47,22 @@ impl Entry {
     fn is_usable(&self) -> bool {
         self.result.borrow().is_some() || self.result.has_changed().is_ok()
     }
+
+    /// Whether this call answers a request at `cursor_byte` of `snapshot`.
+    fn serves(&self, snapshot: &Snapshot, cursor_byte: usize) -> bool {
+        self.version == snapshot.version
+            && (self.region.start..=self.region.end).contains(&cursor_byte)
+            && self.is_usable()
+    }
+}
+
+/// The result of a call in flight or finished.
+async fn wait(mut result: watch::Receiver<Option<NextEditResult>>) -> NextEditResult {
+    match result.wait_for(Option::is_some).await {
+        Ok(result) => result.clone().unwrap_or(Ok(None)),
+        // The call's request was dropped before it ended.
+        Err(_) => Ok(None),
+    }
 }
 
 impl Engine {
@@ -47,13 +78,7 @@ impl Engine {
         let pending = {
             let mut entries = self.next_edits.lock().unwrap_or_else(|e| e.into_inner());
             match entries.get(&snapshot.uri) {
-                Some(entry)
-                    if entry.version == snapshot.version
-                        && (entry.region.start..=entry.region.end).contains(&cursor_byte)
-                        && entry.is_usable() =>
-                {
-                    Err(entry.result.clone())
-                }
+                Some(entry) if entry.serves(snapshot, cursor_byte) => Err(entry.result.clone()),
                 _ => {
                     let (tx, result) = watch::channel(None);
                     let entry = Entry {
@@ -68,13 +93,9 @@ impl Engine {
         };
         let tx = match pending {
             Ok(tx) => tx,
-            Err(mut result) => {
+            Err(result) => {
                 self.stats.hit();
-                return match result.wait_for(Option::is_some).await {
-                    Ok(result) => result.clone().unwrap_or(Ok(None)),
-                    // The call's request was dropped before it ended.
-                    Err(_) => Ok(None),
-                };
+                return wait(result).await;
             }
         };
         let task = Task::NextEdit { cursor_byte };
@@ -82,6 +103,22 @@ impl Engine {
         let result = result.map(|edits| edits.filter(|edits| !edits.is_empty()));
         tx.send_replace(Some(result.clone()));
         result
+    }
+
+    /// The next edit around `cursor_byte` when a call for this version and place was made (it
+    /// is waited for if still running); `Ok(None)` rather than a new model call otherwise.
+    pub async fn joined_next_edit(&self, snapshot: &Snapshot, cursor_byte: usize) -> NextEditResult {
+        let pending = {
+            let entries = self.next_edits.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = entries.get(&snapshot.uri);
+            entry
+                .filter(|entry| entry.serves(snapshot, cursor_byte))
+                .map(|entry| entry.result.clone())
+        };
+        match pending {
+            Some(result) => wait(result).await,
+            None => Ok(None),
+        }
     }
 
     /// The finished next-edit suggestion for `snapshot`'s version, if one was made: never waits

@@ -1,0 +1,514 @@
+//! The next-edit controller: decides which suggestions are shown, names them, and follows what
+//! becomes of them (shown, accepted wholly or in part, rejected).
+//!
+//! - **Ids**: every suggestion offered gets one, `ne-N` for next edits and `in-N` for ghost
+//!   text; the clients send it back with their signals. The same suggestion offered again (the
+//!   code action after `spark/nextEdit`, ghost text typed through) keeps its id.
+//! - **Shown**: on `spark/didShow`; a client that never sent one for a kind (Helix) has every
+//!   answered suggestion of that kind counted as shown when answered.
+//! - **Rejected**: dismissed (`spark/didReject`), or left behind after being shown ≥ 1 s: the
+//!   user changed the document some other way than applying it, or another suggestion of its
+//!   kind was shown. A rejected next edit goes to the rejection memory ([`Rejections`]), counts
+//!   against `auto` eagerness, and starts a cooldown.
+//! - **Accepted**: by signal, or by the document change that applies it (editors that send no
+//!   signal). Counted once per suggestion.
+//! - **Admitted**: a next edit is offered only if its intent meets the eagerness, it repeats no
+//!   rejected suggestion, and no ghost text is on screen on its line at this version (ghost text
+//!   wins at the cursor: the user is typing there; in an inline list the next edit may follow it
+//!   as an alternative, shown only when the user cycles to it).
+//! - **Cooldowns** ([`Gate`]): no next edit for a while after a rejection, and no second model
+//!   call for a request on the line asked about last at the same document version.
+//!
+//! Time comes from a [`Clock`], so tests step it instead of sleeping.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ropey::Rope;
+use spark_protocol::SuggestionKind;
+
+use super::Intent;
+use super::eagerness::Adaptive;
+use super::rebase::{self, NormEdit, Step};
+use super::rejections::Rejections;
+use crate::config::Eagerness;
+use crate::documents::ByteChange;
+use crate::edits::TextEdit;
+use crate::engine::stats::Stats;
+
+/// How long a suggestion must have been on screen for leaving it behind to count as a rejection.
+pub const SHOWN_LONG_ENOUGH: Duration = Duration::from_secs(1);
+/// Suggestions followed at once; older unresolved ones are forgotten (never shown, most likely).
+const MAX_LIVE: usize = 16;
+/// Resolved ids remembered, to recognise late signals about them.
+const MAX_RESOLVED: usize = 64;
+
+/// Where the controller reads the time.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Instant;
+}
+
+/// The system's monotonic clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+/// Whether a next-edit request may go on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// Ask (or take what the engine has).
+    Open,
+    /// A next edit was rejected moments ago: answer nothing.
+    Cooling,
+    /// This line was asked about moments ago at this version: no new model call.
+    SameLine,
+}
+
+/// A suggestion about to be answered.
+pub struct Offer<'a> {
+    pub uri: &'a Arc<str>,
+    pub version: i32,
+    /// The text the edits are into.
+    pub rope: &'a Rope,
+    pub kind: SuggestionKind,
+    pub edits: &'a [TextEdit],
+    pub intent: Intent,
+    /// The editor displays it as answered (false for an alternative it shows only on request,
+    /// such as the second item of an inline list). For a client that sends no show signal,
+    /// that is when it counts as shown.
+    pub displayed: bool,
+}
+
+/// A suggestion offered and not resolved yet.
+struct Live {
+    id: String,
+    kind: SuggestionKind,
+    uri: Arc<str>,
+    /// The document version `edits` are at.
+    version: i32,
+    edits: Vec<NormEdit>,
+    shown_at: Option<Instant>,
+    /// Counted as accepted already (a partial accept); it may still be typed further.
+    accepted: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Accepted,
+    Rejected,
+    Dropped,
+}
+
+#[derive(Default)]
+struct State {
+    live: VecDeque<Live>,
+    resolved: VecDeque<(String, Outcome)>,
+    rejections: Rejections,
+    eagerness: Adaptive,
+    /// Per kind (inline, next edit): the client sent a show signal, so answers are not shown yet.
+    signals_shows: [bool; 2],
+    cooldown: Duration,
+    last_rejection: Option<Instant>,
+    /// Per document, the line and version last asked about and when.
+    asked: HashMap<Arc<str>, (i32, usize, Instant)>,
+}
+
+pub struct Controller {
+    clock: Arc<dyn Clock>,
+    stats: Arc<Stats>,
+    ids: [AtomicU64; 2],
+    state: Mutex<State>,
+}
+
+fn slot(kind: SuggestionKind) -> usize {
+    match kind {
+        SuggestionKind::Inline => 0,
+        SuggestionKind::NextEdit => 1,
+    }
+}
+
+impl Controller {
+    pub fn new(stats: Arc<Stats>, clock: Arc<dyn Clock>) -> Self {
+        let state = State {
+            cooldown: Duration::from_millis(crate::config::NextEditConfig::default().cooldown_ms),
+            ..State::default()
+        };
+        Self {
+            clock,
+            stats,
+            ids: [AtomicU64::new(1), AtomicU64::new(1)],
+            state: Mutex::new(state),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies `nextEdit.eagerness` and `nextEdit.cooldownMs`.
+    pub fn configure(&self, eagerness: Eagerness, cooldown: Duration) {
+        let mut state = self.state();
+        state.eagerness.set(eagerness);
+        state.cooldown = cooldown;
+    }
+
+    /// Whether a next-edit request at `line` of `uri`'s `version` may go on; an open request is
+    /// remembered as the line's latest.
+    pub fn gate(&self, uri: &Arc<str>, version: i32, line: usize) -> Gate {
+        let now = self.clock.now();
+        let mut state = self.state();
+        let cooldown = state.cooldown;
+        let cooling = |at: Instant| now.saturating_duration_since(at) < cooldown;
+        let gate = if state.last_rejection.is_some_and(cooling) {
+            Gate::Cooling
+        } else if let Some(&(v, l, at)) = state.asked.get(uri)
+            && (v, l) == (version, line)
+            && cooling(at)
+        {
+            Gate::SameLine
+        } else {
+            Gate::Open
+        };
+        if gate == Gate::Open {
+            state.asked.insert(uri.clone(), (version, line, now));
+        } else {
+            self.stats.next_edit_suppressed();
+        }
+        gate
+    }
+
+    /// Admits a suggestion and returns its id, or `None` when it is not to be shown (counted as
+    /// suppressed for next edits).
+    pub fn offer(&self, offer: &Offer<'_>) -> Option<String> {
+        let edits = rebase::normalize(offer.rope, offer.edits);
+        if edits.is_empty() {
+            return None;
+        }
+        let now = self.clock.now();
+        let mut state = self.state();
+        let kind = offer.kind;
+        let same = state.live.iter_mut().find(|live| {
+            live.kind == kind
+                && live.uri == *offer.uri
+                && live.version == offer.version
+                && same_suggestion(kind, &live.edits, &edits)
+        });
+        if let Some(live) = same {
+            if kind == SuggestionKind::Inline && edits[0].new.len() > live.edits[0].new.len() {
+                live.edits = edits;
+            }
+            let id = live.id.clone();
+            if offer.displayed && !state.signals_shows[slot(kind)] {
+                self.mark_shown(&mut state, &id, now);
+            }
+            return Some(id);
+        }
+        if kind == SuggestionKind::NextEdit
+            && let Some(reason) = held_back(&mut state, offer, &edits)
+        {
+            tracing::debug!(uri = %offer.uri, reason, "next edit held back");
+            self.stats.next_edit_suppressed();
+            return None;
+        }
+        let prefix = match kind {
+            SuggestionKind::Inline => "in",
+            SuggestionKind::NextEdit => "ne",
+        };
+        let id = format!("{prefix}-{}", self.ids[slot(kind)].fetch_add(1, Ordering::Relaxed));
+        if state.live.len() == MAX_LIVE
+            && let Some(old) = state.live.pop_front()
+        {
+            remember(&mut state, old.id, Outcome::Dropped);
+        }
+        state.live.push_back(Live {
+            id: id.clone(),
+            kind,
+            uri: offer.uri.clone(),
+            version: offer.version,
+            edits,
+            shown_at: None,
+            accepted: false,
+        });
+        if offer.displayed && !state.signals_shows[slot(kind)] {
+            self.mark_shown(&mut state, &id, now);
+        }
+        Some(id)
+    }
+
+    /// `spark/didShow` (or Copilot's `didShowCompletion`): the suggestion `id` (else the
+    /// document's latest of `kind`) is on screen.
+    pub fn shown(&self, uri: &str, kind: SuggestionKind, id: Option<&str>) {
+        let now = self.clock.now();
+        let mut state = self.state();
+        state.signals_shows[slot(kind)] = true;
+        match find(&state, uri, kind, id) {
+            Some(at) => {
+                let id = state.live[at].id.clone();
+                self.mark_shown(&mut state, &id, now);
+            }
+            None => self.late_signal(&state, id, "shown"),
+        }
+    }
+
+    /// `spark/didReject`: the user dismissed the suggestion.
+    pub fn rejected(&self, uri: &str, kind: SuggestionKind, id: Option<&str>) {
+        let now = self.clock.now();
+        let mut state = self.state();
+        match find(&state, uri, kind, id) {
+            Some(at) => {
+                let id = state.live[at].id.clone();
+                self.end(&mut state, &id, Ending::Dismissed, now);
+            }
+            None => self.late_signal(&state, id, "rejected"),
+        }
+    }
+
+    /// An accept signal: the suggestion `id` (else the document's latest of `kind`) was taken,
+    /// in part when `partial` (it stays followed, as the rest may be typed or accepted too).
+    pub fn accepted(&self, uri: &str, kind: SuggestionKind, id: Option<&str>, partial: bool) {
+        let now = self.clock.now();
+        let mut state = self.state();
+        let Some(at) = find(&state, uri, kind, id) else {
+            return self.late_signal(&state, id, "accepted");
+        };
+        if partial {
+            let live = &mut state.live[at];
+            if live.shown_at.is_none() {
+                live.shown_at = Some(now);
+                self.stats.shown(kind);
+            }
+            if !live.accepted {
+                live.accepted = true;
+                self.stats.kind_accepted(kind, true);
+                if kind == SuggestionKind::NextEdit {
+                    state.eagerness.record(true);
+                }
+            }
+        } else {
+            let id = state.live[at].id.clone();
+            self.end(&mut state, &id, Ending::Accepted, now);
+        }
+    }
+
+    /// The new text the suggestion `id` (else the document's latest of `kind`) still adds.
+    pub fn suggested_text(&self, uri: &str, kind: SuggestionKind, id: Option<&str>) -> Option<String> {
+        let state = self.state();
+        let at = find(&state, uri, kind, id)?;
+        Some(state.live[at].edits.iter().map(|edit| edit.new.as_str()).collect())
+    }
+
+    /// A `didChange` of `uri` made `version` by `changes`: suggestions move with the text; one
+    /// the changes applied is accepted, one they went past is left behind.
+    pub fn document_changed(&self, uri: &str, version: i32, changes: &[ByteChange]) {
+        let now = self.clock.now();
+        let mut state = self.state();
+        state.rejections.changed(uri, version, changes);
+        let mut ended = Vec::new();
+        for live in state.live.iter_mut().filter(|live| &*live.uri == uri) {
+            live.version = version;
+            let mut last = Step::Unrelated;
+            for change in changes {
+                last = rebase::rebase(&mut live.edits, change);
+                if matches!(last, Step::Unrelated | Step::Broken | Step::Applied) {
+                    break;
+                }
+            }
+            match last {
+                Step::Progress => {}
+                Step::Applied => ended.push((live.id.clone(), Ending::Accepted)),
+                Step::Unrelated | Step::Broken => ended.push((live.id.clone(), Ending::MovedOn)),
+            }
+        }
+        for (id, ending) in ended {
+            self.end(&mut state, &id, ending, now);
+        }
+    }
+
+    /// The document was closed: its suggestions are left behind and its rejections forgotten.
+    pub fn closed(&self, uri: &str) {
+        let now = self.clock.now();
+        let mut state = self.state();
+        let ids: Vec<String> = state
+            .live
+            .iter()
+            .filter(|live| &*live.uri == uri)
+            .map(|live| live.id.clone())
+            .collect();
+        for id in ids {
+            self.end(&mut state, &id, Ending::MovedOn, now);
+        }
+        state.rejections.forget(uri);
+        state.asked.remove(uri);
+    }
+
+    fn mark_shown(&self, state: &mut State, id: &str, now: Instant) {
+        let Some(at) = state.live.iter().position(|live| live.id == id) else {
+            return;
+        };
+        let live = &mut state.live[at];
+        if live.shown_at.is_some() {
+            return;
+        }
+        live.shown_at = Some(now);
+        let (kind, uri, version) = (live.kind, live.uri.clone(), live.version);
+        self.stats.shown(kind);
+        if kind == SuggestionKind::NextEdit {
+            let edits = live.edits.clone();
+            if state.rejections.matches(&uri, version, &edits) {
+                tracing::warn!(id, "a rejected next edit was shown again");
+                self.stats.rejected_reshown();
+            }
+        }
+        // One suggestion of a kind on screen at a time: the others were left behind.
+        let others: Vec<String> = state
+            .live
+            .iter()
+            .filter(|other| other.kind == kind && other.id != id && other.shown_at.is_some())
+            .map(|other| other.id.clone())
+            .collect();
+        for other in others {
+            self.end(state, &other, Ending::MovedOn, now);
+        }
+    }
+
+    /// Resolves the live suggestion `id`.
+    fn end(&self, state: &mut State, id: &str, ending: Ending, now: Instant) {
+        let Some(at) = state.live.iter().position(|live| live.id == id) else {
+            return;
+        };
+        let Some(live) = state.live.remove(at) else {
+            return;
+        };
+        let shown_for = live.shown_at.map(|at| now.saturating_duration_since(at));
+        let outcome = match ending {
+            Ending::Accepted if live.accepted => Outcome::Accepted,
+            Ending::Accepted => {
+                if shown_for.is_none() {
+                    self.stats.shown(live.kind);
+                }
+                self.stats.kind_accepted(live.kind, false);
+                if live.kind == SuggestionKind::NextEdit {
+                    state.eagerness.record(true);
+                }
+                Outcome::Accepted
+            }
+            _ if live.accepted => Outcome::Accepted,
+            Ending::Dismissed => self.reject(state, &live, shown_for.is_none(), now),
+            Ending::MovedOn if shown_for.is_some_and(|d| d >= SHOWN_LONG_ENOUGH) => {
+                self.reject(state, &live, false, now)
+            }
+            Ending::MovedOn => Outcome::Dropped,
+        };
+        tracing::debug!(id, ?outcome, "suggestion resolved");
+        remember(state, live.id, outcome);
+    }
+
+    fn reject(&self, state: &mut State, live: &Live, count_shown: bool, now: Instant) -> Outcome {
+        if count_shown {
+            self.stats.shown(live.kind);
+        }
+        self.stats.kind_rejected(live.kind);
+        if live.kind == SuggestionKind::NextEdit {
+            state
+                .rejections
+                .remember(&live.uri, live.version, live.edits.clone());
+            state.eagerness.record(false);
+            state.last_rejection = Some(now);
+        }
+        Outcome::Rejected
+    }
+
+    /// A signal for a suggestion no longer followed: logged; a show of a rejected one counts.
+    fn late_signal(&self, state: &State, id: Option<&str>, signal: &str) {
+        let outcome = id.and_then(|id| {
+            let resolved = state.resolved.iter().find(|(known, _)| known == id);
+            resolved.map(|(_, outcome)| *outcome)
+        });
+        if signal == "shown" && outcome == Some(Outcome::Rejected) {
+            tracing::warn!(?id, "a rejected suggestion was shown again");
+            self.stats.rejected_reshown();
+        }
+        tracing::debug!(?id, ?outcome, signal, "signal for a suggestion not followed");
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    Accepted,
+    /// `spark/didReject`.
+    Dismissed,
+    /// The document went past it, or another suggestion took its place.
+    MovedOn,
+}
+
+fn remember(state: &mut State, id: String, outcome: Outcome) {
+    if state.resolved.len() == MAX_RESOLVED {
+        state.resolved.pop_front();
+    }
+    state.resolved.push_back((id, outcome));
+}
+
+/// The live suggestion a signal names: by id, else the document's latest of `kind`.
+fn find(state: &State, uri: &str, kind: SuggestionKind, id: Option<&str>) -> Option<usize> {
+    match id {
+        Some(id) => state.live.iter().position(|live| live.id == id),
+        None => state
+            .live
+            .iter()
+            .rposition(|live| live.kind == kind && &*live.uri == uri),
+    }
+}
+
+/// Whether two offers are one suggestion: the same edits, or for ghost text the same point and
+/// one text continuing the other (the first line answered, then the whole; typing through it).
+fn same_suggestion(kind: SuggestionKind, live: &[NormEdit], new: &[NormEdit]) -> bool {
+    match (kind, live, new) {
+        (SuggestionKind::Inline, [a], [b]) => {
+            a.start == b.start
+                && a.old == b.old
+                && (a.new.starts_with(&b.new) || b.new.starts_with(&a.new))
+        }
+        _ => live == new,
+    }
+}
+
+/// Why a next edit is not shown, if it is not.
+fn held_back(state: &mut State, offer: &Offer<'_>, edits: &[NormEdit]) -> Option<&'static str> {
+    if !state.eagerness.admits(offer.intent) {
+        return Some("below the eagerness");
+    }
+    if state.rejections.matches(offer.uri, offer.version, edits) {
+        return Some("rejected before");
+    }
+    // An alternative behind ghost text (the inline list's second item) does not compete.
+    let ghost_text_on_its_line = offer.displayed
+        && state.live.iter().any(|live| {
+        live.kind == SuggestionKind::Inline
+            && live.shown_at.is_some()
+            && live.uri == *offer.uri
+            && live.version == offer.version
+            && live.edits.first().is_some_and(|ghost| {
+                let line = offer.rope.byte_to_line(ghost.start.min(offer.rope.len_bytes()));
+                on_line(offer.rope, edits, line)
+            })
+    });
+    ghost_text_on_its_line.then_some("ghost text is on its line")
+}
+
+/// Whether any of `edits` (into `rope`'s text) spans `line`.
+fn on_line(rope: &Rope, edits: &[NormEdit], line: usize) -> bool {
+    let line_of = |byte: usize| rope.byte_to_line(byte.min(rope.len_bytes()));
+    edits
+        .iter()
+        .any(|edit| line_of(edit.start) <= line && line <= line_of(edit.end()))
+}
+
+#[cfg(test)]
+#[path = "controller_tests.rs"]
+mod tests;
