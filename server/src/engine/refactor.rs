@@ -310,7 +310,8 @@ impl Engine {
         if next_edit {
             // The whole answer is in before any edit is known: both times are the same here.
             let no_edit = edits.as_ref().is_none_or(Vec::is_empty);
-            self.stats.next_edit_answered(asked.elapsed(), asked.elapsed(), no_edit);
+            self.stats
+                .next_edit_answered(asked.elapsed(), asked.elapsed(), no_edit);
         }
         Ok(edits)
     }

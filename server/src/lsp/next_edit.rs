@@ -88,7 +88,9 @@ impl Backend {
     async fn admitted_next_edit(&self, snapshot: &Snapshot, cursor: usize) -> Option<Admitted> {
         let controller = self.engine.controller();
         self.engine.count_next_edit_request();
-        let line = snapshot.rope.byte_to_line(cursor.min(snapshot.rope.len_bytes()));
+        let line = snapshot
+            .rope
+            .byte_to_line(cursor.min(snapshot.rope.len_bytes()));
         let edits = match controller.gate(&snapshot.uri, snapshot.version, line) {
             Gate::Open => self.next_edits_at(snapshot, cursor).await?,
             // Asked about here at this version moments ago: that call's answer, or nothing.

@@ -115,11 +115,9 @@ impl LanguageServer for Backend {
                 }
                 tracing::trace!(uri = uri.as_str(), version, "didChange");
                 // Suggestions (and remembered rejections) move with the text.
-                self.engine.controller().document_changed(
-                    uri.as_str(),
-                    version,
-                    &outcome.changes,
-                );
+                self.engine
+                    .controller()
+                    .document_changed(uri.as_str(), version, &outcome.changes);
             }
             Err(err @ ChangeError::UnknownDocument)
             | Err(err @ ChangeError::StaleVersion { .. }) => {

@@ -220,7 +220,10 @@ impl Controller {
             SuggestionKind::Inline => "in",
             SuggestionKind::NextEdit => "ne",
         };
-        let id = format!("{prefix}-{}", self.ids[slot(kind)].fetch_add(1, Ordering::Relaxed));
+        let id = format!(
+            "{prefix}-{}",
+            self.ids[slot(kind)].fetch_add(1, Ordering::Relaxed)
+        );
         if state.live.len() == MAX_LIVE
             && let Some(old) = state.live.pop_front()
         {
@@ -297,10 +300,21 @@ impl Controller {
     }
 
     /// The new text the suggestion `id` (else the document's latest of `kind`) still adds.
-    pub fn suggested_text(&self, uri: &str, kind: SuggestionKind, id: Option<&str>) -> Option<String> {
+    pub fn suggested_text(
+        &self,
+        uri: &str,
+        kind: SuggestionKind,
+        id: Option<&str>,
+    ) -> Option<String> {
         let state = self.state();
         let at = find(&state, uri, kind, id)?;
-        Some(state.live[at].edits.iter().map(|edit| edit.new.as_str()).collect())
+        Some(
+            state.live[at]
+                .edits
+                .iter()
+                .map(|edit| edit.new.as_str())
+                .collect(),
+        )
     }
 
     /// A `didChange` of `uri` made `version` by `changes`: suggestions move with the text; one
@@ -434,7 +448,12 @@ impl Controller {
             tracing::warn!(?id, "a rejected suggestion was shown again");
             self.stats.rejected_reshown();
         }
-        tracing::debug!(?id, ?outcome, signal, "signal for a suggestion not followed");
+        tracing::debug!(
+            ?id,
+            ?outcome,
+            signal,
+            "signal for a suggestion not followed"
+        );
     }
 }
 
@@ -489,15 +508,17 @@ fn held_back(state: &mut State, offer: &Offer<'_>, edits: &[NormEdit]) -> Option
     // An alternative behind ghost text (the inline list's second item) does not compete.
     let ghost_text_on_its_line = offer.displayed
         && state.live.iter().any(|live| {
-        live.kind == SuggestionKind::Inline
-            && live.shown_at.is_some()
-            && live.uri == *offer.uri
-            && live.version == offer.version
-            && live.edits.first().is_some_and(|ghost| {
-                let line = offer.rope.byte_to_line(ghost.start.min(offer.rope.len_bytes()));
-                on_line(offer.rope, edits, line)
-            })
-    });
+            live.kind == SuggestionKind::Inline
+                && live.shown_at.is_some()
+                && live.uri == *offer.uri
+                && live.version == offer.version
+                && live.edits.first().is_some_and(|ghost| {
+                    let line = offer
+                        .rope
+                        .byte_to_line(ghost.start.min(offer.rope.len_bytes()));
+                    on_line(offer.rope, edits, line)
+                })
+        });
     ghost_text_on_its_line.then_some("ghost text is on its line")
 }
 

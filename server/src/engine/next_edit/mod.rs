@@ -107,7 +107,11 @@ impl Engine {
 
     /// The next edit around `cursor_byte` when a call for this version and place was made (it
     /// is waited for if still running); `Ok(None)` rather than a new model call otherwise.
-    pub async fn joined_next_edit(&self, snapshot: &Snapshot, cursor_byte: usize) -> NextEditResult {
+    pub async fn joined_next_edit(
+        &self,
+        snapshot: &Snapshot,
+        cursor_byte: usize,
+    ) -> NextEditResult {
         let pending = {
             let entries = self.next_edits.lock().unwrap_or_else(|e| e.into_inner());
             let entry = entries.get(&snapshot.uri);
