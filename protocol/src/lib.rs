@@ -168,21 +168,12 @@ pub struct NextEditResult {
     /// `spark.didAcceptNextEdit`, to execute when the user applies the edits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Command>,
+    /// How sure the model is that the user wants the edit now: `low`, `medium` or `high`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
     /// The suggestion's id (`ne-N`), for `spark/didShow`, `spark/didReject` and the command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// How sure the model is that the user wants this edit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub intent: Option<Intent>,
-}
-
-/// A next edit's intent, as the model states it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Intent {
-    Low,
-    Medium,
-    High,
 }
 
 /// An LSP `Command`.

@@ -308,10 +308,13 @@ impl Engine {
             region_edits(&snapshot.rope, region, &new_region)
         });
         if next_edit {
-            // The whole answer is in before any edit is known: both times are the same here.
-            let no_edit = edits.as_ref().is_none_or(Vec::is_empty);
-            self.stats
-                .next_edit_answered(asked.elapsed(), asked.elapsed(), no_edit);
+            // The whole answer is read before any edit is known: both times are the same here.
+            if edits.as_ref().is_none_or(Vec::is_empty) {
+                self.stats.next_edit_no_edit();
+            } else {
+                self.stats.next_edit_first_edit(asked.elapsed());
+            }
+            self.stats.next_edit_whole(asked.elapsed());
         }
         Ok(edits)
     }

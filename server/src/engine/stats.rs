@@ -70,8 +70,9 @@ struct Samples {
     first_token_ms: Ring,
     model_total_ms: Ring,
     answer_ms: Ring,
-    first_edit_ms: Ring,
-    whole_answer_ms: Ring,
+    /// Next-edit call start → its first hunk settled, and → its whole answer read.
+    next_edit_first_edit_ms: Ring,
+    next_edit_whole_ms: Ring,
 }
 
 #[derive(Default)]
@@ -184,17 +185,21 @@ impl Stats {
         bump(&self.next_edits.model_calls);
     }
 
-    /// A next-edit model call answered: its first edit after `first_edit`, all of it after
-    /// `whole`; `no_edit` when it proposed nothing.
-    pub fn next_edit_answered(&self, first_edit: Duration, whole: Duration, no_edit: bool) {
-        if no_edit {
-            bump(&self.next_edits.no_edit);
-        }
+    /// A next-edit model call answered that there is nothing to do.
+    pub fn next_edit_no_edit(&self) {
+        bump(&self.next_edits.no_edit);
+    }
+
+    /// A next-edit call settled its first hunk this long after it started.
+    pub fn next_edit_first_edit(&self, latency: Duration) {
         let mut samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
-        if !no_edit {
-            samples.first_edit_ms.push(ms(first_edit));
-        }
-        samples.whole_answer_ms.push(ms(whole));
+        samples.next_edit_first_edit_ms.push(ms(latency));
+    }
+
+    /// A next-edit call read its whole answer this long after it started.
+    pub fn next_edit_whole(&self, latency: Duration) {
+        let mut samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
+        samples.next_edit_whole_ms.push(ms(latency));
     }
 
     /// The controller held a suggestion back (or a request in a cooldown).
@@ -241,8 +246,8 @@ impl Stats {
                 suppressed: load(&next.suppressed),
                 rejected_reshown: load(&next.rejected_reshown),
                 jumps: load(&next.jumps),
-                first_edit_ms: samples.first_edit_ms.percentiles(),
-                whole_answer_ms: samples.whole_answer_ms.percentiles(),
+                first_edit_ms: samples.next_edit_first_edit_ms.percentiles(),
+                whole_answer_ms: samples.next_edit_whole_ms.percentiles(),
             },
         }
     }

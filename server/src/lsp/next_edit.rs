@@ -73,12 +73,15 @@ impl Backend {
                 command: commands::DID_ACCEPT_NEXT_EDIT.into(),
                 arguments: vec![Value::String(document.uri), Value::String(shown.id.clone())],
             }),
+            intent: Some(
+                match shown.intent {
+                    Intent::Low => "low",
+                    Intent::Medium => "medium",
+                    Intent::High => "high",
+                }
+                .to_owned(),
+            ),
             id: Some(shown.id),
-            intent: Some(match shown.intent {
-                Intent::Low => spark_protocol::Intent::Low,
-                Intent::Medium => spark_protocol::Intent::Medium,
-                Intent::High => spark_protocol::Intent::High,
-            }),
         })
     }
 
@@ -92,14 +95,13 @@ impl Backend {
             .rope
             .byte_to_line(cursor.min(snapshot.rope.len_bytes()));
         let edits = match controller.gate(&snapshot.uri, snapshot.version, line) {
-            Gate::Open => self.next_edits_at(snapshot, cursor).await?,
-            // Asked about here at this version moments ago: that call's answer, or nothing.
-            Gate::SameLine => self
-                .engine
-                .joined_next_edit(snapshot, cursor)
-                .await
-                .ok()
-                .flatten()?,
+            Gate::Open => {
+                let edits = self.next_edits_at(snapshot, cursor).await;
+                controller.answered(&snapshot.uri, snapshot.version, line);
+                edits?
+            }
+            // Answered here at this version moments ago: what the engine found, or nothing.
+            Gate::SameLine => self.engine.ready_next_edit(snapshot)?,
             Gate::Cooling => return None,
         };
         // Until the engine states an intent (the model's `intent:` line), every edit is medium.

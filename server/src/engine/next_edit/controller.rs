@@ -17,7 +17,8 @@
 //!   wins at the cursor: the user is typing there; in an inline list the next edit may follow it
 //!   as an alternative, shown only when the user cycles to it).
 //! - **Cooldowns** ([`Gate`]): no next edit for a while after a rejection, and no second model
-//!   call for a request on the line asked about last at the same document version.
+//!   call for a request on the line asked about (and answered) last at the same document
+//!   version.
 //!
 //! Time comes from a [`Clock`], so tests step it instead of sleeping.
 
@@ -66,7 +67,8 @@ pub enum Gate {
     Open,
     /// A next edit was rejected moments ago: answer nothing.
     Cooling,
-    /// This line was asked about moments ago at this version: no new model call.
+    /// This line was asked about (and answered) moments ago at this version: take what the
+    /// engine found then, with no new model call.
     SameLine,
 }
 
@@ -98,6 +100,16 @@ struct Live {
     accepted: bool,
 }
 
+/// A next-edit request that went on to the engine.
+#[derive(Clone, Copy)]
+struct Asked {
+    version: i32,
+    line: usize,
+    at: Instant,
+    /// Answered: the engine holds what it found (a request in flight is joined instead).
+    done: bool,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {
     Accepted,
@@ -115,8 +127,8 @@ struct State {
     signals_shows: [bool; 2],
     cooldown: Duration,
     last_rejection: Option<Instant>,
-    /// Per document, the line and version last asked about and when.
-    asked: HashMap<Arc<str>, (i32, usize, Instant)>,
+    /// Per document, the request asked last.
+    asked: HashMap<Arc<str>, Asked>,
 }
 
 pub struct Controller {
@@ -167,20 +179,40 @@ impl Controller {
         let cooling = |at: Instant| now.saturating_duration_since(at) < cooldown;
         let gate = if state.last_rejection.is_some_and(cooling) {
             Gate::Cooling
-        } else if let Some(&(v, l, at)) = state.asked.get(uri)
-            && (v, l) == (version, line)
-            && cooling(at)
+        } else if let Some(asked) = state.asked.get(uri)
+            && (asked.version, asked.line) == (version, line)
+            && asked.done
+            && cooling(asked.at)
         {
             Gate::SameLine
         } else {
             Gate::Open
         };
-        if gate == Gate::Open {
-            state.asked.insert(uri.clone(), (version, line, now));
-        } else {
-            self.stats.next_edit_suppressed();
+        match gate {
+            Gate::Open => {
+                let asked = Asked {
+                    version,
+                    line,
+                    at: now,
+                    done: false,
+                };
+                state.asked.insert(uri.clone(), asked);
+            }
+            Gate::Cooling => self.stats.next_edit_suppressed(),
+            Gate::SameLine => {}
         }
         gate
+    }
+
+    /// The request [`Controller::gate`] let through for `line` of `uri`'s `version` was
+    /// answered.
+    pub fn answered(&self, uri: &str, version: i32, line: usize) {
+        let mut state = self.state();
+        if let Some(asked) = state.asked.get_mut(uri)
+            && (asked.version, asked.line) == (version, line)
+        {
+            asked.done = true;
+        }
     }
 
     /// Admits a suggestion and returns its id, or `None` when it is not to be shown (counted as

@@ -63,9 +63,9 @@ impl Adaptive {
     /// Whether a suggestion of `intent` is shown at the level in effect.
     pub fn admits(&self, intent: Intent) -> bool {
         match self.level() {
-            Level::High => true,
-            Level::Medium => intent != Intent::Low,
-            Level::Low => intent == Intent::High,
+            Level::High => matches!(intent, Intent::Low | Intent::Medium | Intent::High),
+            Level::Medium => matches!(intent, Intent::Medium | Intent::High),
+            Level::Low => matches!(intent, Intent::High),
         }
     }
 }

@@ -47,22 +47,6 @@ impl Entry {
     fn is_usable(&self) -> bool {
         self.result.borrow().is_some() || self.result.has_changed().is_ok()
     }
-
-    /// Whether this call answers a request at `cursor_byte` of `snapshot`.
-    fn serves(&self, snapshot: &Snapshot, cursor_byte: usize) -> bool {
-        self.version == snapshot.version
-            && (self.region.start..=self.region.end).contains(&cursor_byte)
-            && self.is_usable()
-    }
-}
-
-/// The result of a call in flight or finished.
-async fn wait(mut result: watch::Receiver<Option<NextEditResult>>) -> NextEditResult {
-    match result.wait_for(Option::is_some).await {
-        Ok(result) => result.clone().unwrap_or(Ok(None)),
-        // The call's request was dropped before it ended.
-        Err(_) => Ok(None),
-    }
 }
 
 impl Engine {
@@ -78,7 +62,13 @@ impl Engine {
         let pending = {
             let mut entries = self.next_edits.lock().unwrap_or_else(|e| e.into_inner());
             match entries.get(&snapshot.uri) {
-                Some(entry) if entry.serves(snapshot, cursor_byte) => Err(entry.result.clone()),
+                Some(entry)
+                    if entry.version == snapshot.version
+                        && (entry.region.start..=entry.region.end).contains(&cursor_byte)
+                        && entry.is_usable() =>
+                {
+                    Err(entry.result.clone())
+                }
                 _ => {
                     let (tx, result) = watch::channel(None);
                     let entry = Entry {
@@ -93,9 +83,13 @@ impl Engine {
         };
         let tx = match pending {
             Ok(tx) => tx,
-            Err(result) => {
+            Err(mut result) => {
                 self.stats.hit();
-                return wait(result).await;
+                return match result.wait_for(Option::is_some).await {
+                    Ok(result) => result.clone().unwrap_or(Ok(None)),
+                    // The call's request was dropped before it ended.
+                    Err(_) => Ok(None),
+                };
             }
         };
         let task = Task::NextEdit { cursor_byte };
@@ -103,26 +97,6 @@ impl Engine {
         let result = result.map(|edits| edits.filter(|edits| !edits.is_empty()));
         tx.send_replace(Some(result.clone()));
         result
-    }
-
-    /// The next edit around `cursor_byte` when a call for this version and place was made (it
-    /// is waited for if still running); `Ok(None)` rather than a new model call otherwise.
-    pub async fn joined_next_edit(
-        &self,
-        snapshot: &Snapshot,
-        cursor_byte: usize,
-    ) -> NextEditResult {
-        let pending = {
-            let entries = self.next_edits.lock().unwrap_or_else(|e| e.into_inner());
-            let entry = entries.get(&snapshot.uri);
-            entry
-                .filter(|entry| entry.serves(snapshot, cursor_byte))
-                .map(|entry| entry.result.clone())
-        };
-        match pending {
-            Some(result) => wait(result).await,
-            None => Ok(None),
-        }
     }
 
     /// The finished next-edit suggestion for `snapshot`'s version, if one was made: never waits
