@@ -261,7 +261,11 @@ fn intent_must_meet_the_eagerness_and_auto_follows_the_user() {
     let s = setup();
     s.controller.configure(Eagerness::Low, Duration::ZERO);
     let rename = replace(&s.text, "foo", "bar");
-    let medium = s.offer_as(SuggestionKind::NextEdit, &[rename.clone()], Intent::Medium);
+    let medium = s.offer_as(
+        SuggestionKind::NextEdit,
+        std::slice::from_ref(&rename),
+        Intent::Medium,
+    );
     assert_eq!(medium, None);
     assert!(
         s.offer_as(SuggestionKind::NextEdit, &[rename], Intent::High)
@@ -277,7 +281,11 @@ fn intent_must_meet_the_eagerness_and_auto_follows_the_user() {
     }
     let edit = replace(&s.text, "main", "start");
     assert_eq!(
-        s.offer_as(SuggestionKind::NextEdit, &[edit.clone()], Intent::Medium),
+        s.offer_as(
+            SuggestionKind::NextEdit,
+            std::slice::from_ref(&edit),
+            Intent::Medium
+        ),
         None
     );
     // Accepting high-intent ones brings it back up.
