@@ -22,7 +22,6 @@
 //!
 //! Time comes from a [`Clock`], so tests step it instead of sleeping.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,20 +30,14 @@ use ropey::Rope;
 use spark_protocol::SuggestionKind;
 
 use super::Intent;
-use super::eagerness::Adaptive;
-use super::rebase::{self, NormEdit, Step};
-use super::rejections::Rejections;
+use super::rebase::{self, Step};
+use super::tracked::{
+    Asked, Ending, Live, MAX_LIVE, Outcome, State, find, held_back, same_suggestion,
+};
 use crate::config::Eagerness;
 use crate::documents::ByteChange;
 use crate::edits::TextEdit;
 use crate::engine::stats::Stats;
-
-/// How long a suggestion must have been on screen for leaving it behind to count as a rejection.
-pub const SHOWN_LONG_ENOUGH: Duration = Duration::from_secs(1);
-/// Suggestions followed at once; older unresolved ones are forgotten (never shown, most likely).
-const MAX_LIVE: usize = 16;
-/// Resolved ids remembered, to recognise late signals about them.
-const MAX_RESOLVED: usize = 64;
 
 /// Where the controller reads the time.
 pub trait Clock: Send + Sync {
@@ -85,50 +78,6 @@ pub struct Offer<'a> {
     /// such as the second item of an inline list). For a client that sends no show signal,
     /// that is when it counts as shown.
     pub displayed: bool,
-}
-
-/// A suggestion offered and not resolved yet.
-struct Live {
-    id: String,
-    kind: SuggestionKind,
-    uri: Arc<str>,
-    /// The document version `edits` are at.
-    version: i32,
-    edits: Vec<NormEdit>,
-    shown_at: Option<Instant>,
-    /// Counted as accepted already (a partial accept); it may still be typed further.
-    accepted: bool,
-}
-
-/// A next-edit request that went on to the engine.
-#[derive(Clone, Copy)]
-struct Asked {
-    version: i32,
-    line: usize,
-    at: Instant,
-    /// Answered: the engine holds what it found (a request in flight is joined instead).
-    done: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Outcome {
-    Accepted,
-    Rejected,
-    Dropped,
-}
-
-#[derive(Default)]
-struct State {
-    live: VecDeque<Live>,
-    resolved: VecDeque<(String, Outcome)>,
-    rejections: Rejections,
-    eagerness: Adaptive,
-    /// Per kind (inline, next edit): the client sent a show signal, so answers are not shown yet.
-    signals_shows: [bool; 2],
-    cooldown: Duration,
-    last_rejection: Option<Instant>,
-    /// Per document, the request asked last.
-    asked: HashMap<Arc<str>, Asked>,
 }
 
 pub struct Controller {
@@ -224,6 +173,16 @@ impl Controller {
         }
         let now = self.clock.now();
         let mut state = self.state();
+        if state
+            .versions
+            .get(offer.uri)
+            .is_some_and(|&current| current != offer.version)
+        {
+            // Answered for a version the document has left: the editor drops it, and its
+            // offsets are not those of the text any more.
+            tracing::debug!(uri = %offer.uri, version = offer.version, "stale suggestion");
+            return None;
+        }
         let kind = offer.kind;
         let same = state.live.iter_mut().find(|live| {
             live.kind == kind
@@ -237,7 +196,7 @@ impl Controller {
             }
             let id = live.id.clone();
             if offer.displayed && !state.signals_shows[slot(kind)] {
-                self.mark_shown(&mut state, &id, now);
+                state.mark_shown(&self.stats, &id, now);
             }
             return Some(id);
         }
@@ -259,7 +218,7 @@ impl Controller {
         if state.live.len() == MAX_LIVE
             && let Some(old) = state.live.pop_front()
         {
-            remember(&mut state, old.id, Outcome::Dropped);
+            state.remember(old.id, Outcome::Dropped);
         }
         state.live.push_back(Live {
             id: id.clone(),
@@ -271,7 +230,7 @@ impl Controller {
             accepted: false,
         });
         if offer.displayed && !state.signals_shows[slot(kind)] {
-            self.mark_shown(&mut state, &id, now);
+            state.mark_shown(&self.stats, &id, now);
         }
         Some(id)
     }
@@ -285,9 +244,9 @@ impl Controller {
         match find(&state, uri, kind, id) {
             Some(at) => {
                 let id = state.live[at].id.clone();
-                self.mark_shown(&mut state, &id, now);
+                state.mark_shown(&self.stats, &id, now);
             }
-            None => self.late_signal(&state, id, "shown"),
+            None => state.late_signal(&self.stats, id, "shown"),
         }
     }
 
@@ -298,9 +257,9 @@ impl Controller {
         match find(&state, uri, kind, id) {
             Some(at) => {
                 let id = state.live[at].id.clone();
-                self.end(&mut state, &id, Ending::Dismissed, now);
+                state.end(&self.stats, &id, Ending::Dismissed, now);
             }
-            None => self.late_signal(&state, id, "rejected"),
+            None => state.late_signal(&self.stats, id, "rejected"),
         }
     }
 
@@ -310,7 +269,7 @@ impl Controller {
         let now = self.clock.now();
         let mut state = self.state();
         let Some(at) = find(&state, uri, kind, id) else {
-            return self.late_signal(&state, id, "accepted");
+            return state.late_signal(&self.stats, id, "accepted");
         };
         if partial {
             let live = &mut state.live[at];
@@ -327,7 +286,7 @@ impl Controller {
             }
         } else {
             let id = state.live[at].id.clone();
-            self.end(&mut state, &id, Ending::Accepted, now);
+            state.end(&self.stats, &id, Ending::Accepted, now);
         }
     }
 
@@ -354,6 +313,12 @@ impl Controller {
     pub fn document_changed(&self, uri: &str, version: i32, changes: &[ByteChange]) {
         let now = self.clock.now();
         let mut state = self.state();
+        match state.versions.get_mut(uri) {
+            Some(current) => *current = version,
+            None => {
+                state.versions.insert(uri.into(), version);
+            }
+        }
         state.rejections.changed(uri, version, changes);
         let mut ended = Vec::new();
         for live in state.live.iter_mut().filter(|live| &*live.uri == uri) {
@@ -372,7 +337,7 @@ impl Controller {
             }
         }
         for (id, ending) in ended {
-            self.end(&mut state, &id, ending, now);
+            state.end(&self.stats, &id, ending, now);
         }
     }
 
@@ -387,179 +352,12 @@ impl Controller {
             .map(|live| live.id.clone())
             .collect();
         for id in ids {
-            self.end(&mut state, &id, Ending::MovedOn, now);
+            state.end(&self.stats, &id, Ending::MovedOn, now);
         }
         state.rejections.forget(uri);
         state.asked.remove(uri);
+        state.versions.remove(uri);
     }
-
-    fn mark_shown(&self, state: &mut State, id: &str, now: Instant) {
-        let Some(at) = state.live.iter().position(|live| live.id == id) else {
-            return;
-        };
-        let live = &mut state.live[at];
-        if live.shown_at.is_some() {
-            return;
-        }
-        live.shown_at = Some(now);
-        let (kind, uri, version) = (live.kind, live.uri.clone(), live.version);
-        self.stats.shown(kind);
-        if kind == SuggestionKind::NextEdit {
-            let edits = live.edits.clone();
-            if state.rejections.matches(&uri, version, &edits) {
-                tracing::warn!(id, "a rejected next edit was shown again");
-                self.stats.rejected_reshown();
-            }
-        }
-        // One suggestion of a kind on screen at a time: the others were left behind.
-        let others: Vec<String> = state
-            .live
-            .iter()
-            .filter(|other| other.kind == kind && other.id != id && other.shown_at.is_some())
-            .map(|other| other.id.clone())
-            .collect();
-        for other in others {
-            self.end(state, &other, Ending::MovedOn, now);
-        }
-    }
-
-    /// Resolves the live suggestion `id`.
-    fn end(&self, state: &mut State, id: &str, ending: Ending, now: Instant) {
-        let Some(at) = state.live.iter().position(|live| live.id == id) else {
-            return;
-        };
-        let Some(live) = state.live.remove(at) else {
-            return;
-        };
-        let shown_for = live.shown_at.map(|at| now.saturating_duration_since(at));
-        let outcome = match ending {
-            Ending::Accepted if live.accepted => Outcome::Accepted,
-            Ending::Accepted => {
-                if shown_for.is_none() {
-                    self.stats.shown(live.kind);
-                }
-                self.stats.kind_accepted(live.kind, false);
-                if live.kind == SuggestionKind::NextEdit {
-                    state.eagerness.record(true);
-                }
-                Outcome::Accepted
-            }
-            _ if live.accepted => Outcome::Accepted,
-            Ending::Dismissed => self.reject(state, &live, shown_for.is_none(), now),
-            Ending::MovedOn if shown_for.is_some_and(|d| d >= SHOWN_LONG_ENOUGH) => {
-                self.reject(state, &live, false, now)
-            }
-            Ending::MovedOn => Outcome::Dropped,
-        };
-        tracing::debug!(id, ?outcome, "suggestion resolved");
-        remember(state, live.id, outcome);
-    }
-
-    fn reject(&self, state: &mut State, live: &Live, count_shown: bool, now: Instant) -> Outcome {
-        if count_shown {
-            self.stats.shown(live.kind);
-        }
-        self.stats.kind_rejected(live.kind);
-        if live.kind == SuggestionKind::NextEdit {
-            state
-                .rejections
-                .remember(&live.uri, live.version, live.edits.clone());
-            state.eagerness.record(false);
-            state.last_rejection = Some(now);
-        }
-        Outcome::Rejected
-    }
-
-    /// A signal for a suggestion no longer followed: logged; a show of a rejected one counts.
-    fn late_signal(&self, state: &State, id: Option<&str>, signal: &str) {
-        let outcome = id.and_then(|id| {
-            let resolved = state.resolved.iter().find(|(known, _)| known == id);
-            resolved.map(|(_, outcome)| *outcome)
-        });
-        if signal == "shown" && outcome == Some(Outcome::Rejected) {
-            tracing::warn!(?id, "a rejected suggestion was shown again");
-            self.stats.rejected_reshown();
-        }
-        tracing::debug!(
-            ?id,
-            ?outcome,
-            signal,
-            "signal for a suggestion not followed"
-        );
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Ending {
-    Accepted,
-    /// `spark/didReject`.
-    Dismissed,
-    /// The document went past it, or another suggestion took its place.
-    MovedOn,
-}
-
-fn remember(state: &mut State, id: String, outcome: Outcome) {
-    if state.resolved.len() == MAX_RESOLVED {
-        state.resolved.pop_front();
-    }
-    state.resolved.push_back((id, outcome));
-}
-
-/// The live suggestion a signal names: by id, else the document's latest of `kind`.
-fn find(state: &State, uri: &str, kind: SuggestionKind, id: Option<&str>) -> Option<usize> {
-    match id {
-        Some(id) => state.live.iter().position(|live| live.id == id),
-        None => state
-            .live
-            .iter()
-            .rposition(|live| live.kind == kind && &*live.uri == uri),
-    }
-}
-
-/// Whether two offers are one suggestion: the same edits, or for ghost text the same point and
-/// one text continuing the other (the first line answered, then the whole; typing through it).
-fn same_suggestion(kind: SuggestionKind, live: &[NormEdit], new: &[NormEdit]) -> bool {
-    match (kind, live, new) {
-        (SuggestionKind::Inline, [a], [b]) => {
-            a.start == b.start
-                && a.old == b.old
-                && (a.new.starts_with(&b.new) || b.new.starts_with(&a.new))
-        }
-        _ => live == new,
-    }
-}
-
-/// Why a next edit is not shown, if it is not.
-fn held_back(state: &mut State, offer: &Offer<'_>, edits: &[NormEdit]) -> Option<&'static str> {
-    if !state.eagerness.admits(offer.intent) {
-        return Some("below the eagerness");
-    }
-    if state.rejections.matches(offer.uri, offer.version, edits) {
-        return Some("rejected before");
-    }
-    // An alternative behind ghost text (the inline list's second item) does not compete.
-    let ghost_text_on_its_line = offer.displayed
-        && state.live.iter().any(|live| {
-            live.kind == SuggestionKind::Inline
-                && live.shown_at.is_some()
-                && live.uri == *offer.uri
-                && live.version == offer.version
-                && live.edits.first().is_some_and(|ghost| {
-                    let line = offer
-                        .rope
-                        .byte_to_line(ghost.start.min(offer.rope.len_bytes()));
-                    on_line(offer.rope, edits, line)
-                })
-        });
-    ghost_text_on_its_line.then_some("ghost text is on its line")
-}
-
-/// Whether any of `edits` (into `rope`'s text) spans `line`.
-fn on_line(rope: &Rope, edits: &[NormEdit], line: usize) -> bool {
-    let line_of = |byte: usize| rope.byte_to_line(byte.min(rope.len_bytes()));
-    edits
-        .iter()
-        .any(|edit| line_of(edit.start) <= line && line <= line_of(edit.end()))
 }
 
 #[cfg(test)]

@@ -199,6 +199,24 @@ fn a_rejected_suggestion_is_not_shown_again_through_unrelated_edits() {
 }
 
 #[test]
+fn a_suggestion_for_a_version_the_document_left_is_not_offered() {
+    let mut s = setup();
+    s.type_over("fn main()", "fn main2()");
+    let rope = Rope::from_str(TEXT);
+    let stale = s.controller.offer(&Offer {
+        uri: &s.uri,
+        version: 1,
+        rope: &rope,
+        kind: SuggestionKind::NextEdit,
+        edits: &[replace(TEXT, "foo", "bar")],
+        intent: Intent::High,
+        displayed: true,
+    });
+    assert_eq!(stale, None);
+    assert!(s.offer_rename().is_some(), "at the current version");
+}
+
+#[test]
 fn leaving_a_suggestion_within_a_second_is_no_rejection() {
     let mut s = setup();
     s.offer_rename();
@@ -411,38 +429,4 @@ fn showing_another_suggestion_leaves_the_previous_one_behind() {
     s.wait(10_000);
     assert!(first.is_some());
     assert!(s.offer_rename().is_some());
-}
-
-#[test]
-fn the_memory_keeps_the_latest_twenty() {
-    let mut rejections = super::super::rejections::Rejections::default();
-    let uri: Arc<str> = "file:///a".into();
-    for n in 0..=super::super::rejections::CAPACITY {
-        let edit = NormEdit {
-            start: n,
-            old: String::new(),
-            new: "x".into(),
-        };
-        rejections.remember(&uri, 1, vec![edit]);
-    }
-    assert_eq!(rejections.len(), super::super::rejections::CAPACITY);
-    let oldest = NormEdit {
-        start: 0,
-        old: String::new(),
-        new: "x".into(),
-    };
-    assert!(!rejections.matches(&uri, 1, &[oldest]));
-    let newest = NormEdit {
-        start: super::super::rejections::CAPACITY,
-        old: String::new(),
-        new: "x".into(),
-    };
-    assert!(rejections.matches(&uri, 1, std::slice::from_ref(&newest)));
-    // At another version (a request that raced a change) the texts alone decide.
-    let moved = NormEdit {
-        start: 99,
-        ..newest
-    };
-    assert!(rejections.matches(&uri, 2, std::slice::from_ref(&moved)));
-    assert!(!rejections.matches(&uri, 1, &[moved]));
 }

@@ -10,6 +10,7 @@ mod controller;
 mod eagerness;
 mod rebase;
 mod rejections;
+mod tracked;
 
 pub use controller::{Clock, Controller, Gate, Offer, SystemClock};
 

@@ -93,3 +93,42 @@ impl Rejections {
         self.entries.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_memory_keeps_the_latest_twenty() {
+        let mut rejections = Rejections::default();
+        let uri: Arc<str> = "file:///a".into();
+        for n in 0..=CAPACITY {
+            let edit = NormEdit {
+                start: n,
+                old: String::new(),
+                new: "x".into(),
+            };
+            rejections.remember(&uri, 1, vec![edit]);
+        }
+        assert_eq!(rejections.len(), CAPACITY);
+        let oldest = NormEdit {
+            start: 0,
+            old: String::new(),
+            new: "x".into(),
+        };
+        assert!(!rejections.matches(&uri, 1, &[oldest]));
+        let newest = NormEdit {
+            start: CAPACITY,
+            old: String::new(),
+            new: "x".into(),
+        };
+        assert!(rejections.matches(&uri, 1, std::slice::from_ref(&newest)));
+        // At another version (a request that raced a change) the texts alone decide.
+        let moved = NormEdit {
+            start: 99,
+            ..newest
+        };
+        assert!(rejections.matches(&uri, 2, std::slice::from_ref(&moved)));
+        assert!(!rejections.matches(&uri, 1, &[moved]));
+    }
+}
