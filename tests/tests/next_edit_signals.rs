@@ -258,6 +258,34 @@ async fn helix_has_an_answered_next_edit_shown_and_its_applied_edit_accepted() -
 }
 
 #[tokio::test]
+async fn the_eagerness_setting_decides_what_is_sure_enough_to_show() -> anyhow::Result<()> {
+    // An answer without an intent line is of medium intent: low eagerness holds it back.
+    let server = model_server().await?;
+    let mut client = spark(&server, json!({"eagerness": "low"})).await?;
+    let text = renamed(&mut client).await?;
+    server.push_answer(rename_everywhere(&text));
+    let held = next_edit(&mut client, 2, 1).await?;
+    assert_eq!(held["edits"], json!([]), "{held}");
+    assert_eq!(server.requests_for(Endpoint::ChatCompletions).len(), 1);
+    // Medium eagerness, set while the server runs, shows it.
+    let settings = json!({"settings": {"spark": {"nextEdit": {"eagerness": "medium"}}}});
+    client
+        .notify("workspace/didChangeConfiguration", settings)
+        .await?;
+    let range = json!({"start": {"line": 4, "character": 0}, "end": {"line": 4, "character": 0}});
+    change(&mut client, 3, json!([{"range": range, "text": "\n"}])).await?;
+    let text = text.replacen("    return", "\n    return", 1);
+    server.push_answer(rename_everywhere(&text));
+    let shown = next_edit(&mut client, 3, 1).await?;
+    assert_eq!(shown["intent"], "medium", "{shown}");
+    assert_eq!(shown["edits"].as_array().map(Vec::len), Some(2), "{shown}");
+    let stats = stats(&mut client).await?;
+    assert_eq!(stats["nextEdit"]["suppressed"], 1, "{stats}");
+    assert_eq!(stats["kinds"]["nextEdit"]["shown"], 1, "{stats}");
+    Ok(())
+}
+
+#[tokio::test]
 #[ignore = "needs the model's `intent:` line read by the engine (branch nes-ask); passes once merged"]
 async fn low_eagerness_holds_back_a_low_intent_answer() -> anyhow::Result<()> {
     let server = model_server().await?;
