@@ -430,3 +430,42 @@ fn showing_another_suggestion_leaves_the_previous_one_behind() {
     assert!(first.is_some());
     assert!(s.offer_rename().is_some());
 }
+
+proptest::proptest! {
+    /// A rejected suggestion is never offered again while it applies, whatever edits that do not
+    /// touch it follow: carried through them, it is still recognised at its new place.
+    #[test]
+    fn a_rejected_suggestion_stays_rejected_through_unrelated_edits(
+        before in "[a-z\n]{0,20}",
+        after in "[a-z\n]{0,20}",
+        changes in proptest::collection::vec(
+            (proptest::sample::select(vec![true, false]), proptest::prelude::any::<proptest::sample::Index>(), 0usize..3, "[a-z\n]{0,3}"),
+            0..10,
+        ),
+    ) {
+        let mut s = setup();
+        s.text = format!("{before}§foo§{after}");
+        let rename = |text: &str| replace(text, "§foo§", "§bar§");
+        let id = s.offer_as(SuggestionKind::NextEdit, &[rename(&s.text)], Intent::High);
+        s.controller.rejected(&s.uri, SuggestionKind::NextEdit, id.as_deref());
+        for (in_front, at, len, new) in changes {
+            // Somewhere in the text before the suggestion's target, or after it.
+            let (low, high) = match (s.text.find('§'), s.text.rfind('§')) {
+                (Some(open), Some(_)) if in_front => (0, open),
+                (Some(_), Some(close)) => (close + '§'.len_utf8(), s.text.len()),
+                _ => (0, 0),
+            };
+            let start = low + at.index(high - low + 1);
+            let end = (start + len).min(high);
+            let old: String = s.text[start..end].to_owned();
+            let change = ByteChange { start_byte: start, end_byte: end, old_text: old, new_text: new.clone() };
+            s.text.replace_range(start..end, &new);
+            s.version += 1;
+            s.controller.document_changed(&s.uri, s.version, &[change]);
+        }
+        s.wait(60_000);
+        let again = s.offer_as(SuggestionKind::NextEdit, &[rename(&s.text)], Intent::High);
+        proptest::prop_assert_eq!(again, None);
+        proptest::prop_assert_eq!(s.stats.snapshot().next_edit.rejected_reshown, 0);
+    }
+}
