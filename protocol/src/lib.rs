@@ -24,6 +24,16 @@ pub mod methods {
     /// Notification, server → client: busy/idle/error and the last latency
     /// ([`super::StatusParams`]), shaped like the Copilot language server's `didChangeStatus`.
     pub const STATUS: &str = "spark/status";
+    /// Notification, client → server: a suggestion is on screen now ([`super::SignalParams`]).
+    pub const DID_SHOW: &str = "spark/didShow";
+    /// Notification, client → server: the user dismissed a suggestion ([`super::SignalParams`]).
+    pub const DID_REJECT: &str = "spark/didReject";
+    /// Notification, client → server (Copilot language server): an inline item is on screen
+    /// ([`super::ShownCompletionParams`]).
+    pub const DID_SHOW_COMPLETION: &str = "textDocument/didShowCompletion";
+    /// Notification, client → server (Copilot language server): part of an inline item was
+    /// accepted ([`super::PartialAcceptParams`]).
+    pub const DID_PARTIALLY_ACCEPT_COMPLETION: &str = "textDocument/didPartiallyAcceptCompletion";
 }
 
 /// Commands the server executes through `workspace/executeCommand`.
@@ -68,6 +78,60 @@ pub struct DidAcceptParams {
     /// The text the editor inserted; all of the suggestion shown last when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insert_text: Option<String>,
+    /// Which kind of suggestion; `inline` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<SuggestionKind>,
+    /// The suggestion's id (`in-N`, `ne-N`); the latest of its kind in the document when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// The two kinds of suggestion a client shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SuggestionKind {
+    /// Ghost text at the cursor (`textDocument/inlineCompletion`, completion items).
+    #[default]
+    Inline,
+    /// A next-edit suggestion (`spark/nextEdit`, its inline item, the code action).
+    NextEdit,
+}
+
+/// Params of `spark/didShow` and `spark/didReject`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignalParams {
+    pub text_document: TextDocument,
+    pub kind: SuggestionKind,
+    /// The suggestion's id; the latest of its kind in the document when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// An inline item as Copilot's notifications send it back: only its text and command matter.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EchoedItem {
+    #[serde(default)]
+    pub insert_text: Option<serde_json::Value>,
+    /// The item's command as sent; read leniently (`command` and `arguments`).
+    #[serde(default)]
+    pub command: Option<serde_json::Value>,
+}
+
+/// Params of `textDocument/didShowCompletion`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownCompletionParams {
+    pub item: EchoedItem,
+}
+
+/// Params of `textDocument/didPartiallyAcceptCompletion`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartialAcceptParams {
+    pub item: EchoedItem,
+    /// How much of `insertText` was accepted, in UTF-16 code units from its start.
+    pub accepted_length: u32,
 }
 
 /// A document at a version.
@@ -107,6 +171,9 @@ pub struct NextEditResult {
     /// How sure the model is that the user wants the edit now: `low`, `medium` or `high`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intent: Option<String>,
+    /// The suggestion's id (`ne-N`), for `spark/didShow`, `spark/didReject` and the command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 /// An LSP `Command`.
@@ -282,4 +349,57 @@ pub struct Stats {
     pub model_total_ms: Percentiles,
     /// Request received → answer ready, cache hits included.
     pub answer_ms: Percentiles,
+    /// Shown, accepted and rejected suggestions per kind.
+    #[serde(default)]
+    pub kinds: KindsStats,
+    /// What the next-edit requests did.
+    #[serde(default)]
+    pub next_edit: NextEditStats,
+}
+
+/// [`KindStats`] for each [`SuggestionKind`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KindsStats {
+    pub inline: KindStats,
+    pub next_edit: KindStats,
+}
+
+/// What became of the suggestions of one kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KindStats {
+    /// Suggestions on screen (by `spark/didShow`, or when answered for a client that sends none).
+    pub shown: u64,
+    /// Suggestions accepted, wholly or in part, each once.
+    pub accepted: u64,
+    /// Of `accepted`, those accepted in part.
+    pub partially_accepted: u64,
+    /// Suggestions dismissed, or left behind after being shown for at least a second.
+    pub rejected: u64,
+    /// `accepted / shown`; `null` before the first shown.
+    pub acceptance_rate: Option<f64>,
+}
+
+/// Next-edit requests: how many, what they cost, and what was held back.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NextEditStats {
+    /// `spark/nextEdit` requests and code-action resolves.
+    pub requests: u64,
+    /// Model calls made for next edits.
+    pub model_calls: u64,
+    /// Model answers with no edit.
+    pub no_edit: u64,
+    /// Suggestions the controller held back: rejected before, under the eagerness, in a
+    /// cooldown, or under ghost text.
+    pub suppressed: u64,
+    /// Suggestions shown while a rejection of them still applied; stays 0.
+    pub rejected_reshown: u64,
+    /// Suggestions found away from the asked position.
+    pub jumps: u64,
+    /// Request → first edit settled.
+    pub first_edit_ms: Percentiles,
+    /// Request → whole model answer.
+    pub whole_answer_ms: Percentiles,
 }

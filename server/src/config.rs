@@ -228,12 +228,28 @@ impl Default for CompletionConfig {
     }
 }
 
-/// How next-edit suggestions are asked for.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+/// How next-edit suggestions are asked for and when they are shown.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct NextEditConfig {
     /// The prompt format (`engine::next_edit::format`).
     pub format: NextEditFormat,
+    /// How sure a suggestion must be to be shown.
+    pub eagerness: Eagerness,
+    /// After a rejected next edit, how long none is asked for; and how long a request on the
+    /// line asked about last (at the same document version) makes no new model call. 0 turns
+    /// both off.
+    pub cooldown_ms: u64,
+}
+
+impl Default for NextEditConfig {
+    fn default() -> Self {
+        Self {
+            format: NextEditFormat::default(),
+            eagerness: Eagerness::default(),
+            cooldown_ms: 5_000,
+        }
+    }
 }
 
 /// The prompt format of next-edit requests.
@@ -247,6 +263,18 @@ pub enum NextEditFormat {
     Chat,
     /// Sweep next-edit's `<|file_sep|>` original/current/updated blocks, a raw completion.
     Sweep,
+}
+
+/// How sure a next-edit suggestion must be to be shown: `low` shows only high-intent ones,
+/// `high` shows low-intent ones too; `auto` follows the user's recent accepts and rejects.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Eagerness {
+    #[default]
+    Auto,
+    Low,
+    Medium,
+    High,
 }
 
 /// Files whose contents are never sent to a model.

@@ -329,7 +329,9 @@ async fn a_next_edit_comes_by_request_code_action_and_inline_item_from_one_model
     assert_eq!(edits[0]["newText"], "a + b");
     assert_eq!(edits[0]["textDocument"], json!({"uri": URI, "version": 1}));
     assert_eq!(result["command"]["command"], "spark.didAcceptNextEdit");
-    assert_eq!(result["command"]["arguments"], json!([URI]));
+    assert_eq!(result["command"]["arguments"], json!([URI, "ne-1"]));
+    assert_eq!(result["id"], "ne-1");
+    assert_eq!(result["intent"], "medium");
     let (context, query) = chat(&provider, 0)?;
     assert!(query.contains("    to<|cursor|>do!()"), "{query}");
     assert!(

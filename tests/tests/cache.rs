@@ -193,7 +193,7 @@ async fn the_items_command_is_the_accept_signal_too() -> anyhow::Result<()> {
         .await?;
     let item = &response["result"][0];
     assert_eq!(item["command"]["command"], "spark.didAccept", "{item}");
-    assert_eq!(item["command"]["arguments"], json!([URI]), "{item}");
+    assert_eq!(item["command"]["arguments"], json!([URI, "in-1"]), "{item}");
 
     // Neovim inserts the item and runs its command through `workspace/executeCommand`.
     editor

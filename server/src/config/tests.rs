@@ -103,7 +103,9 @@ fn defaults() {
             "itemBudgetMs": null
           },
           "nextEdit": {
-            "format": "auto"
+            "format": "auto",
+            "eagerness": "auto",
+            "cooldownMs": 5000
           }
         }"#]]
     .assert_eq(&json);
@@ -550,4 +552,26 @@ fn unflatten_vscode_settings(value: Value) -> Value {
         *slot = leaf;
     }
     nested
+}
+
+#[test]
+fn next_edit_settings_and_their_bad_values() {
+    check(
+        Value::Null,
+        json!({"nextEdit": {"eagerness": "low", "cooldownMs": 0}}),
+        Value::Null,
+        expect![[r#"
+            spark.nextEdit.cooldownMs = 0
+            spark.nextEdit.eagerness = "low"
+        "#]],
+    );
+    check(
+        Value::Null,
+        json!({"nextEdit": {"eagerness": "sometimes", "cooldownMs": 9_999_999}}),
+        Value::Null,
+        expect![[r#"
+            Error: spark-lsp: invalid setting spark.nextEdit.eagerness: expected one of auto, low, medium, high, found "sometimes"; using the default
+            Error: spark-lsp: invalid setting spark.nextEdit.cooldownMs: must be from 0 to 600000; using the default
+        "#]],
+    );
 }

@@ -138,6 +138,13 @@ pub(super) fn validate(config: &mut Config, issues: &mut Vec<ConfigIssue>) {
                 .map(|_| "must be from 1 to 60000")
         },
     );
+    check(
+        issues,
+        "nextEdit.cooldownMs",
+        &mut config.next_edit.cooldown_ms,
+        &defaults.next_edit.cooldown_ms,
+        |n| (*n > 600_000).then_some("must be from 0 to 600000"),
+    );
     check(issues, "log.level", &mut config.log.level, &None, |level| {
         let level = level.as_deref()?;
         tracing_subscriber::EnvFilter::try_new(level)

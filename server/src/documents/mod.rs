@@ -13,7 +13,7 @@ mod tree_state;
 
 pub use encoding::{LineCol, PositionEncoding, Resolved, to_byte, to_line_col};
 pub use history::RecentEdit;
-pub use store::{ChangeError, ChangeOutcome, DocumentStore, Limits, TextChange};
+pub use store::{ByteChange, ChangeError, ChangeOutcome, DocumentStore, Limits, TextChange};
 pub use timeline::LineEdit;
 
 use std::sync::Arc;

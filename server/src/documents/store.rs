@@ -51,11 +51,23 @@ pub enum ChangeError {
     StaleVersion { current: i32, got: i32 },
 }
 
-/// What applying a `didChange` did, for logging.
+/// What applying a `didChange` did: for logging, and the byte edits for whoever keeps offsets
+/// into the text (the next-edit controller rebases suggestions through them).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct ChangeOutcome {
     /// Positions that were out of range and were clamped.
     pub clamped: usize,
+    /// The changes as applied, in order, each at byte offsets of the text the previous one left.
+    pub changes: Vec<ByteChange>,
+}
+
+/// One applied change: `old_text` at `start_byte..end_byte` became `new_text`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ByteChange {
+    pub start_byte: usize,
+    pub end_byte: usize,
+    pub old_text: String,
+    pub new_text: String,
 }
 
 struct Document {
@@ -183,6 +195,12 @@ impl DocumentStore {
             saw_nul |= change.text.contains('\0');
             match change.range {
                 None => {
+                    outcome.changes.push(ByteChange {
+                        start_byte: 0,
+                        end_byte: doc.rope.len_bytes(),
+                        old_text: doc.rope.to_string(),
+                        new_text: change.text.clone(),
+                    });
                     doc.rope = Rope::from_str(&change.text);
                     doc.tree.clear();
                     timeline.seal(&uri);
@@ -197,6 +215,7 @@ impl DocumentStore {
                     let applied = apply_range(doc, version, change, (&uri, &mut timeline));
                     outcome.clamped += applied.clamped;
                     reparse |= applied.reparse;
+                    outcome.changes.push(applied.change);
                 }
             }
         }
@@ -285,6 +304,7 @@ struct Applied {
     clamped: usize,
     /// The edit made a current tree stale.
     reparse: bool,
+    change: ByteChange,
 }
 
 /// One ranged change of a `didChange`.
@@ -324,11 +344,21 @@ fn apply_range(
     doc.history
         .record(version, &doc.rope, start_byte, end_byte, text);
     timeline.record(uri, &doc.rope, start_byte, end_byte, text);
+    let change = ByteChange {
+        start_byte,
+        end_byte,
+        old_text: doc.rope.byte_slice(start_byte..end_byte).to_string(),
+        new_text: text.to_owned(),
+    };
     let start_char = doc.rope.byte_to_char(start_byte);
     let end_char = doc.rope.byte_to_char(end_byte);
     doc.rope.remove(start_char..end_char);
     doc.rope.insert(start_char, text);
-    Applied { clamped, reparse }
+    Applied {
+        clamped,
+        reparse,
+        change,
+    }
 }
 
 impl Inner {

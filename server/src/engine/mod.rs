@@ -19,7 +19,9 @@ mod stats;
 pub use accept::AcceptSignal;
 pub use cache::CachePoint;
 pub use generation::first_line;
-pub use next_edit::{NextEditResult, as_one_edit, touches_line};
+pub use next_edit::{
+    Clock, Controller, Gate, Intent, NextEditResult, Offer, SystemClock, as_one_edit, touches_line,
+};
 pub use scheduler::{Scheduler, Ticket};
 
 use std::collections::HashMap;
@@ -93,10 +95,22 @@ pub struct Engine {
     next_edits: Mutex<HashMap<Arc<str>, next_edit::Entry>>,
     /// The open documents, for what a next-edit prompt shows of other files.
     documents: DocumentStore,
+    /// Which suggestions are shown, and what became of them.
+    controller: Controller,
 }
 
 impl Engine {
     pub fn new(max_in_flight: usize, documents: DocumentStore) -> Self {
+        Self::with_clock(max_in_flight, documents, Arc::new(SystemClock))
+    }
+
+    /// An engine whose suggestion controller reads the time from `clock` (tests step it).
+    pub fn with_clock(
+        max_in_flight: usize,
+        documents: DocumentStore,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let stats = Arc::new(Stats::default());
         Self {
             provider: RwLock::new(None),
             building: watch::Sender::new(false),
@@ -104,7 +118,8 @@ impl Engine {
             scheduler: Scheduler::new(max_in_flight),
             cache: SuggestionCache::default(),
             accepts: Accepts::default(),
-            stats: Arc::default(),
+            controller: Controller::new(stats.clone(), clock),
+            stats,
             anchors: Mutex::new(HashMap::new()),
             window_starts: Mutex::new(HashMap::new()),
             next_edits: Mutex::new(HashMap::new()),
@@ -156,6 +171,16 @@ impl Engine {
         self.stats.snapshot()
     }
 
+    /// Counts a next-edit request (`spark/nextEdit` or the code action's resolve).
+    pub fn count_next_edit_request(&self) {
+        self.stats.next_edit_request();
+    }
+
+    /// The next-edit controller: what is shown, and the signals about it.
+    pub fn controller(&self) -> &Controller {
+        &self.controller
+    }
+
     /// Forgets a closed document's anchor, window start and cached suggestion (which stops its
     /// model call).
     pub fn forget(&self, uri: &str) {
@@ -170,6 +195,7 @@ impl Engine {
             .remove(uri);
         self.cache.remove(uri);
         self.accepts.forget(uri);
+        self.controller.closed(uri);
     }
 
     /// A completion at `cursor_byte`: `Ok(None)` when there is nothing to suggest (no provider,

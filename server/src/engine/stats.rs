@@ -7,7 +7,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use spark_protocol::{Percentiles, Stats as Report};
+use spark_protocol::{
+    KindStats, KindsStats, NextEditStats, Percentiles, Stats as Report, SuggestionKind,
+};
 
 /// Samples kept per latency.
 const RING: usize = 1024;
@@ -23,7 +25,44 @@ pub struct Stats {
     speculations: AtomicU64,
     accepts: AtomicU64,
     errors: AtomicU64,
+    inline: Outcomes,
+    next_edit: Outcomes,
+    next_edits: NextEdits,
     samples: Mutex<Samples>,
+}
+
+/// What became of the suggestions of one kind.
+#[derive(Default)]
+struct Outcomes {
+    shown: AtomicU64,
+    accepted: AtomicU64,
+    partially_accepted: AtomicU64,
+    rejected: AtomicU64,
+}
+
+impl Outcomes {
+    fn report(&self) -> KindStats {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let (shown, accepted) = (load(&self.shown), load(&self.accepted));
+        KindStats {
+            shown,
+            accepted,
+            partially_accepted: load(&self.partially_accepted),
+            rejected: load(&self.rejected),
+            acceptance_rate: (shown > 0).then(|| accepted as f64 / shown as f64),
+        }
+    }
+}
+
+/// Next-edit request counters.
+#[derive(Default)]
+struct NextEdits {
+    requests: AtomicU64,
+    model_calls: AtomicU64,
+    no_edit: AtomicU64,
+    suppressed: AtomicU64,
+    rejected_reshown: AtomicU64,
+    jumps: AtomicU64,
 }
 
 #[derive(Default)]
@@ -113,24 +152,42 @@ impl Stats {
         samples.answer_ms.push(ms(latency));
     }
 
-    /// The counters and percentiles now, in the `spark/stats` wire shape.
-    pub fn snapshot(&self) -> Report {
-        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
-        Report {
-            requests: load(&self.requests),
-            model_calls: load(&self.model_calls),
-            cache_hits: load(&self.cache_hits),
-            cache_misses: load(&self.cache_misses),
-            superseded: load(&self.superseded),
-            cancelled: load(&self.cancelled),
-            speculations: load(&self.speculations),
-            accepts: load(&self.accepts),
-            errors: load(&self.errors),
-            first_token_ms: samples.first_token_ms.percentiles(),
-            model_total_ms: samples.model_total_ms.percentiles(),
-            answer_ms: samples.answer_ms.percentiles(),
+    fn outcomes(&self, kind: SuggestionKind) -> &Outcomes {
+        match kind {
+            SuggestionKind::Inline => &self.inline,
+            SuggestionKind::NextEdit => &self.next_edit,
         }
+    }
+
+    /// A suggestion of `kind` is on screen.
+    pub fn shown(&self, kind: SuggestionKind) {
+        bump(&self.outcomes(kind).shown);
+    }
+
+    /// A suggestion of `kind` was accepted, in part when `partial`.
+    pub fn kind_accepted(&self, kind: SuggestionKind, partial: bool) {
+        let outcomes = self.outcomes(kind);
+        bump(&outcomes.accepted);
+        if partial {
+            bump(&outcomes.partially_accepted);
+        }
+    }
+
+    pub fn kind_rejected(&self, kind: SuggestionKind) {
+        bump(&self.outcomes(kind).rejected);
+    }
+
+    pub fn next_edit_request(&self) {
+        bump(&self.next_edits.requests);
+    }
+
+    pub fn next_edit_model_call(&self) {
+        bump(&self.next_edits.model_calls);
+    }
+
+    /// A next-edit model call answered that there is nothing to do.
+    pub fn next_edit_no_edit(&self) {
+        bump(&self.next_edits.no_edit);
     }
 
     /// A next-edit call settled its first hunk this long after it started.
@@ -145,15 +202,54 @@ impl Stats {
         samples.next_edit_whole_ms.push(ms(latency));
     }
 
-    /// Next-edit call start → first hunk, and → whole answer (for `spark/stats`' `nextEdit`).
-    // Read by the `nextEdit` section of `spark/stats`, which its report's owner wires.
-    #[allow(dead_code)]
-    pub fn next_edit_latencies(&self) -> (Percentiles, Percentiles) {
+    /// The controller held a suggestion back (or a request in a cooldown).
+    pub fn next_edit_suppressed(&self) {
+        bump(&self.next_edits.suppressed);
+    }
+
+    /// A suggestion was shown again while its rejection still applied.
+    pub fn rejected_reshown(&self) {
+        bump(&self.next_edits.rejected_reshown);
+    }
+
+    /// A suggestion was found away from the asked position.
+    pub fn next_edit_jump(&self) {
+        bump(&self.next_edits.jumps);
+    }
+
+    /// The counters and percentiles now, in the `spark/stats` wire shape.
+    pub fn snapshot(&self) -> Report {
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
-        (
-            samples.next_edit_first_edit_ms.percentiles(),
-            samples.next_edit_whole_ms.percentiles(),
-        )
+        let next = &self.next_edits;
+        Report {
+            requests: load(&self.requests),
+            model_calls: load(&self.model_calls),
+            cache_hits: load(&self.cache_hits),
+            cache_misses: load(&self.cache_misses),
+            superseded: load(&self.superseded),
+            cancelled: load(&self.cancelled),
+            speculations: load(&self.speculations),
+            accepts: load(&self.accepts),
+            errors: load(&self.errors),
+            first_token_ms: samples.first_token_ms.percentiles(),
+            model_total_ms: samples.model_total_ms.percentiles(),
+            answer_ms: samples.answer_ms.percentiles(),
+            kinds: KindsStats {
+                inline: self.inline.report(),
+                next_edit: self.next_edit.report(),
+            },
+            next_edit: NextEditStats {
+                requests: load(&next.requests),
+                model_calls: load(&next.model_calls),
+                no_edit: load(&next.no_edit),
+                suppressed: load(&next.suppressed),
+                rejected_reshown: load(&next.rejected_reshown),
+                jumps: load(&next.jumps),
+                first_edit_ms: samples.next_edit_first_edit_ms.percentiles(),
+                whole_answer_ms: samples.next_edit_whole_ms.percentiles(),
+            },
+        }
     }
 }
 

@@ -15,6 +15,7 @@ mod health;
 mod next_edit;
 mod server;
 mod settings;
+mod signals;
 mod status;
 mod suggest;
 mod workspace_trust;
@@ -185,6 +186,16 @@ where
     .custom_method(spark_protocol::methods::DID_ACCEPT, Backend::did_accept)
     .custom_method(spark_protocol::methods::STATS, Backend::stats)
     .custom_method(spark_protocol::methods::NEXT_EDIT, Backend::next_edit)
+    .custom_method(spark_protocol::methods::DID_SHOW, Backend::did_show)
+    .custom_method(spark_protocol::methods::DID_REJECT, Backend::did_reject)
+    .custom_method(
+        spark_protocol::methods::DID_SHOW_COMPLETION,
+        Backend::did_show_completion,
+    )
+    .custom_method(
+        spark_protocol::methods::DID_PARTIALLY_ACCEPT_COMPLETION,
+        Backend::did_partially_accept_completion,
+    )
     .finish();
     crate::transport::serve(
         input,

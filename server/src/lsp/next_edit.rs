@@ -5,8 +5,8 @@
 
 use serde_json::Value;
 use spark_protocol::{
-    ActionData, ActionKind, NextEdit, NextEditParams, NextEditResult, VersionedTextDocument,
-    commands,
+    ActionData, ActionKind, NextEdit, NextEditParams, NextEditResult, SuggestionKind,
+    VersionedTextDocument, commands,
 };
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{self as lsp, CodeAction, CodeActionKind};
@@ -14,6 +14,13 @@ use tower_lsp_server::ls_types::{self as lsp, CodeAction, CodeActionKind};
 use super::{Backend, convert};
 use crate::documents::Snapshot;
 use crate::engine::next_edit::Suggestion;
+use crate::engine::{Gate, Offer};
+
+/// A next edit the controller let through.
+struct Admitted {
+    suggestion: Suggestion,
+    id: String,
+}
 
 /// The code action's title.
 pub(super) const APPLY_TITLE: &str = "Apply suggested edit";
@@ -37,10 +44,10 @@ impl Backend {
         }
         let position = convert::lsp_position(params.position);
         let cursor = convert::byte_of(&snapshot.rope, position, self.encoding());
-        let Some(suggestion) = self.next_edits_at(&snapshot, cursor).await else {
+        let Some(shown) = self.admitted_next_edit(&snapshot, cursor).await else {
             return Ok(NextEditResult::default());
         };
-        let edits = &suggestion.edits;
+        let edits = &shown.suggestion.edits;
         let encoding = self.encoding();
         let document = VersionedTextDocument {
             uri: snapshot.uri.to_string(),
@@ -63,10 +70,42 @@ impl Backend {
             command: Some(spark_protocol::Command {
                 title: "Accept next edit".into(),
                 command: commands::DID_ACCEPT_NEXT_EDIT.into(),
-                arguments: vec![Value::String(document.uri)],
+                arguments: vec![Value::String(document.uri), Value::String(shown.id.clone())],
             }),
-            intent: Some(suggestion.intent.as_str().to_owned()),
+            intent: Some(shown.suggestion.intent.as_str().to_owned()),
+            id: Some(shown.id),
         })
+    }
+
+    /// A next edit at `cursor` of `snapshot` that the controller lets through (cooldowns,
+    /// rejection memory, eagerness, ghost text on its line), with its id: what `spark/nextEdit`
+    /// and the code action show.
+    async fn admitted_next_edit(&self, snapshot: &Snapshot, cursor: usize) -> Option<Admitted> {
+        let controller = self.engine.controller();
+        self.engine.count_next_edit_request();
+        let line = snapshot
+            .rope
+            .byte_to_line(cursor.min(snapshot.rope.len_bytes()));
+        let suggestion = match controller.gate(&snapshot.uri, snapshot.version, line) {
+            Gate::Open => {
+                let suggestion = self.next_edits_at(snapshot, cursor).await;
+                controller.answered(&snapshot.uri, snapshot.version, line);
+                suggestion?
+            }
+            // Answered here at this version moments ago: what the engine found, or nothing.
+            Gate::SameLine => self.engine.ready_next_edit(snapshot)?,
+            Gate::Cooling => return None,
+        };
+        let id = controller.offer(&Offer {
+            uri: &snapshot.uri,
+            version: snapshot.version,
+            rope: &snapshot.rope,
+            kind: SuggestionKind::NextEdit,
+            edits: &suggestion.edits,
+            intent: suggestion.intent,
+            displayed: true,
+        })?;
+        Some(Admitted { suggestion, id })
     }
 
     /// The engine's next edit at `cursor` of `snapshot`, telling the user about provider
@@ -118,7 +157,7 @@ impl Backend {
         }
         let position = convert::lsp_range(data.range).start;
         let cursor = convert::byte_of(&snapshot.rope, position, self.encoding());
-        let suggestion = self.next_edits_at(&snapshot, cursor).await?;
+        let suggestion = self.admitted_next_edit(&snapshot, cursor).await?.suggestion;
         let current = self.documents.snapshot(&data.uri).map(|s| s.version);
         (current == Some(snapshot.version))
             .then(|| self.workspace_edit(&snapshot, &suggestion.edits))
@@ -141,17 +180,28 @@ impl Backend {
     }
 
     /// The next edit as an inline completion item, when one is ready for this version (made by
-    /// `spark/nextEdit`, the code action or after an accept; never a model call here) and it
-    /// touches the cursor line: the item replaces the span the edits cover.
+    /// `spark/nextEdit`, the code action or after an accept; never a model call here), it
+    /// touches the cursor line and the controller lets it through: the item replaces the span
+    /// the edits cover. `displayed`: it is the list's first item, not an alternative.
     pub(super) fn next_edit_item(
         &self,
         snapshot: &Snapshot,
         cursor: usize,
+        displayed: bool,
     ) -> Option<lsp::InlineCompletionItem> {
-        let edits = self.engine.ready_next_edit(snapshot)?.edits;
+        let Suggestion { edits, intent, .. } = self.engine.ready_next_edit(snapshot)?;
         if !crate::engine::touches_line(&snapshot.rope, &edits, cursor) {
             return None;
         }
+        let id = self.engine.controller().offer(&Offer {
+            uri: &snapshot.uri,
+            version: snapshot.version,
+            rope: &snapshot.rope,
+            kind: SuggestionKind::NextEdit,
+            edits: &edits,
+            intent,
+            displayed,
+        })?;
         let edit = crate::engine::as_one_edit(&snapshot.rope, &edits)?;
         let range = convert::range_of(
             &snapshot.rope,
@@ -166,7 +216,10 @@ impl Backend {
             command: Some(lsp::Command::new(
                 "Accept next edit".into(),
                 commands::DID_ACCEPT_NEXT_EDIT.into(),
-                Some(vec![Value::String(snapshot.uri.to_string())]),
+                Some(vec![
+                    Value::String(snapshot.uri.to_string()),
+                    Value::String(id),
+                ]),
             )),
             insert_text_format: None,
         })

@@ -16,6 +16,8 @@ use tower_lsp_server::ls_types::{
     WillSaveTextDocumentParams,
 };
 
+use spark_protocol::SuggestionKind;
+
 use super::{Backend, capabilities, client_support, convert, editor_process};
 use crate::documents::{ChangeError, PositionEncoding};
 use crate::engine::AcceptSignal;
@@ -102,15 +104,21 @@ impl LanguageServer for Backend {
             .documents
             .change(uri.as_str(), version, &changes, self.encoding())
         {
-            Ok(outcome) if outcome.clamped > 0 => {
-                tracing::warn!(
-                    uri = uri.as_str(),
-                    version,
-                    clamped = outcome.clamped,
-                    "didChange had out-of-range positions; clamped"
-                );
+            Ok(outcome) => {
+                if outcome.clamped > 0 {
+                    tracing::warn!(
+                        uri = uri.as_str(),
+                        version,
+                        clamped = outcome.clamped,
+                        "didChange had out-of-range positions; clamped"
+                    );
+                }
+                tracing::trace!(uri = uri.as_str(), version, "didChange");
+                // Suggestions (and remembered rejections) move with the text.
+                self.engine
+                    .controller()
+                    .document_changed(uri.as_str(), version, &outcome.changes);
             }
-            Ok(_) => tracing::trace!(uri = uri.as_str(), version, "didChange"),
             Err(err @ ChangeError::UnknownDocument)
             | Err(err @ ChangeError::StaleVersion { .. }) => {
                 tracing::warn!(uri = uri.as_str(), version, "didChange rejected: {err}");
@@ -196,22 +204,18 @@ impl LanguageServer for Backend {
     }
 
     async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
-        if params.command == spark_protocol::commands::DID_ACCEPT {
-            let Some(uri) = params.arguments.first().and_then(|uri| uri.as_str()) else {
-                return Err(Error::invalid_params(
-                    "spark.didAccept takes the document URI as its argument",
-                ));
-            };
-            self.accepted(uri, AcceptSignal::Explicit, None);
-            return Ok(None);
-        }
-        if params.command == spark_protocol::commands::DID_ACCEPT_NEXT_EDIT {
-            let Some(uri) = params.arguments.first().and_then(|uri| uri.as_str()) else {
-                return Err(Error::invalid_params(
-                    "spark.didAcceptNextEdit takes the document URI as its argument",
-                ));
-            };
-            self.accepted_next_edit(uri);
+        let accept_kind = match params.command.as_str() {
+            spark_protocol::commands::DID_ACCEPT => Some(SuggestionKind::Inline),
+            spark_protocol::commands::DID_ACCEPT_NEXT_EDIT => Some(SuggestionKind::NextEdit),
+            _ => None,
+        };
+        if let Some(kind) = accept_kind {
+            if !self.accept_command(kind, &params.arguments) {
+                return Err(Error::invalid_params(format!(
+                    "{} takes the document URI (and the suggestion's id) as its arguments",
+                    params.command
+                )));
+            }
             return Ok(None);
         }
         if params.command == spark_protocol::commands::REWRITE {

@@ -112,6 +112,10 @@ impl Backend {
         self.rebuild_provider_if_changed(&config.provider);
         self.engine
             .set_max_in_flight(config.completion.max_in_flight);
+        self.engine.controller().configure(
+            config.next_edit.eagerness,
+            std::time::Duration::from_millis(config.next_edit.cooldown_ms),
+        );
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
         issues
     }

@@ -14,8 +14,11 @@ use tower_lsp_server::ls_types::{
     MarkupKind, ProgressToken, TextDocumentPositionParams, TextEdit, Uri,
 };
 
+use serde_json::Value;
+use spark_protocol::SuggestionKind;
+
 use super::{Backend, convert};
-use crate::engine::{AcceptSignal, RequestSettings, Suggestion, Trigger};
+use crate::engine::{AcceptSignal, Intent, Offer, RequestSettings, Suggestion, Trigger};
 
 /// The longest label a completion item shows before it is cut.
 const LABEL_CHARS: usize = 40;
@@ -47,22 +50,30 @@ impl Backend {
         if let Some(partial) = partial {
             partial.flush().await;
         }
-        // A next-edit suggestion made for this version that touches the cursor line is offered
-        // too (never a model call here).
-        let next_edit = self.usable_snapshot(uri.as_str()).and_then(|snapshot| {
-            let cursor = convert::byte_of(&snapshot.rope, position, self.encoding());
-            self.next_edit_item(&snapshot, cursor)
-        });
+        // One suggestion at a time at the cursor: ghost text wins (the user is typing there),
+        // and a next-edit suggestion made for this version that touches the cursor line follows
+        // it as an alternative the editor shows when the user cycles (never a model call here).
         let mut items = Vec::new();
-        if let Some((suggestion, range)) = suggestion {
+        let ghost_text = suggestion.is_some();
+        if let Some(answered) = suggestion {
+            let id = self.offer_inline(&answered);
+            let mut command = accept_command(&uri);
+            command
+                .arguments
+                .get_or_insert_default()
+                .extend(id.map(Value::String));
             items.push(InlineCompletionItem {
-                insert_text: suggestion.text,
+                insert_text: answered.suggestion.text,
                 filter_text: None,
-                range: Some(range),
-                command: Some(accept_command(&uri)),
+                range: Some(answered.range),
+                command: Some(command),
                 insert_text_format: None,
             });
         }
+        let next_edit = self.usable_snapshot(uri.as_str()).and_then(|snapshot| {
+            let cursor = convert::byte_of(&snapshot.rope, position, self.encoding());
+            self.next_edit_item(&snapshot, cursor, !ghost_text)
+        });
         items.extend(next_edit);
         Ok((!items.is_empty()).then_some(InlineCompletionResponse::Array(items)))
     }
@@ -86,7 +97,11 @@ impl Backend {
                 items: Vec::new(),
             }));
         };
-        let (suggestion, range) = suggestion?;
+        let answered = suggestion?;
+        self.offer_inline(&answered);
+        let Answered {
+            suggestion, range, ..
+        } = answered;
         let first_line = suggestion
             .text
             .lines()
@@ -119,13 +134,32 @@ impl Backend {
         }))
     }
 
+    /// Ghost text about to be answered, to the next-edit controller: its id, unless it is the
+    /// one answered before (typed through, or the rest of it).
+    fn offer_inline(&self, answered: &Answered) -> Option<String> {
+        let edit = crate::edits::TextEdit {
+            start_byte: answered.cursor,
+            end_byte: answered.cursor,
+            new_text: answered.suggestion.text.clone(),
+        };
+        self.engine.controller().offer(&Offer {
+            uri: &answered.snapshot.uri,
+            version: answered.snapshot.version,
+            rope: &answered.snapshot.rope,
+            kind: SuggestionKind::Inline,
+            edits: &[edit],
+            intent: Intent::High,
+            displayed: true,
+        })
+    }
+
     /// The engine's suggestion at a position, with the (empty) range it is inserted at.
     async fn suggest(
         &self,
         at: TextDocumentPositionParams,
         trigger: Trigger,
         partial: Option<&(dyn Fn(&str) + Sync)>,
-    ) -> Option<(Suggestion, tower_lsp_server::ls_types::Range)> {
+    ) -> Option<Answered> {
         let uri = at.text_document.uri;
         let Some(snapshot) = self.documents.snapshot(uri.as_str()) else {
             tracing::warn!(
@@ -138,9 +172,9 @@ impl Backend {
         let cursor = convert::byte_of(&snapshot.rope, at.position, encoding);
         let range = convert::range_of(&snapshot.rope, cursor, cursor, encoding);
         let settings = self.request_settings();
-        let answer = self
-            .engine
-            .complete_streaming(snapshot, cursor, trigger, &settings, partial);
+        let answer =
+            self.engine
+                .complete_streaming(snapshot.clone(), cursor, trigger, &settings, partial);
         let mut answer = std::pin::pin!(answer);
         // Answered at once (from the cache): no busy status. Otherwise busy until it ends.
         let (answer, busy) =
@@ -158,7 +192,12 @@ impl Backend {
                 if let Some(busy) = busy {
                     busy.answered();
                 }
-                Some((suggestion, range))
+                Some(Answered {
+                    suggestion,
+                    range,
+                    snapshot,
+                    cursor,
+                })
             }
             Err(err) => {
                 self.report_provider_error(&err).await;
@@ -168,8 +207,17 @@ impl Backend {
     }
 }
 
+/// Ghost text the engine answered, and where.
+struct Answered {
+    suggestion: Suggestion,
+    /// The (empty) range it is inserted at.
+    range: tower_lsp_server::ls_types::Range,
+    snapshot: crate::documents::Snapshot,
+    cursor: usize,
+}
+
 /// Put on every inline item: editors that run an accepted item's command (Neovim, VS Code) tell
-/// the server about the accept this way.
+/// the server about the accept this way. The final answer's item adds its id (`[uri, "in-N"]`).
 fn accept_command(uri: &Uri) -> Command {
     Command::new(
         "Accept suggestion".into(),
@@ -233,12 +281,6 @@ impl Backend {
             }),
             forwarder,
         }
-    }
-
-    /// `spark/didAccept`: the user accepted the suggestion shown last.
-    pub(super) async fn did_accept(&self, params: spark_protocol::DidAcceptParams) {
-        let uri = &params.text_document.uri;
-        self.accepted(uri, AcceptSignal::Explicit, params.insert_text.as_deref());
     }
 
     /// Shared by `spark/didAccept`, the `spark.didAccept` command and a `didChange` inserting

@@ -74,6 +74,9 @@ pub const KEYS: &[(&str, Class)] = &[
     ("completion.maxInFlight", Safe),
     ("completion.itemBudgetMs", Safe),
     ("nextEdit.format", Safe),
+    // Only decide which suggestions are shown and when.
+    ("nextEdit.eagerness", Safe),
+    ("nextEdit.cooldownMs", Safe),
 ];
 
 /// The class of the dotted `key`, `None` when it is not a key of the schema.

@@ -107,6 +107,9 @@ async fn run(mut call: Call, tx: watch::Sender<Progress>, stats: Arc<Stats>) {
                 }
             }
             stats.next_edit_whole(call.started.elapsed());
+            if tx.borrow().hunks.is_empty() {
+                stats.next_edit_no_edit();
+            }
             tx.send_modify(|p| {
                 p.intent = intent;
                 p.done = true;

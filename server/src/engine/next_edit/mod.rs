@@ -23,6 +23,14 @@ pub mod prompt;
 pub mod stream;
 pub mod sweep;
 
+mod controller;
+mod eagerness;
+mod rebase;
+mod rejections;
+mod tracked;
+
+pub use controller::{Clock, Controller, Gate, Offer, SystemClock};
+
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
@@ -299,6 +307,7 @@ impl Engine {
         let lane: Arc<str> = format!("{}#next-edit", snapshot.uri).into();
         let ticket = self.scheduler.begin(&lane);
         self.stats.model_call(false);
+        self.stats.next_edit_model_call();
         let call = Call {
             stream: provider.stream(request),
             ticket,

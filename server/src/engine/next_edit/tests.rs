@@ -173,8 +173,11 @@ async fn the_first_hunk_answers_mid_stream_and_the_rest_follows_accepts_without_
         .map(|r| r.clone())
         .unwrap_or_default();
     assert_eq!(requests.len(), 2);
-    let stats = engine.stats.next_edit_latencies();
-    assert_eq!((stats.0.samples, stats.1.samples), (1, 2));
+    let stats = engine.stats.snapshot().next_edit;
+    assert_eq!(
+        (stats.first_edit_ms.samples, stats.whole_answer_ms.samples),
+        (1, 2)
+    );
 }
 
 #[tokio::test]
