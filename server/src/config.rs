@@ -46,6 +46,7 @@ pub struct Config {
     pub secrets: SecretsConfig,
     pub log: LogConfig,
     pub completion: CompletionConfig,
+    pub next_edit: NextEditConfig,
 }
 
 /// Which model endpoint to talk to and how.
@@ -223,6 +224,27 @@ impl Default for CompletionConfig {
         Self {
             max_in_flight: 4,
             item_budget_ms: None,
+        }
+    }
+}
+
+/// Next-edit suggestions.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NextEditConfig {
+    /// When the region around the cursor holds no edit, look for the next place: a forwarded
+    /// diagnostic nearby, another use of a renamed identifier, another call of a changed call.
+    pub jumps: bool,
+    /// When those places hold nothing either, ask the model where the next edit is (one short
+    /// extra call).
+    pub model_jump: bool,
+}
+
+impl Default for NextEditConfig {
+    fn default() -> Self {
+        Self {
+            jumps: true,
+            model_jump: false,
         }
     }
 }

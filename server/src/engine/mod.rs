@@ -19,7 +19,10 @@ mod stats;
 pub use accept::AcceptSignal;
 pub use cache::CachePoint;
 pub use generation::first_line;
-pub use next_edit::{NextEditResult, as_one_edit, touches_line};
+pub use next_edit::{
+    DiagnosticMark, JumpSettings, LOCATION_INSTRUCTIONS, NextEditResult, as_one_edit, is_jump,
+    touches_line,
+};
 pub use scheduler::{Scheduler, Ticket};
 
 use std::collections::HashMap;
@@ -89,6 +92,10 @@ pub struct Engine {
     window_starts: Mutex<HashMap<Arc<str>, usize>>,
     /// Per document, the latest next-edit suggestion (or the call making it).
     next_edits: Mutex<HashMap<Arc<str>, next_edit::Entry>>,
+    /// Per document, the latest next-edit ask: its region's edit or the jump (`next_edit::jump`).
+    asks: Mutex<HashMap<Arc<str>, next_edit::jump::Ask>>,
+    /// Per document, the next edit answered last, until the change that applies it (chains).
+    answered: next_edit::AnsweredEdits,
 }
 
 impl Engine {
@@ -104,6 +111,8 @@ impl Engine {
             anchors: Mutex::new(HashMap::new()),
             window_starts: Mutex::new(HashMap::new()),
             next_edits: Mutex::new(HashMap::new()),
+            asks: Mutex::new(HashMap::new()),
+            answered: next_edit::AnsweredEdits::default(),
         }
     }
 
@@ -165,6 +174,11 @@ impl Engine {
             .remove(uri);
         self.cache.remove(uri);
         self.accepts.forget(uri);
+        self.asks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(uri);
+        self.answered.forget(uri);
     }
 
     /// A completion at `cursor_byte`: `Ok(None)` when there is nothing to suggest (no provider,

@@ -5,8 +5,8 @@
 
 use serde_json::Value;
 use spark_protocol::{
-    ActionData, ActionKind, NextEdit, NextEditParams, NextEditResult, VersionedTextDocument,
-    commands,
+    ActionData, ActionKind, Location, NextEdit, NextEditParams, NextEditResult,
+    VersionedTextDocument, commands,
 };
 use tower_lsp_server::jsonrpc::Result;
 use tower_lsp_server::ls_types::{self as lsp, CodeAction, CodeActionKind};
@@ -17,6 +17,15 @@ use crate::edits::TextEdit;
 
 /// The code action's title.
 pub(super) const APPLY_TITLE: &str = "Apply suggested edit";
+
+/// `spark.didAcceptNextEdit` for the document `uri`: what the client runs after applying.
+pub(super) fn accept_command(uri: &str) -> spark_protocol::Command {
+    spark_protocol::Command {
+        title: "Accept next edit".into(),
+        command: commands::DID_ACCEPT_NEXT_EDIT.into(),
+        arguments: vec![Value::String(uri.to_owned())],
+    }
+}
 
 impl Backend {
     /// `spark/nextEdit`: the edits, or none when the document is at another version than the
@@ -45,25 +54,28 @@ impl Backend {
             uri: snapshot.uri.to_string(),
             version: snapshot.version,
         };
+        let range = |start, end| {
+            convert::protocol_range(convert::range_of(&snapshot.rope, start, end, encoding))
+        };
+        let location = match (edits.first(), edits.last()) {
+            (Some(first), Some(last)) => Some(Location {
+                uri: document.uri.clone(),
+                range: range(first.start_byte, last.end_byte),
+            }),
+            _ => None,
+        };
         Ok(NextEditResult {
             edits: edits
                 .iter()
                 .map(|edit| NextEdit {
-                    range: convert::protocol_range(convert::range_of(
-                        &snapshot.rope,
-                        edit.start_byte,
-                        edit.end_byte,
-                        encoding,
-                    )),
+                    range: range(edit.start_byte, edit.end_byte),
                     new_text: edit.new_text.clone(),
                     text_document: document.clone(),
                 })
                 .collect(),
-            command: Some(spark_protocol::Command {
-                title: "Accept next edit".into(),
-                command: commands::DID_ACCEPT_NEXT_EDIT.into(),
-                arguments: vec![Value::String(document.uri)],
-            }),
+            command: Some(accept_command(&document.uri)),
+            location,
+            jump: crate::engine::is_jump(&snapshot.rope, &edits, cursor),
         })
     }
 
@@ -76,10 +88,18 @@ impl Backend {
     ) -> Option<Vec<TextEdit>> {
         let busy = self.busy();
         let settings = self.request_settings();
-        match self.engine.next_edit(snapshot, cursor, &settings).await {
+        let jumps = self.jump_settings(snapshot);
+        let result = self
+            .engine
+            .next_edit_or_jump(snapshot, cursor, &settings, &jumps)
+            .await;
+        match result {
             Ok(edits) => {
                 self.provider_recovered();
                 busy.answered();
+                if let Some(edits) = &edits {
+                    self.engine.answered_next_edit(snapshot, edits);
+                }
                 edits
             }
             Err(err) => {
@@ -90,7 +110,25 @@ impl Backend {
         }
     }
 
+    /// What a next-edit ask of `snapshot`'s document may look at beyond the cursor's region.
+    pub(super) fn jump_settings(&self, snapshot: &Snapshot) -> crate::engine::JumpSettings {
+        let config = self.config();
+        let enabled = config.next_edit.jumps;
+        crate::engine::JumpSettings {
+            enabled,
+            model_jump: config.next_edit.model_jump,
+            diagnostics: if enabled {
+                self.diagnostics.marks(&snapshot.uri, &snapshot.rope)
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
     /// The "Apply suggested edit" action for a cursor at `cursor` (resolved like the refactors).
+    /// When the suggestion for this version is known already (asked by `spark/nextEdit`, an
+    /// earlier resolve, or a chain after an accept) and lies elsewhere, the title names its
+    /// line: Helix shows titles only, so that is where its users learn where the edit is.
     pub(super) fn next_edit_action(&self, snapshot: &Snapshot, cursor: usize) -> CodeAction {
         let range = convert::range_of(&snapshot.rope, cursor, cursor, self.encoding());
         let data = ActionData {
@@ -100,8 +138,15 @@ impl Backend {
             kind: ActionKind::NextEdit,
             message: None,
         };
+        let title = match self.engine.ready_next_edit_at(snapshot, cursor) {
+            Some(edits) if crate::engine::is_jump(&snapshot.rope, &edits, cursor) => {
+                let line = snapshot.rope.byte_to_line(edits[0].start_byte) + 1;
+                format!("{APPLY_TITLE} at line {line}")
+            }
+            _ => APPLY_TITLE.into(),
+        };
         CodeAction {
-            title: APPLY_TITLE.into(),
+            title,
             kind: Some(CodeActionKind::REFACTOR_REWRITE),
             data: serde_json::to_value(&data).ok(),
             ..CodeAction::default()
@@ -122,18 +167,53 @@ impl Backend {
     }
 
     /// `spark.didAcceptNextEdit`: the user applied the suggestion; the edit after it is looked
-    /// for at once, at the end of the user's last edit, so it is ready when the editor asks.
+    /// for at once (a chain), so it is ready when the editor asks. When the suggestion's text
+    /// is not in the document yet, the change that brings it starts the chain instead.
     pub(super) fn accepted_next_edit(&self, uri: &str) {
         let Some(snapshot) = self.usable_snapshot(uri) else {
             return;
         };
+        if self.engine.awaits_next_edit_text(uri, snapshot.version) {
+            tracing::debug!(uri, "next edit accepted before its text arrived");
+            return;
+        }
         let Some(last) = snapshot.recent_edits.last() else {
             return;
         };
         let cursor = (last.start_byte + last.new_text.len()).min(snapshot.rope.len_bytes());
+        self.chain_next_edit(snapshot, cursor);
+    }
+
+    /// After a `didChange` of `uri`: when it applied exactly the next edit answered last, the
+    /// chain starts from the end of that edit.
+    pub(super) fn next_edit_changed(&self, uri: &str) {
+        if !self.engine.awaits_next_edit_change(uri) {
+            return;
+        }
+        let Some(snapshot) = self.usable_snapshot(uri) else {
+            return;
+        };
+        if let Some(cursor) = self.engine.applied_next_edit(&snapshot) {
+            tracing::debug!(uri, "the change applied the next edit; chaining");
+            self.chain_next_edit(snapshot, cursor);
+        }
+    }
+
+    /// Looks for the next edit after an accept in a task of its own.
+    fn chain_next_edit(&self, snapshot: Snapshot, cursor: usize) {
         let backend = self.clone();
         tokio::spawn(async move {
-            backend.next_edits_at(&snapshot, cursor).await;
+            let settings = backend.request_settings();
+            let jumps = backend.jump_settings(&snapshot);
+            let engine = &backend.engine;
+            match engine
+                .chain_next_edit(&snapshot, cursor, &settings, &jumps)
+                .await
+            {
+                Ok(Some(edits)) => engine.answered_next_edit(&snapshot, &edits),
+                Ok(None) => {}
+                Err(err) => tracing::debug!(uri = %snapshot.uri, "chained next edit failed: {err}"),
+            }
         });
     }
 
@@ -149,6 +229,7 @@ impl Backend {
         if !crate::engine::touches_line(&snapshot.rope, &edits, cursor) {
             return None;
         }
+        self.engine.answered_next_edit(snapshot, &edits);
         let edit = crate::engine::as_one_edit(&snapshot.rope, &edits)?;
         let range = convert::range_of(
             &snapshot.rope,

@@ -98,7 +98,7 @@ impl LanguageServer for Backend {
             [only] if self.engine.is_shown(uri.as_str(), &only.text) => Some(only.text.clone()),
             _ => None,
         };
-        match self
+        let applied = match self
             .documents
             .change(uri.as_str(), version, &changes, self.encoding())
         {
@@ -109,12 +109,22 @@ impl LanguageServer for Backend {
                     clamped = outcome.clamped,
                     "didChange had out-of-range positions; clamped"
                 );
+                true
             }
-            Ok(_) => tracing::trace!(uri = uri.as_str(), version, "didChange"),
+            Ok(_) => {
+                tracing::trace!(uri = uri.as_str(), version, "didChange");
+                true
+            }
             Err(err @ ChangeError::UnknownDocument)
             | Err(err @ ChangeError::StaleVersion { .. }) => {
                 tracing::warn!(uri = uri.as_str(), version, "didChange rejected: {err}");
+                false
             }
+        };
+        if applied {
+            // Forwarded diagnostics move with the text; an applied next edit starts a chain.
+            self.diagnostics.changed(uri.as_str(), &changes);
+            self.next_edit_changed(uri.as_str());
         }
         if let Some(text) = accepted {
             self.accepted(uri.as_str(), AcceptSignal::Text, Some(&text));
@@ -124,6 +134,7 @@ impl LanguageServer for Backend {
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let uri = params.text_document.uri;
         self.engine.forget(uri.as_str());
+        self.diagnostics.close(uri.as_str());
         if !self.documents.close(uri.as_str()) {
             tracing::warn!(
                 uri = uri.as_str(),

@@ -73,6 +73,9 @@ pub const KEYS: &[(&str, Class)] = &[
     ("log.file", Sensitive("writes a file")),
     ("completion.maxInFlight", Safe),
     ("completion.itemBudgetMs", Safe),
+    // Where a next edit is looked for, and one more short call to the provider the user chose.
+    ("nextEdit.jumps", Safe),
+    ("nextEdit.modelJump", Safe),
 ];
 
 /// The class of the dotted `key`, `None` when it is not a key of the schema.

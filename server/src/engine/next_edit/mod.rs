@@ -6,6 +6,15 @@
 //! action after `spark/nextEdit`, an inline request after an accept) waits for the call in
 //! flight or takes its result instead of calling the model again.
 
+mod chain;
+pub(super) mod jump;
+mod locate;
+mod repeat;
+
+pub(super) use chain::AnsweredEdits;
+pub use jump::{DiagnosticMark, JumpSettings, is_jump};
+pub use locate::LOCATION_INSTRUCTIONS;
+
 use std::ops::Range;
 
 use tokio::sync::watch;
