@@ -149,7 +149,8 @@ mod tests {
     #[test]
     fn edits_apply_from_the_end_and_the_chain_starts_after_the_last() {
         let rope = Rope::from_str("let a = b;\nlet c = d;\n");
-        let (text, end) = applied(&rope, &[edit(4, 5, "alpha"), edit(15, 16, "x")]).unwrap();
+        let (text, end) =
+            applied(&rope, &[edit(4, 5, "alpha"), edit(15, 16, "x")]).expect("applies");
         assert_eq!(text.to_string(), "let alpha = b;\nlet x = d;\n");
         assert_eq!(&text.to_string()[..end], "let alpha = b;\nlet x");
         // Inside a character, or past the end: not an edit of this text.

@@ -20,7 +20,7 @@ fn renamed(lines: usize, uses: &[usize]) -> Snapshot {
     let uri = "file:///p/jump.rs";
     let store = DocumentStore::default();
     store.open(uri, "rust", 1, &text);
-    let rope = store.snapshot(uri).unwrap().rope;
+    let rope = store.snapshot(uri).expect("open").rope;
     let start = rope.line_to_byte(1) + "    let ".len();
     let range = |byte| to_line_col(&rope, byte, PositionEncoding::Utf8);
     let change = TextChange {
@@ -29,8 +29,8 @@ fn renamed(lines: usize, uses: &[usize]) -> Snapshot {
     };
     store
         .change(uri, 2, &[change], PositionEncoding::Utf8)
-        .unwrap();
-    store.snapshot(uri).unwrap()
+        .expect("change");
+    store.snapshot(uri).expect("open")
 }
 
 fn mark(snapshot: &Snapshot, line: usize) -> DiagnosticMark {
@@ -76,7 +76,7 @@ fn a_repeat_comes_before_a_diagnostic_on_the_same_line() {
 fn no_edits_and_no_diagnostics_leave_no_places() {
     let store = DocumentStore::default();
     store.open("file:///p/a.rs", "rust", 1, "fn f() {}\n");
-    let snapshot = store.snapshot("file:///p/a.rs").unwrap();
+    let snapshot = store.snapshot("file:///p/a.rs").expect("open");
     assert!(places(&snapshot, 0, &[]).is_empty());
     // Diagnostics past the end of the text are no places either.
     let gone = DiagnosticMark {
@@ -108,7 +108,7 @@ fn the_location_question_numbers_lines_and_lists_problems() {
     let settings = RequestSettings::default();
     let diagnostics = [mark(&snapshot, 7)];
     let cursor = snapshot.rope.line_to_byte(2);
-    let request = location_request(&snapshot, cursor, &diagnostics, &settings).unwrap();
+    let request = location_request(&snapshot, cursor, &diagnostics, &settings).expect("a question");
     assert!(request.instructions.starts_with("Next edit location."));
     assert!(request.max_output_tokens <= 40);
     let ModelInput::Chat { query, .. } = &request.input else {
