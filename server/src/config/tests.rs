@@ -101,6 +101,10 @@ fn defaults() {
           "completion": {
             "maxInFlight": 4,
             "itemBudgetMs": null
+          },
+          "nextEdit": {
+            "jumps": true,
+            "modelJump": false
           }
         }"#]]
     .assert_eq(&json);
