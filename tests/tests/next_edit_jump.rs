@@ -4,13 +4,13 @@
 //! call), the Helix code action naming the line, and the chain after an accept that finds the
 //! following edit before the editor asks.
 //!
-//! The scripted answers are regions: the unchanged region ("no edit") or the region with the
-//! fix, cut from the text by the server's own `next_edit_region`, so they stay what the model
-//! would be asked about.
+//! The scripted answers are regions: the unchanged region ("no edit", [`no_edit`]) or the
+//! region with the fix, cut from the text by the server's own `editable_region`, so they stay
+//! what the model is asked about.
 
 use ropey::Rope;
 use serde_json::{Value, json};
-use spark_lsp::engine::refactor::next_edit_region;
+use spark_lsp::engine::editable_region;
 use spark_tests::lsp_client::LspClient;
 use spark_tests::model_server::{CostModel, Endpoint, ModelServer, ModelServerConfig};
 
@@ -58,10 +58,11 @@ fn source(lines: usize, uses: &[usize]) -> String {
     format!("fn f() {{\n{body}}}\n")
 }
 
-/// The region the server asks the model about for a cursor at (`line`, byte `column`).
-fn region(text: &str, line: usize, column: usize) -> String {
+/// The model's "no edit" for a cursor at (`line`, byte `column`): the region it is asked about,
+/// unchanged.
+fn no_edit(text: &str, line: usize, column: usize) -> String {
     let rope = Rope::from_str(text);
-    let region = next_edit_region(&rope, rope.line_to_byte(line) + column);
+    let region = editable_region(&rope, rope.line_to_byte(line) + column);
     text[region].to_owned()
 }
 
@@ -69,7 +70,7 @@ fn region(text: &str, line: usize, column: usize) -> String {
 /// whole text after the model's fix, which lies inside the region).
 fn fixed_region(text: &str, line: usize, column: usize, fixed: &str) -> String {
     let rope = Rope::from_str(text);
-    let region = next_edit_region(&rope, rope.line_to_byte(line) + column);
+    let region = editable_region(&rope, rope.line_to_byte(line) + column);
     let end = (region.end + fixed.len()).saturating_sub(text.len());
     fixed[region.start..end].to_owned()
 }
@@ -160,7 +161,7 @@ async fn a_rename_jumps_to_the_remaining_use_and_helix_sees_its_line() -> anyhow
     change(&mut client, 2, (at(1, 8), at(1, 13)), "v").await?;
     let text = replaced_on(&text, 1, "value", "v");
     // Around the cursor nothing is left to do; at the use on line 30 the model finishes it.
-    server.push_answer(region(&text, 1, 9));
+    server.push_answer(no_edit(&text, 1, 9));
     let fixed = replaced_on(&text, 30, "value", "v");
     server.push_answer(fixed_region(&text, 30, 6, &fixed));
     let result = next_edit(&mut client, 2, at(1, 9)).await?;
@@ -215,7 +216,7 @@ async fn a_forwarded_diagnostic_twelve_lines_down_gets_the_suggestion() -> anyho
         json!({"textDocument": {"uri": URI}, "diagnostics": [diagnostic, hint, {"bogus": 1}]});
     client.notify("spark/didChangeDiagnostics", params).await?;
 
-    server.push_answer(region(&text, 5, 4));
+    server.push_answer(no_edit(&text, 5, 4));
     let byte_column = "    let s = \"😀\"; let n = ".len();
     let fixed = replaced_on(&text, 17, "undefined_name", "s.len()");
     server.push_answer(fixed_region(&text, 17, byte_column, &fixed));
@@ -247,7 +248,7 @@ async fn no_place_to_go_is_an_empty_answer_and_no_extra_model_call() -> anyhow::
         json!({"range": {"start": at(30, 4), "end": at(30, 5)}, "severity": 4, "message": "hint"});
     let params = json!({"textDocument": {"uri": URI}, "diagnostics": [hint]});
     client.notify("spark/didChangeDiagnostics", params).await?;
-    server.push_answer(region(&text, 1, 4));
+    server.push_answer(no_edit(&text, 1, 4));
     let result = next_edit(&mut client, 1, at(1, 4)).await?;
     assert_eq!(result, json!({"edits": []}));
     assert_eq!(model_calls(&server).len(), 1);
@@ -265,7 +266,7 @@ async fn jumps_off_and_the_model_location_question() -> anyhow::Result<()> {
     client.open(URI, "rust", 1, &text).await?;
     change(&mut client, 2, (at(1, 8), at(1, 13)), "v").await?;
     let text = replaced_on(&text, 1, "value", "v");
-    server.push_answer(region(&text, 1, 9));
+    server.push_answer(no_edit(&text, 1, 9));
     let result = next_edit(&mut client, 2, at(1, 9)).await?;
     assert_eq!(result, json!({"edits": []}));
     assert_eq!(model_calls(&server).len(), 1);
@@ -276,7 +277,7 @@ async fn jumps_off_and_the_model_location_question() -> anyhow::Result<()> {
     let mut client = spark(&server, json!({"modelJump": true})).await?;
     let text = source(40, &[]);
     client.open(URI, "rust", 1, &text).await?;
-    server.push_answer(region(&text, 1, 4));
+    server.push_answer(no_edit(&text, 1, 4));
     server.push_answer("26");
     let fixed = replaced_on(&text, 25, "h();", "h(1);");
     server.push_answer(fixed_region(&text, 25, 4, &fixed));
@@ -299,7 +300,7 @@ async fn after_an_accept_the_chain_finds_the_next_use_before_the_editor_asks() -
     client.open(URI, "rust", 1, &text).await?;
     change(&mut client, 2, (at(1, 8), at(1, 13)), "v").await?;
     let text = replaced_on(&text, 1, "value", "v");
-    server.push_answer(region(&text, 1, 9));
+    server.push_answer(no_edit(&text, 1, 9));
     let fixed = replaced_on(&text, 30, "value", "v");
     server.push_answer(fixed_region(&text, 30, 6, &fixed));
     let first = next_edit(&mut client, 2, at(1, 9)).await?;
@@ -308,7 +309,7 @@ async fn after_an_accept_the_chain_finds_the_next_use_before_the_editor_asks() -
     // The editor applies the suggestion (a change that is exactly it) and runs the command.
     // Nothing is left around line 30; the chain jumps on to line 50.
     let text = replaced_on(&text, 30, "value", "v");
-    server.push_answer(region(&text, 30, 7));
+    server.push_answer(no_edit(&text, 30, 7));
     let fixed = replaced_on(&text, 50, "value", "v");
     server.push_answer(fixed_region(&text, 50, 6, &fixed));
     change(&mut client, 3, (at(30, 6), at(30, 11)), "v").await?;

@@ -20,8 +20,8 @@ pub use accept::AcceptSignal;
 pub use cache::CachePoint;
 pub use generation::first_line;
 pub use next_edit::{
-    DiagnosticMark, JumpSettings, LOCATION_INSTRUCTIONS, NextEditResult, as_one_edit, is_jump,
-    touches_line,
+    DiagnosticMark, JumpSettings, LOCATION_INSTRUCTIONS, NextEditResult, as_one_edit,
+    editable_region, is_jump, touches_line,
 };
 pub use scheduler::{Scheduler, Ticket};
 

@@ -84,10 +84,16 @@ impl Ask {
     }
 }
 
+/// The editable region a next edit at `cursor` is asked for: what a jump looks beyond, and
+/// what a suggestion must leave to be a jump.
+pub fn editable_region(rope: &ropey::Rope, cursor: usize) -> Range<usize> {
+    refactor::next_edit_region(rope, cursor)
+}
+
 /// Whether `edits` lie outside the editable region around `cursor`: the client shows where they
 /// are rather than the edit in place.
 pub fn is_jump(rope: &ropey::Rope, edits: &[TextEdit], cursor: usize) -> bool {
-    let region = refactor::next_edit_region(rope, cursor);
+    let region = editable_region(rope, cursor);
     edits
         .iter()
         .any(|edit| edit.start_byte < region.start || edit.end_byte > region.end)
@@ -131,7 +137,7 @@ impl Engine {
         jumps: &JumpSettings,
         asker: Asker,
     ) -> NextEditResult {
-        let region = refactor::next_edit_region(&snapshot.rope, cursor);
+        let region = editable_region(&snapshot.rope, cursor);
         let pending = {
             let mut asks = self.asks.lock().unwrap_or_else(|e| e.into_inner());
             match asks.get(&snapshot.uri) {
@@ -195,7 +201,7 @@ impl Engine {
             let Some(byte) = places.find(|&byte| !tried.iter().any(|r| r.contains(&byte))) else {
                 break;
             };
-            tried.push(refactor::next_edit_region(&snapshot.rope, byte));
+            tried.push(editable_region(&snapshot.rope, byte));
             if let Some(edits) = self.next_edit(snapshot, byte, settings).await? {
                 tracing::debug!(uri = %snapshot.uri, byte, "next edit found at a jump");
                 return Ok(Some(edits));
