@@ -306,25 +306,21 @@ async fn after_an_accept_the_chain_finds_the_next_use_before_the_editor_asks() -
     let first = next_edit(&mut client, 2, at(1, 9)).await?;
     assert_eq!(edits(&first), [(30, 6, 11, "v".to_owned())], "{first}");
 
-    // The editor applies the suggestion (a change that is exactly it) and runs the command.
-    // Nothing is left around line 30; the chain jumps on to line 50.
+    // The editor applies the suggestion: a change that is exactly it, and no command (as Helix
+    // applies a code action). Nothing is left around line 30; the chain jumps on to line 50.
     let text = replaced_on(&text, 30, "value", "v");
     server.push_answer(no_edit(&text, 30, 7));
     let fixed = replaced_on(&text, 50, "value", "v");
     server.push_answer(fixed_region(&text, 50, 6, &fixed));
     change(&mut client, 3, (at(30, 6), at(30, 11)), "v").await?;
-    let accept = json!({"command": "spark.didAcceptNextEdit", "arguments": [URI]});
-    client.request("workspace/executeCommand", accept).await?;
     // The chain asks the model with no request from the editor.
-    for _ in 0..500 {
-        if model_calls(&server).len() == 4 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    let calls = model_calls(&server);
-    assert_eq!(calls.len(), 4);
+    let calls = calls_once(&server, 4).await;
+    assert!(calls[2].contains("g(v<|cursor|>);"), "{}", calls[2]);
     assert!(calls[3].contains("g(<|cursor|>value);"), "{}", calls[3]);
+    // The command arriving late joins the chain: no call.
+    client
+        .request("workspace/executeCommand", accept_command())
+        .await?;
     // The editor asks where its cursor is (after the accepted edit): the chain's answer, no
     // further call.
     let next = next_edit(&mut client, 3, at(30, 7)).await?;
@@ -337,5 +333,36 @@ async fn after_an_accept_the_chain_finds_the_next_use_before_the_editor_asks() -
         next_edit_action(&listed)["title"],
         "Apply suggested edit at line 51"
     );
+
+    // The second accept: the command first (its text not in the document yet, so it waits),
+    // then the change. The chain asks once, after the accepted edit; nothing is left.
+    let text = fixed;
+    server.push_answer(no_edit(&text, 50, 7));
+    client
+        .request("workspace/executeCommand", accept_command())
+        .await?;
+    change(&mut client, 4, (at(50, 6), at(50, 11)), "v").await?;
+    let calls = calls_once(&server, 5).await;
+    assert!(calls[4].contains("g(v<|cursor|>);"), "{}", calls[4]);
+    let last = next_edit(&mut client, 4, at(50, 7)).await?;
+    assert_eq!(last, json!({"edits": []}));
+    assert_eq!(model_calls(&server).len(), 5);
     Ok(())
+}
+
+fn accept_command() -> Value {
+    json!({"command": "spark.didAcceptNextEdit", "arguments": [URI]})
+}
+
+/// The model calls once there are `count` of them (the chain runs in the background).
+async fn calls_once(server: &ModelServer, count: usize) -> Vec<String> {
+    for _ in 0..500 {
+        if model_calls(server).len() >= count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let calls = model_calls(server);
+    assert_eq!(calls.len(), count);
+    calls
 }
