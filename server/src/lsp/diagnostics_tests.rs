@@ -181,3 +181,76 @@ fn line_breaks_count_as_lsp_counts_them() {
     assert_eq!(line_breaks("\r\n\r\n"), 2);
     assert_eq!(line_breaks(""), 0);
 }
+
+mod law {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A random edit: a range in the text now (as fractions of its length) and new text made of
+    /// characters no line holds, so a line's content identifies it.
+    fn edit() -> impl Strategy<Value = (f64, f64, String)> {
+        let text = proptest::collection::vec(prop_oneof!["x", "\n", "\r\n"], 0..4)
+            .prop_map(|parts| parts.concat());
+        (0.0..1.0f64, 0.0..0.2f64, text)
+    }
+
+    /// `(line, col)` of byte `at` of `text`, with `\n`, `\r\n` and `\r` as line breaks.
+    fn line_col(text: &str, at: usize) -> LineCol {
+        let rope = Rope::from_str(text);
+        let line = rope.byte_to_line(at);
+        LineCol::new(line as u32, (at - rope.line_to_byte(line)) as u32)
+    }
+
+    proptest! {
+        /// Every diagnostic that survives any edits still points at its own line's text, at
+        /// its own column.
+        #[test]
+        fn a_kept_diagnostic_stays_on_its_text(
+            edits in proptest::collection::vec(edit(), 0..6),
+            cols in proptest::collection::vec(0u32..6, 12),
+        ) {
+            let mut text: String = (0..12).map(|i| format!("line {i} ab\n")).collect();
+            let rope = Rope::from_str(&text);
+            let store = DiagnosticStore::default();
+            let given: Vec<Diagnostic> = cols
+                .iter()
+                .zip(0u32..)
+                .map(|(&col, line)| Diagnostic {
+                    message: rope.line(line as usize).to_string().trim_end().to_owned(),
+                    ..error(line, col)
+                })
+                .collect();
+            store.replace(URI, &rope, &given, PositionEncoding::Utf8);
+            for (from, len, new) in edits {
+                let start = ((text.len() as f64) * from) as usize;
+                let end = (start + ((text.len() as f64) * len) as usize).min(text.len());
+                // Whole characters only: never split a "\r\n".
+                if text.get(start..end).is_none()
+                    || text[..start].ends_with('\r') && text[start..].starts_with('\n')
+                    || text[..end].ends_with('\r') && text[end..].starts_with('\n')
+                {
+                    continue;
+                }
+                let change = change_of(&text, start, end, &new);
+                text.replace_range(start..end, &new);
+                store.changed(URI, &[change]);
+            }
+            let rope = Rope::from_str(&text);
+            for mark in store.marks(URI, &rope) {
+                let line = rope.line(mark.line).to_string();
+                prop_assert_eq!(line.trim_end(), mark.message.as_str());
+                let col = mark.byte - rope.line_to_byte(mark.line);
+                prop_assert!(given.iter().any(|d| d.message == mark.message
+                    && d.range.start.character as usize == col));
+            }
+        }
+    }
+
+    fn change_of(text: &str, start: usize, end: usize, new: &str) -> TextChange {
+        TextChange {
+            range: Some((line_col(text, start), line_col(text, end))),
+            text: new.to_owned(),
+        }
+    }
+}
