@@ -21,7 +21,7 @@ pub use cache::CachePoint;
 pub use generation::first_line;
 pub use next_edit::{
     DiagnosticMark, JumpSettings, LOCATION_INSTRUCTIONS, NextEditResult, as_one_edit,
-    editable_region, is_jump, touches_line,
+    editable_region, is_jump, jump_places, touches_line,
 };
 pub use scheduler::{Scheduler, Ticket};
 

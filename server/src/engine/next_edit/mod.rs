@@ -12,7 +12,7 @@ mod locate;
 mod repeat;
 
 pub(super) use chain::AnsweredEdits;
-pub use jump::{DiagnosticMark, JumpSettings, editable_region, is_jump};
+pub use jump::{DiagnosticMark, JumpSettings, editable_region, is_jump, places as jump_places};
 pub use locate::LOCATION_INSTRUCTIONS;
 
 use std::ops::Range;
