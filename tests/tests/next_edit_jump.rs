@@ -238,6 +238,29 @@ async fn a_forwarded_diagnostic_twelve_lines_down_gets_the_suggestion() -> anyho
 }
 
 #[tokio::test]
+async fn a_diagnostic_a_code_action_listed_is_a_place_too() -> anyhow::Result<()> {
+    let server = model_server().await?;
+    let mut client = spark(&server, json!({})).await?;
+    let text = replaced_on(&source(40, &[]), 17, "h();", "h(x);");
+    client.open(URI, "rust", 1, &text).await?;
+    // VS Code lists code actions on line 17 with the error there in the context.
+    let error = json!({"range": {"start": at(17, 6), "end": at(17, 7)}, "severity": 1,
+        "message": "cannot find value `x`"});
+    let range = json!({"start": at(17, 6), "end": at(17, 6)});
+    let params =
+        json!({"textDocument": {"uri": URI}, "range": range, "context": {"diagnostics": [error]}});
+    client.request("textDocument/codeAction", params).await?;
+    // Later, at line 5, the region holds nothing: the listed error is where the edit is.
+    server.push_answer(no_edit(&text, 5, 4));
+    let fixed = replaced_on(&text, 17, "h(x);", "h(1);");
+    server.push_answer(fixed_region(&text, 17, 6, &fixed));
+    let result = next_edit(&mut client, 1, at(5, 4)).await?;
+    assert_eq!(edits(&result), [(17, 6, 7, "1".to_owned())], "{result}");
+    assert_eq!(result["jump"], true);
+    Ok(())
+}
+
+#[tokio::test]
 async fn no_place_to_go_is_an_empty_answer_and_no_extra_model_call() -> anyhow::Result<()> {
     let server = model_server().await?;
     let mut client = spark(&server, json!({})).await?;

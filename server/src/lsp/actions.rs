@@ -43,10 +43,9 @@ impl Backend {
         let start = convert::byte_of(&snapshot.rope, params.range.start, encoding);
         let end = convert::byte_of(&snapshot.rope, params.range.end, encoding);
         let selection = refactor::region(&snapshot, start, end, false);
-        let lines = (params.range.start.line, params.range.end.line);
         let listed = &params.context.diagnostics;
         self.diagnostics
-            .merge_listed(uri.as_str(), &snapshot.rope, lines, listed, encoding);
+            .merge_listed(uri.as_str(), &snapshot.rope, listed, encoding);
         let mut listed: Vec<Listed> = params
             .context
             .diagnostics

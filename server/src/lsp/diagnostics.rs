@@ -2,8 +2,7 @@
 //!
 //! They come from two sources: `spark/didChangeDiagnostics` (other servers' diagnostics,
 //! forwarded by our own clients; a full replacement per document) and the `context.diagnostics`
-//! of `textDocument/codeAction` (the ones overlapping the asked range; they replace what was
-//! stored on those lines). Errors and warnings are kept (information and hints are not places
+//! of `textDocument/codeAction` (the ones overlapping the asked range; added). Errors and warnings are kept (information and hints are not places
 //! worth a jump), at most [`MAX_PER_DOCUMENT`] per document, errors first.
 //!
 //! Positions are converted with the negotiated encoding when they arrive and kept as a line and
@@ -67,19 +66,21 @@ impl DiagnosticStore {
         self.docs().insert(uri.to_owned(), kept);
     }
 
-    /// Merges the diagnostics a code action request listed for `lines` (inclusive): what was
-    /// stored on those lines is replaced by them.
+    /// Adds the diagnostics a code action request listed (those not kept already). They only
+    /// add: a client may list only its own server's diagnostics (Helix does), so what it does
+    /// not list says nothing about what the forwarded ones hold.
     pub(super) fn merge_listed(
         &self,
         uri: &str,
         rope: &Rope,
-        lines: (u32, u32),
         diagnostics: &[Diagnostic],
         encoding: PositionEncoding,
     ) {
+        if diagnostics.is_empty() {
+            return;
+        }
         let mut docs = self.docs();
         let kept = docs.entry(uri.to_owned()).or_default();
-        kept.retain(|d| d.end_line < lines.0 || d.line > lines.1);
         for diagnostic in diagnostics {
             if let Some(new) = stored(rope, diagnostic, encoding)
                 && !kept.contains(&new)

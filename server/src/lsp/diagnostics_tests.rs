@@ -86,18 +86,12 @@ fn at_most_a_thousand_are_kept_errors_first() {
     assert_eq!(kept.len(), MAX_PER_DOCUMENT);
     assert!((1_500..1_600).all(|line| kept.contains(&line)));
     // Code action context diagnostics go under the same cap.
-    store.merge_listed(
-        URI,
-        &rope,
-        (1_700, 1_700),
-        &[error(1_700, 0)],
-        PositionEncoding::Utf8,
-    );
+    store.merge_listed(URI, &rope, &[error(1_700, 0)], PositionEncoding::Utf8);
     assert_eq!(lines(&store, &rope).len(), MAX_PER_DOCUMENT);
 }
 
 #[test]
-fn a_replacement_replaces_and_listed_ones_replace_their_lines_only() {
+fn a_replacement_replaces_and_listed_ones_only_add() {
     let rope = text_of(30);
     let store = DiagnosticStore::default();
     store.replace(
@@ -111,14 +105,17 @@ fn a_replacement_replaces_and_listed_ones_replace_their_lines_only() {
     store.merge_listed(
         URI,
         &rope,
-        (10, 12),
-        &[error(11, 2), error(11, 2)],
+        &[error(11, 2), error(11, 2), error(5, 0)],
         PositionEncoding::Utf16,
     );
     assert_eq!(lines(&store, &rope), [5, 11]);
-    // Listing the same lines again with nothing on them clears them.
-    store.merge_listed(URI, &rope, (11, 11), &[], PositionEncoding::Utf16);
-    assert_eq!(lines(&store, &rope), [5]);
+    // A listing without diagnostics (a client that lists only its server's own) removes none.
+    store.merge_listed(URI, &rope, &[], PositionEncoding::Utf16);
+    assert_eq!(lines(&store, &rope), [5, 11]);
+    // The next forwarded list is the whole truth again.
+    store.replace(URI, &rope, &[], PositionEncoding::Utf16);
+    assert!(lines(&store, &rope).is_empty());
+    store.merge_listed(URI, &rope, &[error(7, 0)], PositionEncoding::Utf16);
     store.close(URI);
     assert!(lines(&store, &rope).is_empty());
 }
