@@ -1,7 +1,9 @@
 //! Next-edit suggestions over LSP: the `spark/nextEdit` request (shaped like the Copilot language
-//! server's `textDocument/copilotInlineEdit`), the "Apply suggested edit" code action, the inline
-//! completion item with a `range` when the edit touches the cursor line, and the
-//! `spark.didAcceptNextEdit` command that looks for the edit after it before the editor asks.
+//! server's `textDocument/copilotInlineEdit`; with its `location` and `jump` when the engine went
+//! elsewhere), the "Apply suggested edit" code action (naming the line of a known jump), the
+//! inline completion item with a `range` when the edit touches the cursor line, and the chain
+//! after an accept (`spark.didAcceptNextEdit`, or a change that applies exactly the suggestion)
+//! that looks for the edit after it before the editor asks.
 
 use serde_json::Value;
 use spark_protocol::{
