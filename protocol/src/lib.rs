@@ -21,6 +21,10 @@ pub mod methods {
     /// cursor ([`super::NextEditParams`] → [`super::NextEditResult`]). Shaped like the Copilot
     /// language server's `textDocument/copilotInlineEdit`.
     pub const NEXT_EDIT: &str = "spark/nextEdit";
+    /// Notification, client → server: the diagnostics other servers published for a document,
+    /// forwarded by spark's own clients ([`super::DidChangeDiagnosticsParams`]): places a next
+    /// edit may jump to.
+    pub const DID_CHANGE_DIAGNOSTICS: &str = "spark/didChangeDiagnostics";
     /// Notification, server → client: busy/idle/error and the last latency
     /// ([`super::StatusParams`]), shaped like the Copilot language server's `didChangeStatus`.
     pub const STATUS: &str = "spark/status";
@@ -174,6 +178,31 @@ pub struct NextEditResult {
     /// The suggestion's id (`ne-N`), for `spark/didShow`, `spark/didReject` and the command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Where the edits are: from the first edit's start to the last edit's end. Absent when
+    /// there are no edits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// The edits lie outside the editable region around the asked position: the client shows
+    /// where the next edit is (and jumps there on request) rather than the edit inline.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub jump: bool,
+}
+
+/// A range in a document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    pub uri: String,
+    pub range: Range,
+}
+
+/// Params of `spark/didChangeDiagnostics`: every diagnostic other servers published for the
+/// document now (a full replacement; an empty list clears them). Each element is an LSP
+/// `Diagnostic`, in the negotiated position encoding; the server keeps at most 1,000.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DidChangeDiagnosticsParams {
+    pub text_document: TextDocument,
+    pub diagnostics: Vec<serde_json::Value>,
 }
 
 /// An LSP `Command`.

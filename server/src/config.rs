@@ -240,6 +240,12 @@ pub struct NextEditConfig {
     /// line asked about last (at the same document version) makes no new model call. 0 turns
     /// both off.
     pub cooldown_ms: u64,
+    /// When the region around the cursor holds no edit, look for the next place: a forwarded
+    /// diagnostic nearby, another use of a renamed identifier, another call of a changed call.
+    pub jumps: bool,
+    /// When those places hold nothing either, ask the model where the next edit is (one short
+    /// extra call).
+    pub model_jump: bool,
 }
 
 impl Default for NextEditConfig {
@@ -248,6 +254,8 @@ impl Default for NextEditConfig {
             format: NextEditFormat::default(),
             eagerness: Eagerness::default(),
             cooldown_ms: 5_000,
+            jumps: true,
+            model_jump: false,
         }
     }
 }

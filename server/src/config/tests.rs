@@ -105,7 +105,9 @@ fn defaults() {
           "nextEdit": {
             "format": "auto",
             "eagerness": "auto",
-            "cooldownMs": 5000
+            "cooldownMs": 5000,
+            "jumps": true,
+            "modelJump": false
           }
         }"#]]
     .assert_eq(&json);

@@ -20,7 +20,9 @@ pub use accept::AcceptSignal;
 pub use cache::CachePoint;
 pub use generation::first_line;
 pub use next_edit::{
-    Clock, Controller, Gate, Intent, NextEditResult, Offer, SystemClock, as_one_edit, touches_line,
+    Clock, Controller, DiagnosticMark, Gate, Intent, JumpSettings, LOCATION_INSTRUCTIONS,
+    NextEditResult, Offer, SystemClock, as_one_edit, editable_region, is_jump, jump_places,
+    touches_line,
 };
 pub use scheduler::{Scheduler, Ticket};
 
@@ -97,6 +99,10 @@ pub struct Engine {
     documents: DocumentStore,
     /// Which suggestions are shown, and what became of them.
     controller: Controller,
+    /// Per document, the latest next-edit ask: its region's edit or the jump (`next_edit::jump`).
+    asks: Mutex<HashMap<Arc<str>, next_edit::jump::Ask>>,
+    /// Per document, the next edit answered last, until the change that applies it (chains).
+    answered: next_edit::AnsweredEdits,
 }
 
 impl Engine {
@@ -124,6 +130,8 @@ impl Engine {
             window_starts: Mutex::new(HashMap::new()),
             next_edits: Mutex::new(HashMap::new()),
             documents,
+            asks: Mutex::new(HashMap::new()),
+            answered: next_edit::AnsweredEdits::default(),
         }
     }
 
@@ -196,6 +204,11 @@ impl Engine {
         self.cache.remove(uri);
         self.accepts.forget(uri);
         self.controller.closed(uri);
+        self.asks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(uri);
+        self.answered.forget(uri);
     }
 
     /// A completion at `cursor_byte`: `Ok(None)` when there is nothing to suggest (no provider,

@@ -223,7 +223,30 @@ impl Engine {
         // The document's previous call of the same kind is superseded (Helix never cancels),
         // and the call counts against the cap on model calls in flight.
         let lane: Arc<str> = format!("{}#refactor", snapshot.uri).into();
-        let ticket = self.scheduler.begin(&lane);
+        let Some(answer) = self.collect_answer(&provider, request, &lane).await? else {
+            return Ok(None);
+        };
+        tracing::trace!(%answer, "refactor answer");
+        if answer.trim().is_empty() {
+            return Ok(None);
+        }
+        let old = text(&snapshot.rope, region.clone());
+        let new_region = clean_answer(&answer, &old);
+        Ok(Some(region_edits(&snapshot.rope, region, &new_region)))
+    }
+}
+
+impl Engine {
+    /// One model call on `lane` (superseding the lane's previous call, counted against the cap
+    /// on calls in flight), its answer collected whole: `Ok(None)` when a newer call on the
+    /// lane superseded it.
+    pub(super) async fn collect_answer(
+        &self,
+        provider: &Arc<dyn crate::providers::Provider>,
+        request: ModelRequest,
+        lane: &Arc<str>,
+    ) -> Result<Option<String>, ProviderError> {
+        let ticket = self.scheduler.begin(lane);
         self.stats.model_call(false);
         let mut stream = provider.stream(request);
         let mut answer = String::new();
@@ -237,16 +260,9 @@ impl Engine {
             };
             match delta {
                 Some(delta) => answer.push_str(&delta?),
-                None => break,
+                None => return Ok(Some(answer)),
             }
         }
-        tracing::trace!(%answer, "refactor answer");
-        if answer.trim().is_empty() {
-            return Ok(None);
-        }
-        let old = text(&snapshot.rope, region.clone());
-        let new_region = clean_answer(&answer, &old);
-        Ok(Some(region_edits(&snapshot.rope, region, &new_region)))
     }
 }
 

@@ -43,6 +43,9 @@ impl Backend {
         let start = convert::byte_of(&snapshot.rope, params.range.start, encoding);
         let end = convert::byte_of(&snapshot.rope, params.range.end, encoding);
         let selection = refactor::region(&snapshot, start, end, false);
+        let listed = &params.context.diagnostics;
+        self.diagnostics
+            .merge_listed(uri.as_str(), &snapshot.rope, listed, encoding);
         let mut listed: Vec<Listed> = params
             .context
             .diagnostics
@@ -153,7 +156,16 @@ impl Backend {
         };
         tracing::debug!(title = action.title, uri = data.uri, "codeAction/resolve");
         if data.kind == ActionKind::NextEdit {
-            action.edit = self.resolve_next_edit(&data).await;
+            // Run after the edit is applied (Helix and VS Code do): the chain to the edit after.
+            if let Some((edit, id)) = self.resolve_next_edit(&data).await {
+                action.edit = Some(edit);
+                let command = super::next_edit::accept_command(&data.uri, &id);
+                action.command = Some(Command::new(
+                    command.title,
+                    command.command,
+                    Some(command.arguments),
+                ));
+            }
             return action;
         }
         let task = task(data.kind, data.message.clone());

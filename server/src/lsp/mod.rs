@@ -10,6 +10,7 @@ mod actions;
 mod capabilities;
 mod client_support;
 mod convert;
+mod diagnostics;
 mod editor_process;
 mod health;
 mod next_edit;
@@ -73,6 +74,8 @@ impl std::ops::Deref for Backend {
 pub struct State {
     client: Client,
     documents: DocumentStore,
+    /// The diagnostics the client knows per document: next-edit jump targets.
+    diagnostics: diagnostics::DiagnosticStore,
     engine: Engine,
     encoding: OnceLock<PositionEncoding>,
     /// What the client supports for code actions, edits and progress; set by `initialize`.
@@ -113,6 +116,7 @@ impl Backend {
         Self(Arc::new(State {
             client,
             documents,
+            diagnostics: diagnostics::DiagnosticStore::default(),
             engine,
             encoding: OnceLock::new(),
             client_support: OnceLock::new(),
@@ -195,6 +199,10 @@ where
     .custom_method(
         spark_protocol::methods::DID_PARTIALLY_ACCEPT_COMPLETION,
         Backend::did_partially_accept_completion,
+    )
+    .custom_method(
+        spark_protocol::methods::DID_CHANGE_DIAGNOSTICS,
+        Backend::did_change_diagnostics,
     )
     .finish();
     crate::transport::serve(

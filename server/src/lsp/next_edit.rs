@@ -1,11 +1,13 @@
 //! Next-edit suggestions over LSP: the `spark/nextEdit` request (shaped like the Copilot language
-//! server's `textDocument/copilotInlineEdit`), the "Apply suggested edit" code action, the inline
-//! completion item with a `range` when the edit touches the cursor line, and the
-//! `spark.didAcceptNextEdit` command that looks for the edit after it before the editor asks.
+//! server's `textDocument/copilotInlineEdit`; with its `location` and `jump` when the engine went
+//! elsewhere), the "Apply suggested edit" code action (naming the line of a known jump), the
+//! inline completion item with a `range` when the edit touches the cursor line, and the chain
+//! after an accept (`spark.didAcceptNextEdit`, or a change that applies exactly the suggestion)
+//! that looks for the edit after it before the editor asks.
 
 use serde_json::Value;
 use spark_protocol::{
-    ActionData, ActionKind, NextEdit, NextEditParams, NextEditResult, SuggestionKind,
+    ActionData, ActionKind, Location, NextEdit, NextEditParams, NextEditResult, SuggestionKind,
     VersionedTextDocument, commands,
 };
 use tower_lsp_server::jsonrpc::Result;
@@ -24,6 +26,15 @@ struct Admitted {
 
 /// The code action's title.
 pub(super) const APPLY_TITLE: &str = "Apply suggested edit";
+
+/// `spark.didAcceptNextEdit` for the document `uri`: what the client runs after applying.
+pub(super) fn accept_command(uri: &str, id: &str) -> spark_protocol::Command {
+    spark_protocol::Command {
+        title: "Accept next edit".into(),
+        command: commands::DID_ACCEPT_NEXT_EDIT.into(),
+        arguments: vec![Value::String(uri.to_owned()), Value::String(id.to_owned())],
+    }
+}
 
 impl Backend {
     /// `spark/nextEdit`: the edits, or none when the document is at another version than the
@@ -53,27 +64,30 @@ impl Backend {
             uri: snapshot.uri.to_string(),
             version: snapshot.version,
         };
+        let range = |start, end| {
+            convert::protocol_range(convert::range_of(&snapshot.rope, start, end, encoding))
+        };
+        let location = match (edits.first(), edits.last()) {
+            (Some(first), Some(last)) => Some(Location {
+                uri: document.uri.clone(),
+                range: range(first.start_byte, last.end_byte),
+            }),
+            _ => None,
+        };
         Ok(NextEditResult {
             edits: edits
                 .iter()
                 .map(|edit| NextEdit {
-                    range: convert::protocol_range(convert::range_of(
-                        &snapshot.rope,
-                        edit.start_byte,
-                        edit.end_byte,
-                        encoding,
-                    )),
+                    range: range(edit.start_byte, edit.end_byte),
                     new_text: edit.new_text.clone(),
                     text_document: document.clone(),
                 })
                 .collect(),
-            command: Some(spark_protocol::Command {
-                title: "Accept next edit".into(),
-                command: commands::DID_ACCEPT_NEXT_EDIT.into(),
-                arguments: vec![Value::String(document.uri), Value::String(shown.id.clone())],
-            }),
+            command: Some(accept_command(&document.uri, &shown.id)),
             intent: Some(shown.suggestion.intent.as_str().to_owned()),
             id: Some(shown.id),
+            location,
+            jump: crate::engine::is_jump(&snapshot.rope, edits, cursor),
         })
     }
 
@@ -93,7 +107,7 @@ impl Backend {
                 suggestion?
             }
             // Answered here at this version moments ago: what the engine found, or nothing.
-            Gate::SameLine => self.engine.ready_next_edit(snapshot)?,
+            Gate::SameLine => self.engine.ready_next_edit_at(snapshot, cursor)?,
             Gate::Cooling => return None,
         };
         let id = controller.offer(&Offer {
@@ -117,10 +131,18 @@ impl Backend {
     ) -> Option<Suggestion> {
         let busy = self.busy();
         let settings = self.request_settings();
-        match self.engine.next_edit(snapshot, cursor, &settings).await {
+        let jumps = self.jump_settings(snapshot);
+        let result = self
+            .engine
+            .next_edit_or_jump(snapshot, cursor, &settings, &jumps)
+            .await;
+        match result {
             Ok(edits) => {
                 self.provider_recovered();
                 busy.answered();
+                if let Some(suggestion) = &edits {
+                    self.engine.answered_next_edit(snapshot, &suggestion.edits);
+                }
                 edits
             }
             Err(err) => {
@@ -131,7 +153,25 @@ impl Backend {
         }
     }
 
+    /// What a next-edit ask of `snapshot`'s document may look at beyond the cursor's region.
+    pub(super) fn jump_settings(&self, snapshot: &Snapshot) -> crate::engine::JumpSettings {
+        let config = self.config();
+        let enabled = config.next_edit.jumps;
+        crate::engine::JumpSettings {
+            enabled,
+            model_jump: config.next_edit.model_jump,
+            diagnostics: if enabled {
+                self.diagnostics.marks(&snapshot.uri, &snapshot.rope)
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
     /// The "Apply suggested edit" action for a cursor at `cursor` (resolved like the refactors).
+    /// When the suggestion for this version is known already (asked by `spark/nextEdit`, an
+    /// earlier resolve, or a chain after an accept) and lies elsewhere, the title names its
+    /// line: Helix shows titles only, so that is where its users learn where the edit is.
     pub(super) fn next_edit_action(&self, snapshot: &Snapshot, cursor: usize) -> CodeAction {
         let range = convert::range_of(&snapshot.rope, cursor, cursor, self.encoding());
         let data = ActionData {
@@ -141,8 +181,17 @@ impl Backend {
             kind: ActionKind::NextEdit,
             message: None,
         };
+        let title = match self.engine.ready_next_edit_at(snapshot, cursor) {
+            Some(suggestion)
+                if crate::engine::is_jump(&snapshot.rope, &suggestion.edits, cursor) =>
+            {
+                let line = snapshot.rope.byte_to_line(suggestion.edits[0].start_byte) + 1;
+                format!("{APPLY_TITLE} at line {line}")
+            }
+            _ => APPLY_TITLE.into(),
+        };
         CodeAction {
-            title: APPLY_TITLE.into(),
+            title,
             kind: Some(CodeActionKind::REFACTOR_REWRITE),
             data: serde_json::to_value(&data).ok(),
             ..CodeAction::default()
@@ -150,32 +199,74 @@ impl Backend {
     }
 
     /// `codeAction/resolve` of "Apply suggested edit": the next edit as a `WorkspaceEdit`.
-    pub(super) async fn resolve_next_edit(&self, data: &ActionData) -> Option<lsp::WorkspaceEdit> {
+    pub(super) async fn resolve_next_edit(
+        &self,
+        data: &ActionData,
+    ) -> Option<(lsp::WorkspaceEdit, String)> {
         let snapshot = self.usable_snapshot(&data.uri)?;
         if snapshot.version != data.version {
             return None;
         }
         let position = convert::lsp_range(data.range).start;
         let cursor = convert::byte_of(&snapshot.rope, position, self.encoding());
-        let suggestion = self.admitted_next_edit(&snapshot, cursor).await?.suggestion;
+        let shown = self.admitted_next_edit(&snapshot, cursor).await?;
         let current = self.documents.snapshot(&data.uri).map(|s| s.version);
-        (current == Some(snapshot.version))
-            .then(|| self.workspace_edit(&snapshot, &suggestion.edits))
+        (current == Some(snapshot.version)).then(|| {
+            (
+                self.workspace_edit(&snapshot, &shown.suggestion.edits),
+                shown.id,
+            )
+        })
     }
 
     /// `spark.didAcceptNextEdit`: the user applied the suggestion; the edit after it is looked
-    /// for at once, at the end of the user's last edit, so it is ready when the editor asks.
+    /// for at once (a chain), so it is ready when the editor asks. When the suggestion's text
+    /// is not in the document yet, the change that brings it starts the chain instead.
     pub(super) fn accepted_next_edit(&self, uri: &str) {
         let Some(snapshot) = self.usable_snapshot(uri) else {
             return;
         };
+        if self.engine.awaits_next_edit_text(uri, snapshot.version) {
+            tracing::debug!(uri, "next edit accepted before its text arrived");
+            return;
+        }
         let Some(last) = snapshot.recent_edits.last() else {
             return;
         };
         let cursor = (last.start_byte + last.new_text.len()).min(snapshot.rope.len_bytes());
+        self.chain_next_edit(snapshot, cursor);
+    }
+
+    /// After a `didChange` of `uri`: when it applied exactly the next edit answered last, the
+    /// chain starts from the end of that edit.
+    pub(super) fn next_edit_changed(&self, uri: &str) {
+        if !self.engine.awaits_next_edit_change(uri) {
+            return;
+        }
+        let Some(snapshot) = self.usable_snapshot(uri) else {
+            return;
+        };
+        if let Some(cursor) = self.engine.applied_next_edit(&snapshot) {
+            tracing::debug!(uri, "the change applied the next edit; chaining");
+            self.chain_next_edit(snapshot, cursor);
+        }
+    }
+
+    /// Looks for the next edit after an accept in a task of its own.
+    fn chain_next_edit(&self, snapshot: Snapshot, cursor: usize) {
         let backend = self.clone();
         tokio::spawn(async move {
-            backend.next_edits_at(&snapshot, cursor).await;
+            let settings = backend.request_settings();
+            let jumps = backend.jump_settings(&snapshot);
+            let engine = &backend.engine;
+            match engine
+                .chain_next_edit(&snapshot, cursor, &settings, &jumps)
+                .await
+            {
+                Ok(Some(suggestion)) => engine.answered_next_edit(&snapshot, &suggestion.edits),
+                Ok(None) => {}
+                Err(err) => tracing::debug!(uri = %snapshot.uri, "chained next edit failed: {err}"),
+            }
         });
     }
 
@@ -202,6 +293,7 @@ impl Backend {
             intent,
             displayed,
         })?;
+        self.engine.answered_next_edit(snapshot, &edits);
         let edit = crate::engine::as_one_edit(&snapshot.rope, &edits)?;
         let range = convert::range_of(
             &snapshot.rope,

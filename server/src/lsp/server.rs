@@ -100,7 +100,7 @@ impl LanguageServer for Backend {
             [only] if self.engine.is_shown(uri.as_str(), &only.text) => Some(only.text.clone()),
             _ => None,
         };
-        match self
+        let applied = match self
             .documents
             .change(uri.as_str(), version, &changes, self.encoding())
         {
@@ -118,11 +118,18 @@ impl LanguageServer for Backend {
                 self.engine
                     .controller()
                     .document_changed(uri.as_str(), version, &outcome.changes);
+                true
             }
             Err(err @ ChangeError::UnknownDocument)
             | Err(err @ ChangeError::StaleVersion { .. }) => {
                 tracing::warn!(uri = uri.as_str(), version, "didChange rejected: {err}");
+                false
             }
+        };
+        if applied {
+            // Forwarded diagnostics move with the text; an applied next edit starts a chain.
+            self.diagnostics.changed(uri.as_str(), &changes);
+            self.next_edit_changed(uri.as_str());
         }
         if let Some(text) = accepted {
             self.accepted(uri.as_str(), AcceptSignal::Text, Some(&text));
@@ -132,6 +139,7 @@ impl LanguageServer for Backend {
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let uri = params.text_document.uri;
         self.engine.forget(uri.as_str());
+        self.diagnostics.close(uri.as_str());
         if !self.documents.close(uri.as_str()) {
             tracing::warn!(
                 uri = uri.as_str(),

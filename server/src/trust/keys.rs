@@ -77,6 +77,9 @@ pub const KEYS: &[(&str, Class)] = &[
     // Only decide which suggestions are shown and when.
     ("nextEdit.eagerness", Safe),
     ("nextEdit.cooldownMs", Safe),
+    // Where a next edit is looked for, and one more short call to the provider the user chose.
+    ("nextEdit.jumps", Safe),
+    ("nextEdit.modelJump", Safe),
 ];
 
 /// The class of the dotted `key`, `None` when it is not a key of the schema.

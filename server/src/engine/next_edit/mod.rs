@@ -31,6 +31,15 @@ mod tracked;
 
 pub use controller::{Clock, Controller, Gate, Offer, SystemClock};
 
+mod chain;
+pub(super) mod jump;
+mod locate;
+mod repeat;
+
+pub(super) use chain::AnsweredEdits;
+pub use jump::{DiagnosticMark, JumpSettings, editable_region, is_jump, places as jump_places};
+pub use locate::LOCATION_INSTRUCTIONS;
+
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
