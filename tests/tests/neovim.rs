@@ -235,3 +235,11 @@ async fn spark_trust_applies_the_workspace_file_in_neovim() -> anyhow::Result<()
     let server = model_server(&[]).await?;
     run_script(&nvim, "trust.lua", &server).await
 }
+
+#[tokio::test]
+async fn a_next_edit_elsewhere_is_named_jumped_to_and_signalled() -> anyhow::Result<()> {
+    let Some(nvim) = nvim() else { return Ok(()) };
+    // The script's server is tests/fake_server.lua (the protocol's answers, in Lua).
+    let server = model_server(&[]).await?;
+    run_script(&nvim, "next_edit_jump.lua", &server).await
+}

@@ -38,6 +38,7 @@ local function cursor()
 end
 
 local position = require("spark.position")
+local signals = require("spark.signals")
 local line_at, byte_col = position.line_at, position.byte_col
 
 local function insert_text(item)
@@ -109,6 +110,14 @@ local function set_suggestion(bufnr, sug)
   render(bufnr, sug)
 end
 
+--- Shows a new item (an answer, or another one cycled to) and tells the server. One suggestion
+--- at the cursor: the ghost text replaces a next edit shown there.
+local function present(bufnr, state, sug)
+  set_suggestion(bufnr, sug)
+  require("spark.next_edit").dismiss(bufnr, "moved")
+  signals.shown_once(state, bufnr, sug.command, ("%d:%d:%d"):format(sug.row, sug.col, state.tick))
+end
+
 --- Hides the suggestion (and forgets the items).
 function M.clear(bufnr)
   bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
@@ -117,6 +126,16 @@ function M.clear(bufnr)
     state.items, state.index = {}, 1
   end
   set_suggestion(bufnr, nil)
+end
+
+--- Hides the suggestion because the user dismissed it, and tells the server.
+function M.dismiss(bufnr)
+  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
+  local state, sug = buffers[bufnr], M.current(bufnr)
+  if sug then
+    signals.rejected(state.client_id, bufnr, signals.kind_of(sug.command), signals.command_id(sug.command))
+  end
+  M.clear(bufnr)
 end
 
 local function client_of(state)
@@ -162,7 +181,7 @@ local function show(bufnr, state, result, row, col, tick)
   state.items = suggestions
   state.index = math.min(state.index or 1, #suggestions)
   state.tick = tick
-  set_suggestion(bufnr, suggestions[state.index])
+  present(bufnr, state, suggestions[state.index])
 end
 
 --- Asks the server for a suggestion at the cursor; `invoked` for an explicit request (the
@@ -343,7 +362,7 @@ function M.cycle(step)
     return
   end
   state.index = (state.index - 1 + step) % #state.items + 1
-  set_suggestion(bufnr, state.items[state.index])
+  present(bufnr, state, state.items[state.index])
 end
 
 --- Starts ghost text for `bufnr` served by `client`.
