@@ -243,3 +243,11 @@ async fn a_next_edit_elsewhere_is_named_jumped_to_and_signalled() -> anyhow::Res
     let server = model_server(&[]).await?;
     run_script(&nvim, "next_edit_jump.lua", &server).await
 }
+
+#[tokio::test]
+async fn other_servers_diagnostics_are_forwarded_to_spark() -> anyhow::Result<()> {
+    let Some(nvim) = nvim() else { return Ok(()) };
+    // The script's server is tests/fake_server.lua, which records the notifications.
+    let server = model_server(&[]).await?;
+    run_script(&nvim, "diagnostics.lua", &server).await
+}
