@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import { beforeEach, test } from "node:test";
 import { COMMANDS, Controller } from "../src/controller";
-import { fakeBinary, loadDefaults, logChannel, packageJson, recordingFactory, settle } from "./helpers";
+import { editorAt, fakeBinary, loadDefaults, logChannel, packageJson, recordingFactory, settle } from "./helpers";
 import * as vscode from "./stub/vscode";
 
 beforeEach(() => {
@@ -138,17 +138,6 @@ test("every contributed command is registered, and only those", async () => {
   assert.deepEqual(contributed, [...COMMANDS].sort());
   assert.deepEqual([...vscode.state.commands.keys()].sort(), contributed);
 });
-
-function editorAt(uri: string, version: number, selection: [number, number, number, number]) {
-  const document = { uri: { toString: () => uri }, version };
-  const [l0, c0, l1, c1] = selection;
-  const range = new vscode.Range(l0, c0, l1, c1);
-  return {
-    document,
-    selection: { start: range.start, end: range.end, active: range.end },
-    setDecorations: (type: { key: number }, ranges: unknown[]) => vscode.state.decorations.push({ type: type.key, ranges }),
-  };
-}
 
 test("Rewrite selection… asks for the instruction and runs spark.rewrite on the selection", async () => {
   const { clients } = await started();
