@@ -251,3 +251,13 @@ async fn other_servers_diagnostics_are_forwarded_to_spark() -> anyhow::Result<()
     let server = model_server(&[]).await?;
     run_script(&nvim, "diagnostics.lua", &server).await
 }
+
+#[tokio::test]
+#[ignore = "needs the server side of issue 13's signals (branch nes-speak): spark/stats kinds"]
+async fn the_server_counts_a_next_edit_shown_and_dismissed_in_neovim() -> anyhow::Result<()> {
+    let Some(nvim) = nvim() else { return Ok(()) };
+    let server =
+        model_server(&["fn add(a: i32, b: i32) -> i32 {\n    let total = a + b;\n    total\n}"])
+            .await?;
+    run_script(&nvim, "signals.lua", &server).await
+}
