@@ -2,7 +2,8 @@
 --- docs/protocol.md says): a `jump` is named at the cursor ("next edit: line 42"), <Tab> jumps
 --- there and previews it, <Tab> again applies it and runs `spark.didAcceptNextEdit [uri, id]`,
 --- then the next one is asked for at once (a chain). An edit off screen is named too. The server
---- hears `spark/didShow` and `spark/didReject` (<Esc>, the cursor leaving it); nothing is shown
+--- hears `spark/didShow` and `spark/didReject` (<Esc>, the cursor leaving it; <C-]> on ghost
+--- text); nothing is shown
 --- while the completion menu is open; ghost text and a next edit are never both at the cursor.
 local dir = vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":p:h")
 local H = dofile(dir .. "/helpers.lua")
@@ -136,6 +137,17 @@ H.run(function()
   H.wait_ghost(" // ok")
   H.eq({ hint = nil, removed = {} }, shown(), "the next edit gave way to the ghost text")
   H.eq(signal(uri, "inline", "in-1"), F.sent("spark/didShow")[5], "the ghost text is announced")
+  H.feed("<C-]>")
+  H.eq(nil, H.ghost(), "the ghost text dismissed")
+  H.eq(signal(uri, "inline", "in-1"), F.sent("spark/didReject")[3], "and rejected")
+  -- Typing asks on every key; whichever request comes last gets the answer too.
+  for _ = 1, 5 do
+    table.insert(F.inline, {
+      items = { { insertText = "ok", command = { title = "Accept", command = "spark.didAccept", arguments = { uri, "in-2" } } } },
+    })
+  end
+  H.feed(" // ")
+  H.wait_ghost("ok")
   table.insert(F.next_edits, suggestion(uri, version(), "ne-6", 9, "v10", "w10", true))
   H.feed("<M-n>")
   H.wait(function()
