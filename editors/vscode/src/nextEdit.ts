@@ -4,7 +4,8 @@
  * `jump`, it is in another document, or off screen) is named at the cursor ("next edit: line
  * 42") with its line marked; "Go to Next Edit" (or Tab) reveals it and previews it, a second
  * press applies it. The server hears what became of it: `spark/didShow`, `spark/didReject`
- * (Escape, replaced, the cursor leaving it after it was seen), `spark.didAcceptNextEdit [uri, id]`.
+ * (Escape, replaced, the cursor leaving it after it was seen), `spark.didAcceptNextEdit [uri, id]`,
+ * after which the next one is asked for at once (the server has it ready).
  *
  * VS Code's stable API (1.91) has no inline-edit preview: `InlineCompletionItem` only inserts at
  * the cursor's line and the inline-edit API is a proposal, which a packaged extension cannot use.
@@ -181,6 +182,8 @@ export class NextEdits implements vscode.Disposable {
     const client = this.client();
     if (client) {
       await client.sendRequest("workspace/executeCommand", { command: command.command, arguments: command.arguments ?? [] });
+      // The server prepares the edit after this one at once: ask for it (Tab, Tab, Tab).
+      await this.show(pending.editor);
     }
     return true;
   }

@@ -208,11 +208,11 @@ test("Show next edit previews it; Accept next edit applies it and tells the serv
     new vscode.Position(4, 11),
     "total",
   ]);
-  assert.deepEqual(clients[0].requests.at(-1), {
+  assert.deepEqual(clients[0].requests.at(-2), {
     method: "workspace/executeCommand",
     params: { command: "spark.didAcceptNextEdit", arguments: ["file:///w/add.rs"] },
   });
-  assert.equal(vscode.state.context.get("spark.nextEditVisible"), false);
+  assert.equal(clients[0].requests.at(-1)?.method, "spark/nextEdit", "the edit after it is asked for at once");
 });
 
 test("a preview whose document changed is dropped, not applied", async () => {

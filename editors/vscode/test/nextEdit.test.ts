@@ -59,7 +59,7 @@ function afterTexts(editor: ReturnType<typeof editorAt>): string[] {
 }
 
 test("a jump is named at the cursor and its line marked; Go to Next Edit reveals and previews it, again applies it", async () => {
-  const { client } = await started([suggestion("ne-1", 41, true)]);
+  const { client } = await started([suggestion("ne-1", 41, true), suggestion("ne-9", 2)]);
   const editor = editorAt(URI, 3, [0, 0, 0, 0]);
   vscode.window.activeTextEditor = editor;
   await vscode.commands.executeCommand("spark.goToNextEdit");
@@ -76,11 +76,14 @@ test("a jump is named at the cursor and its line marked; Go to Next Edit reveals
 
   await vscode.commands.executeCommand("spark.goToNextEdit");
   assert.equal(vscode.state.appliedEdits.length, 1, "applied");
-  assert.deepEqual(client.requests.at(-1), {
+  assert.deepEqual(client.requests.at(-2), {
     method: "workspace/executeCommand",
     params: { command: "spark.didAcceptNextEdit", arguments: [URI, "ne-1"] },
   });
-  assert.deepEqual(afterTexts(editor), []);
+  // The chain: the next one is asked for at once and shown (on screen: previewed).
+  assert.deepEqual(client.requests.at(-1)?.params, { textDocument: { uri: URI, version: 3 }, position: { line: 41, character: 4 } });
+  assert.deepEqual(afterTexts(editor), [" → w42"]);
+  assert.deepEqual(notified(client, "spark/didShow").map((p) => p.id), ["ne-1", "ne-9"]);
   assert.deepEqual(notified(client, "spark/didReject"), [], "an accepted edit is not rejected");
 });
 
