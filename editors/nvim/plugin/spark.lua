@@ -14,6 +14,7 @@ local function highlights()
   vim.api.nvim_set_hl(0, "SparkGhostText", { link = "Comment", default = true })
   vim.api.nvim_set_hl(0, "SparkNextEditRemoved", { link = "DiffDelete", default = true })
   vim.api.nvim_set_hl(0, "SparkNextEditAdded", { link = "DiffAdd", default = true })
+  vim.api.nvim_set_hl(0, "SparkNextEditJump", { link = "DiagnosticHint", default = true })
 end
 highlights()
 vim.api.nvim_create_autocmd("ColorScheme", { group = vim.api.nvim_create_augroup("spark.highlights", {}), callback = highlights })

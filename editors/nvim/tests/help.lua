@@ -11,7 +11,7 @@ H.run(function()
   for _, line in ipairs(vim.fn.readfile(vim.fs.joinpath(doc, "tags"))) do
     tags[line:match("^[^\t]+")] = true
   end
-  for _, tag in ipairs({ "spark.txt", "spark", "spark-setup", "spark-ghost-text", "spark-next-edit", "spark-health", ":Spark", "spark.setup()" }) do
+  for _, tag in ipairs({ "spark.txt", "spark", "spark-setup", "spark-ghost-text", "spark-next-edit", "spark-next-edit-jump", "spark-next-edit-signals", "spark-diagnostics-forwarding", "spark-health", ":Spark", "spark.setup()" }) do
     if not tags[tag] then
       error(("no tag %s in %s"):format(tag, vim.inspect(vim.tbl_keys(tags))))
     end

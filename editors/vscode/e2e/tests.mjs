@@ -206,6 +206,27 @@ TESTS.push(
       await onDisk(ctx, "next.py", "def add(a, b):\n    sum = a + b\n    return sum\n");
     },
   },
+  {
+    name: "Go to Next Edit asks for the next edit, previews it, and applies it on the second run",
+    async run(ctx) {
+      const { workbench, model, page } = ctx;
+      await open(ctx, "goto.py", FUNCTION);
+      model.answer("def add(a, b):\n    sum = a + b\n    return sum\n");
+      await workbench.command("Spark: Go to Next Edit");
+      await waitFor(
+        () =>
+          page.evaluate(() =>
+            [...document.querySelectorAll(".monaco-editor.focused .view-lines span")].some((s) =>
+              getComputedStyle(s).textDecorationLine.includes("line-through"),
+            ),
+          ),
+        "the next-edit preview",
+      );
+      await workbench.command("Spark: Go to Next Edit");
+      await page.locator(".tab.active.dirty").waitFor({ state: "visible" });
+      await onDisk(ctx, "goto.py", "def add(a, b):\n    sum = a + b\n    return sum\n");
+    },
+  },
   // In a VS Code of its own (Workspace Trust on), with this one's model server as the provider.
   TRUST_TEST,
   // Last: its injected faults and error notification stay out of the other tests' way.

@@ -31,4 +31,7 @@ export type ClientFactory = (options: ClientOptions) => SparkClient;
 /** Custom methods and commands (protocol/src/lib.rs). */
 export const STATUS = "spark/status";
 export const NEXT_EDIT = "spark/nextEdit";
+export const DID_SHOW = "spark/didShow";
+export const DID_REJECT = "spark/didReject";
+export const DID_CHANGE_DIAGNOSTICS = "spark/didChangeDiagnostics";
 export const REWRITE = "spark.rewrite";

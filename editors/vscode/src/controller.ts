@@ -7,6 +7,7 @@
 import * as vscode from "vscode";
 import { ClientFactory, REWRITE, STATUS, SparkClient } from "./client";
 import { CLIENT_KEYS, changedSettings, serverConfig } from "./config";
+import { DiagnosticsForwarder } from "./diagnostics";
 import { NextEdits } from "./nextEdit";
 import { resolveServerPath } from "./serverPath";
 import { ClientState, StatusParams, statusView } from "./status";
@@ -21,6 +22,7 @@ export const COMMANDS = [
   "spark.showNextEdit",
   "spark.acceptNextEdit",
   "spark.dismissNextEdit",
+  "spark.goToNextEdit",
   "spark.trustWorkspaceConfiguration",
 ] as const;
 
@@ -34,6 +36,7 @@ export class Controller implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[] = [];
   private clientSubscriptions: vscode.Disposable[] = [];
   readonly nextEdits: NextEdits;
+  private readonly diagnostics: DiagnosticsForwarder;
   /** Serialises start/stop so that quick restarts never run two servers. */
   private queue: Promise<void> = Promise.resolve();
 
@@ -43,12 +46,16 @@ export class Controller implements vscode.Disposable {
   ) {
     this.item = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
     this.item.name = "spark-lsp";
-    this.nextEdits = new NextEdits(() => (this.state === "running" ? this.client : undefined));
+    const running = () => (this.state === "running" ? this.client : undefined);
+    this.nextEdits = new NextEdits(running);
+    // Other servers' diagnostics are where next edits jump to.
+    this.diagnostics = new DiagnosticsForwarder(running);
     this.render();
     this.item.show();
     this.subscriptions.push(
       this.item,
       this.nextEdits,
+      this.diagnostics,
       vscode.workspace.onDidChangeConfiguration((e) => this.configurationChanged(e)),
       // Restricted Mode ended: the server must learn it, and it only reads it at start.
       vscode.workspace.onDidGrantWorkspaceTrust(() => void this.restart()),
@@ -65,7 +72,8 @@ export class Controller implements vscode.Disposable {
       "spark.rewriteSelection": () => this.rewriteSelection(),
       "spark.showNextEdit": () => this.withEditor((editor) => this.nextEdits.show(editor)),
       "spark.acceptNextEdit": () => this.withEditor((editor) => this.nextEdits.accept(editor)),
-      "spark.dismissNextEdit": () => this.nextEdits.dismiss(),
+      "spark.dismissNextEdit": () => this.nextEdits.dismiss("rejected"),
+      "spark.goToNextEdit": () => this.withEditor((editor) => this.nextEdits.goTo(editor)),
       "spark.trustWorkspaceConfiguration": () => trustWorkspaceConfig(this.state === "running" ? this.client : undefined),
     };
     return COMMANDS.map((command) => vscode.commands.registerCommand(command, handlers[command]));
@@ -129,6 +137,7 @@ export class Controller implements vscode.Disposable {
       this.output.appendLine(`starting ${resolved.path}`);
       await client.start();
       this.setState("running");
+      this.diagnostics.resendAll();
     } catch (error) {
       this.client = undefined;
       this.fail(`${error instanceof Error ? error.message : String(error)}`);

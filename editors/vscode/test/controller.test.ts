@@ -4,7 +4,7 @@ import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import { beforeEach, test } from "node:test";
 import { COMMANDS, Controller } from "../src/controller";
-import { fakeBinary, loadDefaults, logChannel, packageJson, recordingFactory, settle } from "./helpers";
+import { editorAt, fakeBinary, loadDefaults, logChannel, packageJson, recordingFactory, settle } from "./helpers";
 import * as vscode from "./stub/vscode";
 
 beforeEach(() => {
@@ -139,17 +139,6 @@ test("every contributed command is registered, and only those", async () => {
   assert.deepEqual([...vscode.state.commands.keys()].sort(), contributed);
 });
 
-function editorAt(uri: string, version: number, selection: [number, number, number, number]) {
-  const document = { uri: { toString: () => uri }, version };
-  const [l0, c0, l1, c1] = selection;
-  const range = new vscode.Range(l0, c0, l1, c1);
-  return {
-    document,
-    selection: { start: range.start, end: range.end, active: range.end },
-    setDecorations: (type: { key: number }, ranges: unknown[]) => vscode.state.decorations.push({ type: type.key, ranges }),
-  };
-}
-
 test("Rewrite selection… asks for the instruction and runs spark.rewrite on the selection", async () => {
   const { clients } = await started();
   vscode.window.activeTextEditor = editorAt("file:///w/add.rs", 3, [1, 4, 1, 11]);
@@ -219,11 +208,11 @@ test("Show next edit previews it; Accept next edit applies it and tells the serv
     new vscode.Position(4, 11),
     "total",
   ]);
-  assert.deepEqual(clients[0].requests.at(-1), {
+  assert.deepEqual(clients[0].requests.at(-2), {
     method: "workspace/executeCommand",
     params: { command: "spark.didAcceptNextEdit", arguments: ["file:///w/add.rs"] },
   });
-  assert.equal(vscode.state.context.get("spark.nextEditVisible"), false);
+  assert.equal(clients[0].requests.at(-1)?.method, "spark/nextEdit", "the edit after it is asked for at once");
 });
 
 test("a preview whose document changed is dropped, not applied", async () => {

@@ -85,3 +85,23 @@ export function logChannel(): any {
 export async function settle(): Promise<void> {
   for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
 }
+
+/** A text editor on `uri` at `version` with `selection` (line, character, line, character),
+ * showing lines `visible` (first, last); it records its decorations and reveals. */
+export function editorAt(uri: string, version: number, selection: [number, number, number, number], visible: [number, number] = [0, 50]) {
+  const document = { uri: { toString: () => uri }, version };
+  const [l0, c0, l1, c1] = selection;
+  const editor = {
+    document,
+    selection: new vscode.Selection(new vscode.Position(l0, c0), new vscode.Position(l1, c1)) as { active: vscode.Position },
+    visibleRanges: [new vscode.Range(visible[0], 0, visible[1], 0)],
+    revealed: [] as unknown[],
+    decorations: new Map<number, unknown[]>(),
+    setDecorations: (type: { key: number }, ranges: unknown[]) => {
+      editor.decorations.set(type.key, ranges);
+      vscode.state.decorations.push({ type: type.key, ranges });
+    },
+    revealRange: (range: unknown) => editor.revealed.push(range),
+  };
+  return editor;
+}

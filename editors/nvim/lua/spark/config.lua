@@ -8,7 +8,8 @@ local M = {}
 --- @field next string|false         Show the next suggestion (asks for one when none is shown).
 --- @field prev string|false         Show the previous suggestion.
 --- @field dismiss string|false      Hide the suggestion and the next-edit preview.
---- @field next_edit string|false    Ask for the next edit and preview it (normal and insert mode).
+--- @field next_edit string|false    Ask for the next edit and show it (normal and insert mode).
+--- @field dismiss_next_edit string|false  Dismiss the next edit in normal mode (and tell the server).
 
 --- @class spark.Options
 --- @field server { path: string, args: string[] }
@@ -29,6 +30,7 @@ M.defaults = {
     prev = "<M-[>",
     dismiss = "<C-]>",
     next_edit = "<M-n>",
+    dismiss_next_edit = "<Esc>",
   },
 }
 

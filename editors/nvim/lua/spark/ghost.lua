@@ -37,48 +37,9 @@ local function cursor()
   return pos[1] - 1, pos[2]
 end
 
-local position = require("spark.position")
-local line_at, byte_col = position.line_at, position.byte_col
-
-local function insert_text(item)
-  local text = item.insertText
-  if type(text) == "table" then
-    -- A snippet: keep placeholders' default text, drop tab stops.
-    text = (text.value or ""):gsub("%${%d+:([^}]*)}", "%1"):gsub("%$%d+", "")
-  end
-  return type(text) == "string" and text or nil
-end
-
---- The part of `item` still to insert at the cursor, or nil when it does not continue the line.
---- @return spark.Suggestion|nil
-local function suggestion_of(item, bufnr, row, col, encoding)
-  local text = insert_text(item)
-  if not text or text == "" then
-    return nil
-  end
-  local line = line_at(bufnr, row)
-  local start_col, end_col = col, col
-  if item.range then
-    if item.range.start.line ~= row or item.range["end"].line ~= row then
-      return nil
-    end
-    start_col = byte_col(line, item.range.start.character, encoding)
-    end_col = byte_col(line, item.range["end"].character, encoding)
-  end
-  if start_col > col then
-    return nil
-  end
-  -- Text between the range's start and the cursor must be what the suggestion starts with.
-  local typed = line:sub(start_col + 1, col)
-  if text:sub(1, #typed) ~= typed then
-    return nil
-  end
-  local rest = text:sub(#typed + 1)
-  if rest == "" then
-    return nil
-  end
-  return { row = row, col = col, text = rest, suffix_len = math.max(0, end_col - col), command = item.command }
-end
+local line_at = require("spark.position").line_at
+local signals = require("spark.signals")
+local suggestion_of = require("spark.inline_item").suggestion_of
 
 local function render(bufnr, sug)
   vim.api.nvim_buf_clear_namespace(bufnr, ns, 0, -1)
@@ -109,6 +70,14 @@ local function set_suggestion(bufnr, sug)
   render(bufnr, sug)
 end
 
+--- Shows a new item (an answer, or another one cycled to) and tells the server. One suggestion
+--- at the cursor: the ghost text replaces a next edit shown there.
+local function present(bufnr, state, sug)
+  set_suggestion(bufnr, sug)
+  require("spark.next_edit").dismiss(bufnr, "moved")
+  signals.shown_once(state, bufnr, sug.command, ("%d:%d:%d"):format(sug.row, sug.col, state.tick))
+end
+
 --- Hides the suggestion (and forgets the items).
 function M.clear(bufnr)
   bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
@@ -117,6 +86,16 @@ function M.clear(bufnr)
     state.items, state.index = {}, 1
   end
   set_suggestion(bufnr, nil)
+end
+
+--- Hides the suggestion because the user dismissed it, and tells the server.
+function M.dismiss(bufnr)
+  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
+  local state, sug = buffers[bufnr], M.current(bufnr)
+  if sug then
+    signals.rejected(state.client_id, bufnr, signals.kind_of(sug.command), signals.command_id(sug.command))
+  end
+  M.clear(bufnr)
 end
 
 local function client_of(state)
@@ -162,7 +141,7 @@ local function show(bufnr, state, result, row, col, tick)
   state.items = suggestions
   state.index = math.min(state.index or 1, #suggestions)
   state.tick = tick
-  set_suggestion(bufnr, suggestions[state.index])
+  present(bufnr, state, suggestions[state.index])
 end
 
 --- Asks the server for a suggestion at the cursor; `invoked` for an explicit request (the
@@ -343,7 +322,7 @@ function M.cycle(step)
     return
   end
   state.index = (state.index - 1 + step) % #state.items + 1
-  set_suggestion(bufnr, state.items[state.index])
+  present(bufnr, state, state.items[state.index])
 end
 
 --- Starts ghost text for `bufnr` served by `client`.

@@ -1,5 +1,6 @@
 --- spark-lsp for Neovim: `setup()`, and the hooks `lsp/spark.lua` uses. The ghost text lives in
---- `spark.ghost`, next-edit previews in `spark.next_edit`, the status in `spark.status`.
+--- `spark.ghost`, next edits in `spark.next_edit`, the status in `spark.status`, the forwarded
+--- diagnostics in `spark.diagnostics`, the shown/rejected signals in `spark.signals`.
 local M = {}
 
 local config = require("spark.config")
@@ -61,6 +62,8 @@ end
 --- @param client vim.lsp.Client
 --- @param bufnr integer
 function M.on_attach(client, bufnr)
+  -- Other servers' diagnostics are where next edits jump to.
+  require("spark.diagnostics").attach(bufnr)
   if not config.options.ghost_text.enabled then
     return
   end

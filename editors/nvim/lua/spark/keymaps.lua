@@ -42,8 +42,17 @@ M.actions = {
       return ghost().visible() or next_edit().visible()
     end,
     run = function()
-      ghost().clear()
-      next_edit().dismiss()
+      ghost().dismiss()
+      next_edit().dismiss(nil, "rejected")
+    end,
+  },
+  dismiss_next_edit = {
+    modes = { "n" },
+    when = function()
+      return next_edit().visible()
+    end,
+    run = function()
+      next_edit().dismiss(nil, "rejected")
     end,
   },
   next_edit = { modes = { "i", "n" }, when = function() return true end, run = function() next_edit().request() end },

@@ -44,6 +44,43 @@ export class Range {
   }
 }
 
+export class Selection extends Range {
+  readonly active: Position;
+  readonly anchor: Position;
+  constructor(anchor: Position, active: Position) {
+    super(anchor.line, anchor.character, active.line, active.character);
+    this.anchor = anchor;
+    this.active = active;
+  }
+}
+
+export const Uri = {
+  parse(value: string) {
+    return { toString: () => value, fsPath: value.replace(/^file:\/\//, "") };
+  },
+};
+
+export enum TextEditorRevealType {
+  Default = 0,
+  InCenter = 1,
+  InCenterIfOutsideViewport = 2,
+  AtTop = 3,
+}
+
+export enum OverviewRulerLane {
+  Left = 1,
+  Center = 2,
+  Right = 4,
+  Full = 7,
+}
+
+export enum DiagnosticSeverity {
+  Error = 0,
+  Warning = 1,
+  Information = 2,
+  Hint = 3,
+}
+
 export class WorkspaceEdit {
   readonly replacements: { uri: unknown; range: Range; newText: string }[] = [];
   replace(uri: unknown, range: Range, newText: string): void {
@@ -79,11 +116,34 @@ export const state = {
   commands: new Map<string, (...args: unknown[]) => unknown>(),
   statusItems: [] as StatusBarItem[],
   decorations: [] as { type: number; ranges: unknown[] }[],
+  /** Diagnostics per document URI, as `languages.getDiagnostics` returns them. */
+  diagnostics: new Map<string, unknown[]>(),
+  /** Documents open in the workspace. */
+  textDocuments: [] as { uri: { toString(): string } }[],
+  /** Editors `window.showTextDocument` returns, by URI. */
+  editors: new Map<string, unknown>(),
+  /** Commands executed that have no handler (VS Code's own), with their arguments. */
+  builtinCommands: [] as unknown[][],
 };
 
 const configurationChanged = new EventEmitter<{ affectsConfiguration(section: string): boolean }>();
 const textDocumentChanged = new EventEmitter<{ document: unknown }>();
 const workspaceTrustGranted = new EventEmitter<void>();
+const diagnosticsChanged = new EventEmitter<{ uris: unknown[] }>();
+const selectionChanged = new EventEmitter<{ textEditor: unknown; selections: { active: Position }[] }>();
+
+/** Another extension reports diagnostics for `uri`, as VS Code announces them. */
+export function setDiagnostics(uri: { toString(): string }, diagnostics: unknown[]): void {
+  state.diagnostics.set(uri.toString(), diagnostics);
+  diagnosticsChanged.fire({ uris: [uri] });
+}
+
+/** The user moves the cursor of `editor` to `line`. */
+export function moveCursor(editor: { selection: unknown }, line: number): void {
+  const position = new Position(line, 0);
+  editor.selection = new Selection(position, position);
+  selectionChanged.fire({ textEditor: editor, selections: [{ active: position }] });
+}
 
 /** Leaves Restricted Mode, as the user does in VS Code's trust dialog. */
 export function grantWorkspaceTrust(): void {
@@ -118,6 +178,10 @@ export function reset(): void {
   state.commands.clear();
   state.statusItems = [];
   state.decorations = [];
+  state.diagnostics.clear();
+  state.textDocuments = [];
+  state.editors.clear();
+  state.builtinCommands = [];
   window.activeTextEditor = undefined;
 }
 
@@ -138,6 +202,13 @@ let decorationTypes = 0;
 
 export const window = {
   activeTextEditor: undefined as unknown,
+  onDidChangeTextEditorSelection: selectionChanged.event,
+  async showTextDocument(uri: { toString(): string }): Promise<unknown> {
+    const editor = state.editors.get(uri.toString());
+    if (!editor) throw new Error(`no editor for ${uri.toString()}`);
+    window.activeTextEditor = editor;
+    return editor;
+  },
   createStatusBarItem(): StatusBarItem {
     const item = new StatusBarItem();
     state.statusItems.push(item);
@@ -163,8 +234,18 @@ export const window = {
   },
 };
 
+export const languages = {
+  onDidChangeDiagnostics: diagnosticsChanged.event,
+  getDiagnostics(uri: { toString(): string }): unknown[] {
+    return state.diagnostics.get(uri.toString()) ?? [];
+  },
+};
+
 export const workspace = {
   isTrusted: true,
+  get textDocuments() {
+    return state.textDocuments;
+  },
   onDidGrantWorkspaceTrust: workspaceTrustGranted.event,
   getConfiguration(section: string) {
     if (section !== "spark") throw new Error(`unexpected section ${section}`);
@@ -200,6 +281,10 @@ export const commands = {
       return undefined;
     }
     const handler = state.commands.get(name);
+    if (!handler && name.startsWith("editor.")) {
+      state.builtinCommands.push([name, ...args]);
+      return undefined;
+    }
     if (!handler) throw new Error(`command ${name} not found`);
     return handler(...args);
   },
