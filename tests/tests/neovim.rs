@@ -253,7 +253,6 @@ async fn other_servers_diagnostics_are_forwarded_to_spark() -> anyhow::Result<()
 }
 
 #[tokio::test]
-#[ignore = "needs the signals of issue 13 in the server (branch nes-speak; passes with it merged)"]
 async fn the_server_counts_a_next_edit_shown_and_dismissed_in_neovim() -> anyhow::Result<()> {
     let Some(nvim) = nvim() else { return Ok(()) };
     let server =

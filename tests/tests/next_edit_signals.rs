@@ -286,7 +286,6 @@ async fn the_eagerness_setting_decides_what_is_sure_enough_to_show() -> anyhow::
 }
 
 #[tokio::test]
-#[ignore = "needs the model's `intent:` line read by the engine (branch nes-ask); passes once merged"]
 async fn low_eagerness_holds_back_a_low_intent_answer() -> anyhow::Result<()> {
     let server = model_server().await?;
     let mut client = spark(&server, json!({"eagerness": "low"})).await?;

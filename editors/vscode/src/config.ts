@@ -32,6 +32,11 @@ export const SERVER_KEYS = [
   "log.file",
   "completion.maxInFlight",
   "completion.itemBudgetMs",
+  "nextEdit.format",
+  "nextEdit.eagerness",
+  "nextEdit.cooldownMs",
+  "nextEdit.jumps",
+  "nextEdit.modelJump",
 ] as const;
 
 /** Settings that are the client's own: changing one restarts the server instead. */

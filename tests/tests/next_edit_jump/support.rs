@@ -51,12 +51,10 @@ pub fn source(lines: usize, uses: &[usize]) -> String {
     format!("fn f() {{\n{body}}}\n")
 }
 
-/// The model's "no edit" for a cursor at (`line`, byte `column`): the region it is asked about,
-/// unchanged.
-pub fn no_edit(text: &str, line: usize, column: usize) -> String {
-    let rope = Rope::from_str(text);
-    let region = editable_region(&rope, rope.line_to_byte(line) + column);
-    text[region].to_owned()
+/// The model's "no edit" for a cursor at (`line`, byte `column`): its intent line (the
+/// cursor is kept in the signature so each answer names the place it is meant for).
+pub fn no_edit(_text: &str, _line: usize, _column: usize) -> String {
+    "intent: no_edit".to_owned()
 }
 
 /// The region for a cursor at (`line`, byte `column`) of `text` as it reads in `fixed` (the
