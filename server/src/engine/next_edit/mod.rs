@@ -115,6 +115,15 @@ impl Entry {
         let Some(served) = self.current() else {
             return false;
         };
+        let delta: isize = served
+            .edits
+            .iter()
+            .map(|e| e.new_text.len() as isize - (e.end_byte - e.start_byte) as isize)
+            .sum();
+        // Most documents that moved on did not apply the suggestion: their length tells.
+        if at(self.rope.len_bytes(), delta) != snapshot.rope.len_bytes() {
+            return false;
+        }
         let mut applied = self.rope.clone();
         for edit in served.edits.iter().rev() {
             let (start, end) = (
@@ -127,11 +136,7 @@ impl Entry {
         if applied != snapshot.rope {
             return false;
         }
-        self.shift += served
-            .edits
-            .iter()
-            .map(|e| e.new_text.len() as isize - (e.end_byte - e.start_byte) as isize)
-            .sum::<isize>();
+        self.shift += delta;
         self.accepted += 1;
         self.version = snapshot.version;
         self.rope = snapshot.rope.clone();
