@@ -4,8 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use ropey::Rope;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
+use super::call::Progress;
 use super::*;
 use crate::documents::{DocumentStore, LineCol, PositionEncoding, TextChange};
 use crate::providers::{ModelRequest, Provider, TextSink, TextStream};
