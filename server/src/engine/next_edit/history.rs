@@ -3,7 +3,7 @@
 //!
 //! Entries come from the document store's timeline (one per place, merged as the user typed).
 //! The newest are taken until [`MAX_HUNKS`] or the token budget; whitespace-only changes, edits
-//! of secret files and hunks that changed nothing are left out.
+//! of secret files, binary bytes and hunks that changed nothing are left out.
 
 use crate::context::{display_path, estimate_tokens, is_secret_path};
 use crate::documents::LineEdit;
@@ -28,6 +28,8 @@ pub fn changes(edits: &[LineEdit], secret_globs: &[String], max: usize) -> Vec<C
         .iter()
         .rev()
         .filter(|edit| !is_secret_path(&edit.uri, secret_globs))
+        // A binary file's bytes are not text a model should see.
+        .filter(|edit| !edit.old.contains('\0') && !edit.new.contains('\0'))
         .filter_map(change)
         .take(max)
         .collect();
@@ -123,7 +125,12 @@ mod tests {
     /// The store's timeline after `edits` of (uri, line, from col, to col, text).
     fn timeline(edits: &[(&str, u32, u32, u32, &str)]) -> Vec<LineEdit> {
         let store = DocumentStore::default();
-        for uri in ["file:///p/a.rs", "file:///p/b.rs", "file:///p/.env"] {
+        for uri in [
+            "file:///p/a.rs",
+            "file:///p/b.rs",
+            "file:///p/.env",
+            "file:///p/c.rs",
+        ] {
             store.open(uri, "rust", 1, "let acc = 0;\nacc += 1;\nreturn acc;\n");
         }
         for (version, &(uri, line, from, to, text)) in (2..).zip(edits) {
@@ -145,6 +152,7 @@ mod tests {
             ("a.rs", 0, 4, 7, "sum"),
             ("b.rs", 2, 0, 0, "    "),
             (".env", 0, 0, 3, "KEY"),
+            ("c.rs", 0, 0, 0, "\0\0"),
             ("b.rs", 1, 0, 3, "sum"),
             ("b.rs", 0, 4, 7, "sum"),
         ];

@@ -17,6 +17,7 @@
 
 mod call;
 pub mod chat;
+mod entry;
 pub mod format;
 pub mod history;
 pub mod prompt;
@@ -45,9 +46,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ropey::Rope;
-use tokio::sync::watch;
 
-use call::{Call, Progress};
+use call::Call;
+pub(in crate::engine) use entry::Entry;
+use entry::{Waiting, moved};
 use format::Format;
 use prompt::{Budget, Workspace};
 
@@ -92,131 +94,6 @@ pub struct Suggestion {
 
 /// What a next-edit request gives.
 pub type NextEditResult = Result<Option<Suggestion>, ProviderError>;
-
-/// A document's latest next-edit call and how far the user took it.
-pub(in crate::engine) struct Entry {
-    /// The version and text the entry stands for now: the asked text with the accepted hunks.
-    version: i32,
-    rope: Rope,
-    /// The region asked about, in the asked text.
-    region: Range<usize>,
-    /// Hunks the user applied; the next one is served.
-    accepted: usize,
-    /// Bytes the accepted hunks added (negative: removed), to move later hunks by.
-    shift: isize,
-    progress: watch::Receiver<Progress>,
-    task: tokio::task::AbortHandle,
-}
-
-impl Drop for Entry {
-    /// A replaced entry's call is of no use any more.
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Entry {
-    /// The served hunk at the entry's text, once settled.
-    fn current(&self) -> Option<Suggestion> {
-        let progress = self.progress.borrow();
-        let hunk = progress.hunks.get(self.accepted)?;
-        Some(Suggestion {
-            edits: hunk.iter().map(|e| moved(e, self.shift)).collect(),
-            intent: progress.intent.unwrap_or(Intent::Medium),
-            region: at(self.region.start, self.shift)..at(self.region.end, self.shift),
-        })
-    }
-
-    /// Whether `snapshot` is the entry's text with its served hunk applied; if so, moves on.
-    fn follow_accept(&mut self, snapshot: &Snapshot) -> bool {
-        let Some(served) = self.current() else {
-            return false;
-        };
-        let mut applied = self.rope.clone();
-        for edit in served.edits.iter().rev() {
-            let (start, end) = (
-                applied.byte_to_char(edit.start_byte),
-                applied.byte_to_char(edit.end_byte),
-            );
-            applied.remove(start..end);
-            applied.insert(start, &edit.new_text);
-        }
-        if applied != snapshot.rope {
-            return false;
-        }
-        self.shift += served
-            .edits
-            .iter()
-            .map(|e| e.new_text.len() as isize - (e.end_byte - e.start_byte) as isize)
-            .sum::<isize>();
-        self.accepted += 1;
-        self.version = snapshot.version;
-        self.rope = snapshot.rope.clone();
-        true
-    }
-
-    /// Whether every hunk the call made was accepted.
-    fn exhausted(&self) -> bool {
-        let progress = self.progress.borrow();
-        progress.done && progress.hunks.len() <= self.accepted
-    }
-
-    /// What a request for `snapshot` at `cursor` can wait on here; else whether the document
-    /// is this entry's text right after its last hunk was accepted.
-    fn join(&mut self, snapshot: &Snapshot, cursor: usize) -> Result<Waiting, bool> {
-        if self.version == snapshot.version {
-            let after_accept = self.accepted > 0;
-            if after_accept && self.exhausted() {
-                return Err(true);
-            }
-            // After an accept the next hunk is served wherever the cursor went.
-            if !(after_accept || self.covers(cursor)) || !self.is_usable() {
-                return Err(false);
-            }
-        } else {
-            let followed = self.follow_accept(snapshot);
-            if !followed || self.exhausted() || !self.is_usable() {
-                return Err(followed);
-            }
-        }
-        Ok(Waiting {
-            progress: self.progress.clone(),
-            index: self.accepted,
-            shift: self.shift,
-            region: at(self.region.start, self.shift)..at(self.region.end, self.shift),
-        })
-    }
-
-    fn covers(&self, cursor: usize) -> bool {
-        let region = at(self.region.start, self.shift)..=at(self.region.end, self.shift);
-        region.contains(&cursor)
-    }
-
-    /// Finished, or still running (its task was not stopped mid-call).
-    fn is_usable(&self) -> bool {
-        self.progress.borrow().done || self.progress.has_changed().is_ok()
-    }
-}
-
-fn at(byte: usize, shift: isize) -> usize {
-    byte.saturating_add_signed(shift)
-}
-
-fn moved(edit: &TextEdit, shift: isize) -> TextEdit {
-    TextEdit {
-        start_byte: at(edit.start_byte, shift),
-        end_byte: at(edit.end_byte, shift),
-        new_text: edit.new_text.clone(),
-    }
-}
-
-/// What a request waits on: an entry's progress and the hunk index it wants.
-struct Waiting {
-    progress: watch::Receiver<Progress>,
-    index: usize,
-    shift: isize,
-    region: Range<usize>,
-}
 
 impl Engine {
     /// The next edit around `cursor_byte` of `snapshot`, as soon as its first hunk settled:

@@ -4,8 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use ropey::Rope;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
+use super::call::Progress;
 use super::*;
 use crate::documents::{DocumentStore, LineCol, PositionEncoding, TextChange};
 use crate::providers::{ModelRequest, Provider, TextSink, TextStream};
@@ -251,4 +252,77 @@ async fn no_edit_stops_reading_the_answer() {
     // The call dropped its stream: the model's connection is let go, whatever it had left.
     sink.closed().await;
     assert!(sink.send(Ok("let a = 2;\n".into())).await.is_err());
+}
+
+/// The hunks of rewriting `region` (a whole document) into `answer`, at its offsets.
+fn hunks_of(region: &str, answer: &str) -> Vec<Vec<TextEdit>> {
+    let (old, starts) = stream::lines_of(region);
+    let mut splitter = stream::Splitter::new(old);
+    let mut hunks: Vec<stream::Hunk> = Vec::new();
+    let (new, _) = stream::lines_of(answer);
+    let last = (!answer.ends_with('\n'))
+        .then(|| new.last().cloned())
+        .flatten();
+    let complete = new.len() - usize::from(last.is_some());
+    for line in new.into_iter().take(complete) {
+        hunks.extend(splitter.push(line));
+    }
+    hunks.extend(splitter.finish(last));
+    let ending = stream::line_break(region);
+    hunks
+        .iter()
+        .map(|h| stream::hunk_edits(region, &starts, h, ending, 0))
+        .filter(|edits| !edits.is_empty())
+        .collect()
+}
+
+fn applied(text: &str, edits: &[TextEdit]) -> String {
+    let mut text = text.to_owned();
+    for e in edits.iter().rev() {
+        text.replace_range(e.start_byte..e.end_byte, &e.new_text);
+    }
+    text
+}
+
+proptest::proptest! {
+    /// Accepting the served hunks one after the other, each rebased by the ones before, ends
+    /// at the same text as applying every hunk at once.
+    #[test]
+    fn accepting_served_hunks_in_turn_gives_the_whole_rewrite(
+        region in proptest::collection::vec(
+            proptest::prop_oneof!["", "}", "a1", "b2", "c3"], 1..10),
+        answer in proptest::collection::vec(
+            proptest::prop_oneof!["", "}", "a1", "b2", "c3", "d4"], 1..10),
+    ) {
+        let region = region.join("\n") + "\n";
+        let answer = answer.join("\n") + "\n";
+        let hunks = hunks_of(&region, &answer);
+        let whole = applied(&region, &hunks.concat());
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let _guard = runtime.enter();
+        let (tx, progress) = watch::channel(Progress { intent: Some(Intent::High), hunks, done: true, error: None });
+        let documents = DocumentStore::default();
+        documents.open(URI, "rust", 1, &region);
+        let mut entry = Entry {
+            version: 1,
+            rope: Rope::from_str(&region),
+            region: 0..region.len(),
+            accepted: 0,
+            shift: 0,
+            progress,
+            task: runtime.spawn(async {}).abort_handle(),
+        };
+        let mut version = 1;
+        while let Some(served) = entry.current() {
+            let text = applied(&entry.rope.to_string(), &served.edits);
+            version += 1;
+            let change = TextChange { range: None, text };
+            documents.change(URI, version, &[change], PositionEncoding::Utf8).expect("change");
+            let snapshot = documents.snapshot(URI).expect("open");
+            proptest::prop_assert!(entry.follow_accept(&snapshot));
+        }
+        proptest::prop_assert!(entry.exhausted());
+        proptest::prop_assert_eq!(entry.rope.to_string(), whole);
+        drop(tx);
+    }
 }
