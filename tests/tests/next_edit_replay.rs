@@ -96,8 +96,7 @@ async fn the_simulated_user_replays_real_commits_through_the_binary() -> anyhow:
         // Fails unless the user's text ends as the commit's.
         replayer.replay(commit).await?;
     }
-    let (tally, stats) = replayer.finish().await?;
-    eprintln!("{tally:?}\n{stats}");
+    let (tally, _stats) = replayer.finish().await?;
     assert_eq!(tally.commits, 2);
     assert!(tally.hunks >= 4 && tally.keystrokes > 0, "{tally:?}");
     assert!(tally.asks > 0 && tally.model_calls > 0, "{tally:?}");

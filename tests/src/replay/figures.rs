@@ -61,6 +61,37 @@ pub fn median(samples: &[f64]) -> f64 {
 }
 
 impl Tally {
+    /// Adds `other`'s counts and samples to these (several replays as one).
+    pub fn add(&mut self, other: &Tally) {
+        let counts = [
+            (&mut self.commits, other.commits),
+            (&mut self.hunks, other.hunks),
+            (&mut self.keystrokes, other.keystrokes),
+            (&mut self.asks, other.asks),
+            (&mut self.stay_asks, other.stay_asks),
+            (&mut self.without_model_call, other.without_model_call),
+            (&mut self.region_asks, other.region_asks),
+            (&mut self.covered, other.covered),
+            (&mut self.outside, other.outside),
+            (&mut self.jump_hits, other.jump_hits),
+            (&mut self.region_missing, other.region_missing),
+            (&mut self.shown, other.shown),
+            (&mut self.accepted, other.accepted),
+            (&mut self.hunks_accepted, other.hunks_accepted),
+            (&mut self.rejected, other.rejected),
+            (&mut self.rejected_reshown, other.rejected_reshown),
+            (&mut self.model_calls, other.model_calls),
+        ];
+        for (mine, theirs) in counts {
+            *mine += theirs;
+        }
+        self.prompt_tokens += other.prompt_tokens;
+        self.output_tokens += other.output_tokens;
+        self.first_edit_ms.extend_from_slice(&other.first_edit_ms);
+        self.whole_answer_ms
+            .extend_from_slice(&other.whole_answer_ms);
+    }
+
     /// The benchmark's figure lines. `server_stats` is the server's `spark/stats` result (its
     /// own `nextEdit.rejectedReshown` is printed beside ours when it reports one).
     pub fn figures(&self, server_stats: &Value) -> Vec<String> {
@@ -82,7 +113,7 @@ impl Tally {
         } else {
             server_reshown.to_string()
         };
-        vec![
+        let mut lines = vec![
             format!(
                 "window coverage: {} ({} of {} next edits inside the editable region; {} regions not found)",
                 percent(self.covered, self.region_asks),
@@ -123,6 +154,19 @@ impl Tally {
                 self.hunks,
                 self.rejected,
             ),
-        ]
+        ];
+        // The server's own view, once it reports one (the last replay's server).
+        for (name, value) in [
+            ("server's next-edit stats", &server_stats["nextEdit"]),
+            (
+                "server's next-edit signals",
+                &server_stats["kinds"]["nextEdit"],
+            ),
+        ] {
+            if !value.is_null() {
+                lines.push(format!("{name}: {value}"));
+            }
+        }
+        lines
     }
 }

@@ -226,6 +226,7 @@ impl Replayer {
             .as_ref()
             .and_then(|s| true_run(&doc.text, &remaining, s).map(|n| (s.clone(), n)));
         let Some((shown, hunks)) = accepted else {
+            log_rejection(&doc.uri, doc.version, stay, &edits, &remaining);
             self.client
                 .notify("spark/didReject", signal(&result["id"]))
                 .await?;
@@ -306,6 +307,19 @@ impl Replayer {
             .notify("textDocument/didChange", params)
             .await
             .context("sending didChange")
+    }
+}
+
+/// With `SPARK_REPLAY_DEBUG` set, what the user rejected and what was still to come.
+#[allow(
+    clippy::print_stderr,
+    reason = "asked for: the benchmark's log of what the user rejected"
+)]
+fn log_rejection(uri: &str, version: i32, stay: bool, edits: &[Hunk], remaining: &[Hunk]) {
+    if std::env::var_os("SPARK_REPLAY_DEBUG").is_some() {
+        eprintln!(
+            "rejected at {uri} v{version} (stay: {stay}): {edits:?}\nremaining: {remaining:?}"
+        );
     }
 }
 
