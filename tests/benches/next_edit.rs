@@ -10,9 +10,10 @@
 //! user accepts true edits (Tab after Tab) and rejects the rest, then asks once more where it
 //! stands. The model decodes 1,000 tokens/s after 100 ms plus prefill at 20,000 tokens/s.
 //!
-//! It runs each prompt format the server offers (chat for instruction models; the Sweep
-//! next-edit format for a model named `sweep…`), `SPARK_BENCH_REPEATS` replays each (default
-//! 3; counts add up over them, times are medians over all), and prints one line per figure.
+//! It runs each prompt format the server offers (chat for instruction models, also with the
+//! model's next-location question for jumps; the Sweep next-edit format for a model named
+//! `sweep…`), `SPARK_BENCH_REPEATS` replays each (default 3; counts add up over them, times
+//! are medians over all), and prints one line per figure.
 //! Nothing is asserted: the figures are the result. `SPARK_LSP_BIN` picks the server binary
 //! (default: a debug build); `SPARK_BENCH_COMMITS=fd-a4a4709,…` replays only those commits;
 //! `SPARK_REPLAY_DEBUG=1` logs every rejected suggestion.
@@ -49,6 +50,11 @@ async fn main() {
     );
     let formats = [
         ("chat", "spark-next-edit", json!({"format": "chat"})),
+        (
+            "chat + model jumps",
+            "spark-next-edit",
+            json!({"format": "chat", "modelJump": true}),
+        ),
         ("sweep", "sweep-next-edit-1.5b", json!({"format": "sweep"})),
     ];
     for (format, model, next_edit) in formats {
