@@ -13,7 +13,8 @@ pub struct Tally {
     /// user stays where a rejected suggestion was shown and the editor asks again).
     pub asks: usize,
     pub stay_asks: usize,
-    /// Asks during which the model server got no question.
+    /// Asks the model server got no question for since the ask before (a chain's prefetch after
+    /// an accept counts for the ask after it).
     pub without_model_call: usize,
     /// Cursor asks with a true next edit whose region the model was asked about.
     pub region_asks: usize,

@@ -22,7 +22,7 @@ use crate::text_edits::{Units, byte_of};
 
 const KEY: &str = "sk-replay-0123456789";
 /// How long the user waits for the model's last byte after a shown edit (for the timing).
-const WHOLE_ANSWER_WAIT: Duration = Duration::from_secs(10);
+const WHOLE_ANSWER_WAIT: Duration = Duration::from_secs(5);
 
 /// How the server is set up for a replay.
 #[derive(Clone, Debug)]
@@ -40,6 +40,9 @@ pub struct Replayer {
     client: LspClient,
     server: ModelServer,
     oracle: Arc<Oracle>,
+    /// The oracle's questions already attributed to an ask: those after it belong to the next
+    /// one (a chain's prefetch after an accept included).
+    attributed: usize,
     pub tally: Tally,
 }
 
@@ -88,6 +91,7 @@ impl Replayer {
             client,
             server,
             oracle,
+            attributed: 0,
             tally: Tally::default(),
         })
     }
@@ -157,10 +161,7 @@ impl Replayer {
     async fn ask(&mut self, doc: &mut Doc, stay: bool) -> Result<Outcome> {
         let remaining = history::hunks(&doc.text, &doc.after);
         self.oracle.set(&doc.text, &remaining, doc.cursor);
-        let (asked_before, finished_before) = (
-            self.oracle.question_count(),
-            self.server.finished_at().len(),
-        );
+        let finished_before = self.server.finished_at().len();
         let started = Instant::now();
         let params = json!({"textDocument": {"uri": doc.uri, "version": doc.version},
             "position": position(&doc.text, doc.cursor)});
@@ -168,7 +169,9 @@ impl Replayer {
         check(&response)?;
         let answered = Instant::now();
         let result = &response["result"];
-        let questions: Vec<Question> = self.oracle.questions().split_off(asked_before);
+        let mut questions = self.oracle.questions();
+        let questions = questions.split_off(self.attributed.min(questions.len()));
+        self.attributed += questions.len();
         let tally = &mut self.tally;
         tally.asks += 1;
         tally.stay_asks += usize::from(stay);
@@ -218,8 +221,10 @@ impl Replayer {
         {
             self.tally.rejected_reshown += 1;
         }
-        if questions.iter().any(|q| q.hunks >= 2) {
-            self.time_whole_answer(started, answered, finished_before, questions.len())
+        // Timed: multi-hunk answers the model started after the ask (not a prefetch's).
+        let fresh: Vec<&Question> = questions.iter().filter(|q| q.at >= started).collect();
+        if fresh.iter().any(|q| q.hunks >= 2) {
+            self.time_whole_answer(started, answered, finished_before, fresh.len())
                 .await;
         }
         let accepted = shown
