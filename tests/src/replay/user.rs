@@ -172,34 +172,10 @@ impl Replayer {
         let mut questions = self.oracle.questions();
         let questions = questions.split_off(self.attributed.min(questions.len()));
         self.attributed += questions.len();
+        self.tally.asks += 1;
+        self.tally.stay_asks += usize::from(stay);
+        let jump_case = self.count_questions(&questions, stay, &remaining);
         let tally = &mut self.tally;
-        tally.asks += 1;
-        tally.stay_asks += usize::from(stay);
-        tally.without_model_call += usize::from(questions.is_empty());
-        let is_region = |q: &&Question| {
-            matches!(
-                q.kind,
-                QuestionKind::Chat | QuestionKind::Sweep | QuestionKind::Legacy
-            )
-        };
-        tally.region_missing += questions
-            .iter()
-            .filter(is_region)
-            .filter(|q| q.region.is_none())
-            .count();
-        let mut jump_case = false;
-        if let Some(first) = questions
-            .iter()
-            .find(is_region)
-            .filter(|q| q.region.is_some())
-            && !stay
-            && !remaining.is_empty()
-        {
-            tally.region_asks += 1;
-            tally.covered += usize::from(first.next_inside);
-            tally.outside += usize::from(!first.next_inside);
-            jump_case = !first.next_inside;
-        }
         let edits = suggested_edits(&doc.text, &doc.uri, result);
         if edits.is_empty() {
             return Ok(Outcome::Nothing);
@@ -249,7 +225,7 @@ impl Replayer {
             .iter()
             .map(|e| e.end - e.start)
             .sum();
-        doc.cursor = last.start + before_last - removed_before + last.new_text.len();
+        doc.cursor = last.start - removed_before + before_last + last.new_text.len();
         self.oracle
             .set(&shown, &history::hunks(&shown, &doc.after), doc.cursor);
         let bottom_up: Vec<Hunk> = edits.iter().rev().cloned().collect();
@@ -274,6 +250,37 @@ impl Replayer {
         self.tally.accepted += 1;
         self.tally.hunks_accepted += hunks;
         Ok(Outcome::Accepted)
+    }
+
+    /// Counts an ask's model questions: none at all, regions not found, and whether the
+    /// first region asked about held the true next edit (true: it did not, a jump case).
+    fn count_questions(&mut self, questions: &[Question], stay: bool, remaining: &[Hunk]) -> bool {
+        let tally = &mut self.tally;
+        tally.without_model_call += usize::from(questions.is_empty());
+        let is_region = |q: &&Question| {
+            matches!(
+                q.kind,
+                QuestionKind::Chat | QuestionKind::Sweep | QuestionKind::Legacy
+            )
+        };
+        tally.region_missing += questions
+            .iter()
+            .filter(is_region)
+            .filter(|q| q.region.is_none())
+            .count();
+        let first = questions
+            .iter()
+            .find(is_region)
+            .filter(|q| q.region.is_some());
+        match first {
+            Some(first) if !stay && !remaining.is_empty() => {
+                tally.region_asks += 1;
+                tally.covered += usize::from(first.next_inside);
+                tally.outside += usize::from(!first.next_inside);
+                !first.next_inside
+            }
+            _ => false,
+        }
     }
 
     /// Records the time to the shown edit and to the model's last byte of this ask's answers.
