@@ -1,6 +1,7 @@
 //! Test support for spark-lsp: the LSP test client, a fake in-process provider, the reference
 //! model server (every provider wire protocol on loopback), a latency proxy, a minimal HTTP/1.1
-//! client for raw-socket tests and TLS helpers. The end-to-end tests live in `tests/tests/`.
+//! client for raw-socket tests, TLS helpers and the next-edit replay. The end-to-end tests live
+//! in `tests/tests/`.
 
 pub mod editors;
 pub mod fake_provider;
@@ -8,6 +9,7 @@ pub mod http_client;
 pub mod latency_proxy;
 pub mod lsp_client;
 pub mod model_server;
+pub mod replay;
 pub mod text_edits;
 pub mod tls;
 

@@ -61,7 +61,8 @@ pub(crate) fn chat_completions(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
         max_tokens: ctx.max_tokens(body, &["max_completion_tokens", "max_tokens"]),
         stop: stop_list(&body["stop"]),
     };
-    let answer = ctx.answer(&PromptText::from_chat(&last_user), &limits);
+    let prompt = PromptText::from_chat(&last_user).with_whole(counted.as_str());
+    let answer = ctx.answer(&prompt, &limits);
     let prediction = content_text(&body["prediction"]["content"]);
     let usage = Usage {
         prompt: estimate_tokens(&counted),

@@ -1,7 +1,8 @@
 //! The reference model server: one loopback port speaking every provider wire protocol
 //! spark-lsp uses (OpenAI Responses over WebSocket and SSE, Chat Completions, llama.cpp,
 //! Ollama, Codestral and DeepSeek FIM, Anthropic Messages), with a latency cost model,
-//! scripted or corpus answers, one-shot fault injection and request recording.
+//! scripted, oracle (next edits) or corpus answers, one-shot fault injection and request
+//! recording.
 //!
 //! Routes (base `http://127.0.0.1:PORT`): `GET /v1/responses` (WebSocket upgrade),
 //! `POST /v1/responses`, `POST /v1/chat/completions`, `POST /v1/fim/completions`,
@@ -16,6 +17,7 @@ mod config;
 mod http;
 mod http2;
 mod native;
+mod oracle;
 mod plan;
 mod reasoning;
 mod responses;
@@ -37,6 +39,7 @@ use tokio_rustls::TlsAcceptor;
 pub use config::{
     CostModel, Endpoint, Fault, Gate, ModelServerConfig, ReasoningModel, RecordedRequest, TlsFiles,
 };
+pub use oracle::{Hunk, Oracle, Question, QuestionKind};
 pub use text::{CURSOR_MARKER, estimate_tokens, split_tokens};
 
 use http::Io;
@@ -162,6 +165,11 @@ impl ModelServer {
     /// WebSocket upgrades completed so far.
     pub fn websocket_connections(&self) -> usize {
         self.shared.ws_connections.load(Ordering::Relaxed)
+    }
+
+    /// Lets `oracle` answer the next-edit questions it recognises (`None`: no oracle).
+    pub fn set_oracle(&self, oracle: Option<Arc<Oracle>>) {
+        self.shared.set_oracle(oracle);
     }
 
     /// Switches corpus mode on (`Some`) or off.

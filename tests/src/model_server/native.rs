@@ -189,7 +189,8 @@ pub(crate) fn anthropic_messages(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
         max_tokens: ctx.max_tokens(body, &["max_tokens"]),
         stop: stop_list(&body["stop_sequences"]),
     };
-    let answer = ctx.answer(&PromptText::from_chat(&last_user), &limits);
+    let prompt = PromptText::from_chat(&last_user).with_whole(format!("{system}{counted}"));
+    let answer = ctx.answer(&prompt, &limits);
     let input_tokens = estimate_tokens(&system) + estimate_tokens(&counted);
     let (stop_reason, stop_sequence) = match &answer.finish {
         Finish::End => ("end_turn", Value::Null),

@@ -51,7 +51,7 @@ impl ResponsesRequest {
         let prewarm = body["prompt_cache_options"]["prewarm"] == true;
         Self {
             model,
-            prompt: PromptText::from_chat(&last_user),
+            prompt: PromptText::from_chat(&last_user).with_whole(counted.as_str()),
             new_input_tokens: estimate_tokens(&counted),
             max_output_tokens: body["max_output_tokens"].as_u64().map(|n| n as usize),
             previous_response_id: body["previous_response_id"].as_str().map(str::to_owned),

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use super::config::{Endpoint, Fault, ModelServerConfig, RecordedRequest};
+use super::oracle::Oracle;
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -24,6 +25,8 @@ struct Scripted<T> {
 pub(crate) struct Shared {
     pub config: ModelServerConfig,
     corpus: Mutex<Option<Arc<str>>>,
+    /// Answers next-edit questions from the true edits, when set.
+    oracle: Mutex<Option<Arc<Oracle>>>,
     answers: Mutex<VecDeque<Scripted<String>>>,
     faults: Mutex<VecDeque<Scripted<Fault>>>,
     requests: Mutex<Vec<RecordedRequest>>,
@@ -51,6 +54,7 @@ impl Shared {
         Self {
             config,
             corpus: Mutex::new(corpus),
+            oracle: Mutex::default(),
             answers: Mutex::default(),
             faults: Mutex::default(),
             requests: Mutex::default(),
@@ -76,6 +80,14 @@ impl Shared {
 
     pub fn set_corpus(&self, text: Option<String>) {
         *lock(&self.corpus) = text.map(Arc::from);
+    }
+
+    pub fn oracle(&self) -> Option<Arc<Oracle>> {
+        lock(&self.oracle).clone()
+    }
+
+    pub fn set_oracle(&self, oracle: Option<Arc<Oracle>>) {
+        *lock(&self.oracle) = oracle;
     }
 
     pub fn push_answer(&self, endpoint: Option<Endpoint>, text: String) {

@@ -110,6 +110,9 @@ pub(crate) struct PromptText {
     pub prefix: String,
     /// Text after the cursor, for FIM requests.
     pub suffix: Option<String>,
+    /// Everything the request said, in order (instructions, every message; a raw prompt), for
+    /// answer sources that read the whole question (the next-edit [`super::oracle`]).
+    pub whole: String,
 }
 
 impl PromptText {
@@ -120,24 +123,35 @@ impl PromptText {
             Some((prefix, suffix)) => Self {
                 prefix: prefix.to_owned(),
                 suffix: Some(suffix.to_owned()),
+                whole: last_user_text.to_owned(),
             },
             None => Self {
                 prefix: last_user_text.to_owned(),
                 suffix: None,
+                whole: last_user_text.to_owned(),
             },
         }
     }
 
     pub fn fim(prefix: impl Into<String>, suffix: Option<String>) -> Self {
+        let prefix = prefix.into();
         Self {
-            prefix: prefix.into(),
+            whole: prefix.clone(),
+            prefix,
             suffix,
         }
     }
+
+    /// The same prompt, with `whole` as everything the request said.
+    pub fn with_whole(mut self, whole: impl Into<String>) -> Self {
+        self.whole = whole.into();
+        self
+    }
 }
 
-/// Picks the raw answer: the next scripted answer for `endpoint`, else the corpus
-/// continuation, else the configured default; then shapes it with `limits`.
+/// Picks the raw answer: the next scripted answer for `endpoint`, else the next-edit oracle's
+/// (for a question it recognises), else the corpus continuation, else the configured default;
+/// then shapes it with `limits`.
 pub(crate) fn choose_answer(
     shared: &Shared,
     endpoint: Endpoint,
@@ -146,6 +160,12 @@ pub(crate) fn choose_answer(
 ) -> Answer {
     if let Some(scripted) = shared.take_answer(endpoint) {
         return shape_answer(&scripted, limits);
+    }
+    if let Some(answer) = shared
+        .oracle()
+        .and_then(|o| o.answer(&prompt.whole, limits))
+    {
+        return answer;
     }
     if let Some(corpus) = shared.corpus() {
         let raw = corpus_continuation(&corpus, &prompt.prefix, prompt.suffix.as_deref());
