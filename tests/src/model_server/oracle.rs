@@ -225,9 +225,10 @@ fn classify(prompt: &str) -> QuestionKind {
     }
 }
 
-/// The text between the line holding `start` and `end` (the first after it).
+/// The text between the line holding the last `start` and `end` (the first after it): the
+/// instructions may name the markers before the query uses them.
 fn between<'p>(prompt: &'p str, start: &str, end: &str) -> Option<&'p str> {
-    let after = &prompt[prompt.find(start)? + start.len()..];
+    let after = &prompt[prompt.rfind(start)? + start.len()..];
     let after = after
         .strip_prefix("\r\n")
         .or_else(|| after.strip_prefix('\n'))

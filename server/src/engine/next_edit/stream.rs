@@ -91,9 +91,13 @@ impl Splitter {
             .find_map(|n| {
                 let tail = &held[held.len() - n..];
                 let changed = held.len() - n;
+                // Where several places agree (repeated lines), the one that makes the change a
+                // replacement of as many lines as it wrote is the likeliest reading: a line
+                // rewritten, not a line added here and another removed further down.
                 (self.at..=self.old.len().checked_sub(n)?)
                     .filter(|&start| changed > 0 || start > self.at)
-                    .find(|&start| self.old[start..start + n] == *tail)
+                    .filter(|&start| self.old[start..start + n] == *tail)
+                    .min_by_key(|&start| (start - self.at).abs_diff(changed))
                     .map(|start| (start, n))
             })
     }

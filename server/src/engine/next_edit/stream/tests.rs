@@ -81,6 +81,22 @@ fn the_first_hunk_settles_after_two_significant_lines_of_agreement() {
 }
 
 #[test]
+fn a_line_rewritten_among_repeated_lines_is_one_replacement() {
+    let region = "    h();\n    h();\n    h();\n    h();\n    h();\n    h();\n";
+    let answer = "    h();\n    h();\n    h(1);\n    h();\n    h();\n    h();\n";
+    let hunks = split(region, answer);
+    assert_eq!(
+        hunks.iter().map(|(h, _)| h.clone()).collect::<Vec<_>>(),
+        [Hunk {
+            old: 2..3,
+            new: vec!["    h(1);".into()]
+        }],
+        "not an insertion here and a deletion at the end"
+    );
+    assert_eq!(hunks[0].1, 5, "settled by the two agreeing lines after it");
+}
+
+#[test]
 fn blank_lines_and_braces_need_three_lines_to_agree() {
     let region = "x = 1\n}\n\n}\ny = 2\n";
     let answer = "x = 2\n}\n\n}\ny = 2\n";
