@@ -88,7 +88,7 @@ async fn server_overhead() {
             .await
             .unwrap();
         let params = json!({"textDocument": {"uri": uri}, "position": {"line": line + run + 1, "character": 4}, "context": {"triggerKind": 1}});
-        let calls = server.requests().len();
+        let calls = server.request_count();
         let id = client
             .start_request("textDocument/inlineCompletion", params)
             .await
@@ -99,12 +99,11 @@ async fn server_overhead() {
         // ...and ends when the response's last byte was read (before the client parsed it).
         let read = client.last_read_at.unwrap();
         assert_eq!(response["result"][0]["insertText"], OVERHEAD_ANSWER);
-        let requests = server.requests();
-        assert_eq!(requests.len(), calls + 1, "one model call per request");
+        assert_eq!(server.request_count(), calls + 1, "one model call per request");
         if run < OVERHEAD_WARMUP {
             continue;
         }
-        let upstream = requests[calls].received_at;
+        let upstream = server.received_at(calls).unwrap();
         let finished = *server.finished_at().last().unwrap();
         before.push(ms(upstream - written));
         after.push(ms(read - finished));
