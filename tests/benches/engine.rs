@@ -99,7 +99,11 @@ async fn server_overhead() {
         // ...and ends when the response's last byte was read (before the client parsed it).
         let read = client.last_read_at.unwrap();
         assert_eq!(response["result"][0]["insertText"], OVERHEAD_ANSWER);
-        assert_eq!(server.request_count(), calls + 1, "one model call per request");
+        assert_eq!(
+            server.request_count(),
+            calls + 1,
+            "one model call per request"
+        );
         if run < OVERHEAD_WARMUP {
             continue;
         }

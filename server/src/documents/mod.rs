@@ -48,6 +48,15 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// A tree to read this text's structure from without parsing: the store's when it is
+    /// current, else the last parse's with every edit since described to it (`Tree::edit`: its
+    /// positions are this text's, and its root `has_changes()`; what was typed since that parse,
+    /// a keystroke or a burst of them, is not parsed into it yet). `None` when the document has
+    /// no tree yet (its first parse is running) or its tree was evicted.
+    pub fn latest_tree(&self) -> Option<Tree> {
+        self.tree.clone().or_else(|| self.edited_tree.clone())
+    }
+
     /// The tree for this snapshot's text: the store's when it is current, else an incremental
     /// reparse of the edited tree (typing outran the background reparse), else a parse from
     /// scratch (the document was evicted from the tree budget or its first parse is running).

@@ -32,7 +32,8 @@ pub(super) struct Job {
     id: u64,
     cancel: Arc<AtomicBool>,
     /// What the parse starts from: the previous tree with every edit up to the job's snapshot
-    /// described to it (an incremental reparse), or nothing (a first parse).
+    /// described to it (an incremental reparse), or nothing (a first parse). Kept while the job
+    /// runs (a tree clone shares its nodes), so that requests meanwhile still have a tree.
     base: Option<Tree>,
     /// Edits newer than what `base` knows: before the job takes its snapshot, edits to apply to
     /// `base`; after, edits to apply to the job's result.
@@ -61,11 +62,12 @@ impl TreeState {
         }
     }
 
-    /// A tree that matches the current text by edits but may not be reparsed yet, so that a
-    /// request can finish the reparse itself instead of parsing from scratch.
+    /// A tree that matches the current text by edits but may not be reparsed yet: the last
+    /// parse's tree with every edit since described to it, queued or running reparse alike, so
+    /// that a request reads the document's structure from it instead of parsing.
     pub(super) fn edited_tree(&self) -> Option<Tree> {
         match self {
-            Self::Parsing(job) if !job.started => {
+            Self::Parsing(job) => {
                 let mut tree = job.base.clone()?;
                 job.pending.iter().for_each(|edit| tree.edit(edit));
                 Some(tree)
@@ -124,7 +126,7 @@ impl TreeState {
             job.pending.clear();
         }
         job.started = true;
-        Some((rope.clone(), job.base.take(), job.cancel.clone()))
+        Some((rope.clone(), job.base.clone(), job.cancel.clone()))
     }
 
     /// Installs a job's result. Returns true when edits arrived during the job, so the result is
