@@ -57,6 +57,15 @@ impl Snapshot {
         self.tree.clone().or_else(|| self.edited_tree.clone())
     }
 
+    /// This snapshot as a request sees it while typing outruns the background reparse: no
+    /// current tree, `edited` as the last parse's with the edits since described to it.
+    #[cfg(test)]
+    pub(crate) fn awaiting_reparse(mut self, edited: Option<Tree>) -> Self {
+        self.tree = None;
+        self.edited_tree = edited;
+        self
+    }
+
     /// The tree for this snapshot's text: the store's when it is current, else an incremental
     /// reparse of the edited tree (typing outran the background reparse), else a parse from
     /// scratch (the document was evicted from the tree budget or its first parse is running).

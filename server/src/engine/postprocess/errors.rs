@@ -109,7 +109,7 @@ fn raises_errors_in_window(
 /// items either side of it when it lies between two, within [`MAX_WINDOW_BYTES`] around it
 /// (all of that without a tree). `tree` may be the last parse's with edits described to it:
 /// any window makes a fair before/after comparison, the tree only makes it small.
-fn check_window(tree: Option<&Tree>, rope: &Rope, cursor_byte: usize) -> Range<usize> {
+pub(super) fn check_window(tree: Option<&Tree>, rope: &Rope, cursor_byte: usize) -> Range<usize> {
     let half = MAX_WINDOW_BYTES / 2;
     let lines = cursor_byte.saturating_sub(half)..(cursor_byte + half).min(rope.len_bytes());
     let Some(items) = tree.and_then(|tree| items_around(tree, cursor_byte)) else {
