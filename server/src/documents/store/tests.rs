@@ -295,7 +295,10 @@ fn a_running_reparse_leaves_requests_the_edited_tree() {
     let more = crate::syntax::input_edit(&now, now.len_bytes(), now.len_bytes(), "fn c() {}\n");
     now.insert(now.len_chars(), "fn c() {}\n");
     state.edit(&more);
-    let edited = state.edited_tree().expect("a tree while the reparse runs");
+    let edited = state
+        .pending_reparse()
+        .expect("a tree while the reparse runs")
+        .tree();
     assert!(edited.root_node().has_changes());
     assert_eq!(edited.root_node().end_byte(), now.len_bytes());
     let b = edited.root_node().named_child(1).expect("fn b");
