@@ -8,9 +8,11 @@
 //! - the latency of an answer from the typing-through cache (request written → response read);
 //! - over a scripted typing session of a real file (the model server answering from the file,
 //!   corpus mode), the fraction of keystrokes answered from the cache;
-//! - the time the server adds to a completion that calls the model: request written → request
-//!   received upstream, plus last upstream byte written → response read (both include loopback
-//!   transit and JSON-RPC framing), against an instant model.
+//! - the time the server adds to a completion that calls the model, on a 9,000-line file, a
+//!   keystroke before each request: request written (its last byte in the pipe) → request
+//!   received upstream, plus last upstream byte written → response read (its last byte off the
+//!   pipe, before the client parses it), against an instant model. Both include loopback
+//!   transit (and the model server reading the request); neither includes the client's JSON.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
@@ -26,19 +28,37 @@ const EARLY_RUNS: usize = 40;
 const HIT_DOCS: usize = 4;
 const SESSION_KEYSTROKES: usize = 400;
 const OVERHEAD_RUNS: usize = 300;
+const OVERHEAD_ANSWER: &str = "let sum = total + 1;";
+/// Requests before the measured ones (the first parse of the large file, warm connections).
+const OVERHEAD_WARMUP: usize = 20;
 
+/// `cargo bench -p spark-tests --bench engine [-- SECTION...]`: every section, or only those
+/// named (`early`, `cache`, `session`, `overhead`).
 #[tokio::main]
 async fn main() {
-    early_answer().await;
-    cache_hits().await;
-    typing_session().await;
-    server_overhead().await;
+    let named: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let run = |section: &str| named.is_empty() || named.iter().any(|n| n == section);
+    if run("early") {
+        early_answer().await;
+    }
+    if run("cache") {
+        cache_hits().await;
+    }
+    if run("session") {
+        typing_session().await;
+    }
+    if run("overhead") {
+        server_overhead().await;
+    }
 }
 
 async fn server_overhead() {
     let server = ModelServer::start(ModelServerConfig {
         cost: spark_tests::model_server::CostModel::instant(),
-        default_answer: "let sum = a + b;\n    sum".into(),
+        default_answer: OVERHEAD_ANSWER.into(),
         ..ModelServerConfig::default()
     })
     .await
@@ -46,32 +66,56 @@ async fn server_overhead() {
     let mut client =
         ready_client(json!({"kind": "openai-chat", "baseUrl": server.http_base(), "model": "m"}))
             .await;
+    let text = large_file();
+    let uri = "file:///bench/large.rs";
+    client.open(uri, "rust", 1, &text).await.unwrap();
+    // The cursor opens new lines in a function body in the middle of the file.
+    let first = text.lines().count() / 2;
+    let line = first
+        + text
+            .lines()
+            .skip(first)
+            .position(|l| l == "    let mut total = 0;")
+            .unwrap();
     let (mut before, mut after, mut total) = (Vec::new(), Vec::new(), Vec::new());
-    for run in 0..OVERHEAD_RUNS {
-        // A new document each time, so that every request calls the model.
-        let uri = format!("file:///bench/overhead{run}.rs");
-        client.open(&uri, "rust", 1, DOC).await.unwrap();
-        let calls = server.requests().len();
-        let written = Instant::now();
-        let response = client
-            .request("textDocument/inlineCompletion", at(&uri, 4, 1))
+    for run in 0..OVERHEAD_WARMUP + OVERHEAD_RUNS {
+        // A keystroke (a new line) that does not continue the suggestion, so every request calls
+        // the model, sent right before the request as an editor does.
+        let at = json!({"line": line + run, "character": if run == 0 { 22 } else { 4 }});
+        let change = json!({"textDocument": {"uri": uri, "version": run + 2}, "contentChanges": [{"range": {"start": at, "end": at}, "text": "\n    "}]});
+        client
+            .notify("textDocument/didChange", change)
             .await
             .unwrap();
-        let read = Instant::now();
+        let params = json!({"textDocument": {"uri": uri}, "position": {"line": line + run + 1, "character": 4}, "context": {"triggerKind": 1}});
+        let calls = server.request_count();
+        let id = client
+            .start_request("textDocument/inlineCompletion", params)
+            .await
+            .unwrap();
+        // The request's last byte is in the pipe: the server's time starts here...
+        let written = Instant::now();
+        let response = client.response(id).await.unwrap();
+        // ...and ends when the response's last byte was read (before the client parsed it).
+        let read = client.last_read_at.unwrap();
+        assert_eq!(response["result"][0]["insertText"], OVERHEAD_ANSWER);
         assert_eq!(
-            response["result"][0]["insertText"],
-            "let sum = a + b;\n    sum"
+            server.request_count(),
+            calls + 1,
+            "one model call per request"
         );
-        let requests = server.requests();
-        assert_eq!(requests.len(), calls + 1, "one model call per request");
-        let upstream = requests[calls].received_at;
+        if run < OVERHEAD_WARMUP {
+            continue;
+        }
+        let upstream = server.received_at(calls).unwrap();
         let finished = *server.finished_at().last().unwrap();
         before.push(ms(upstream - written));
         after.push(ms(read - finished));
         total.push(ms(upstream - written) + ms(read - finished));
     }
     println!(
-        "time the server adds to a model-backed completion: {OVERHEAD_RUNS} requests, instant model, in-process JSON-RPC, loopback HTTP"
+        "time the server adds to a model-backed completion: {OVERHEAD_RUNS} keystrokes + requests in a {}-line file, instant model, in-process JSON-RPC, loopback HTTP",
+        text.lines().count()
     );
     for (name, samples) in [
         ("request written → upstream received", &mut before),
@@ -85,6 +129,19 @@ async fn server_overhead() {
             pct(samples, 1.0)
         );
     }
+}
+
+/// A Rust file of about 9,000 lines: one module of small functions, repeated (the same shape
+/// as the post-processing tests' large file).
+fn large_file() -> String {
+    let unit = "fn compute_$N(items: &[u32]) -> u32 {\n    let mut total = 0;\n    for item in items {\n        if *item % 2 == 0 {\n            total += item;\n        } else {\n            total -= 1;\n        }\n    }\n    total\n}\n\n";
+    let mut text = String::new();
+    let mut n = 0;
+    while text.lines().count() < 9_000 {
+        text.push_str(&unit.replace("$N", &n.to_string()));
+        n += 1;
+    }
+    text
 }
 
 /// An in-process server whose provider is `provider` (built in the background).

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
@@ -20,9 +20,13 @@ pub const MESSAGE_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct LspClient {
     writer: Box<dyn AsyncWrite + Unpin + Send>,
-    incoming: mpsc::UnboundedReceiver<Value>,
+    /// Each message with the time its frame's last byte was read, before it was parsed.
+    incoming: mpsc::UnboundedReceiver<(Instant, Value)>,
     /// Server → client requests and notifications seen while waiting for responses.
     pub received: Vec<Value>,
+    /// When the last message taken off the pipe was read (its frame's last byte, before
+    /// parsing): benchmarks measure the server up to here, not the client's own JSON work.
+    pub last_read_at: Option<Instant>,
     framing_errors: Arc<Mutex<Vec<String>>>,
     next_id: i64,
     child: Option<Child>,
@@ -157,6 +161,7 @@ impl LspClient {
             writer: Box::new(writer),
             incoming,
             received: Vec::new(),
+            last_read_at: None,
             framing_errors,
             next_id: 0,
             child: None,
@@ -228,10 +233,11 @@ impl LspClient {
 
     /// The next message from the server, answering server requests as configured.
     pub async fn next_message(&mut self) -> Result<Value> {
-        let message = tokio::time::timeout(MESSAGE_TIMEOUT, self.incoming.recv())
+        let (read_at, message) = tokio::time::timeout(MESSAGE_TIMEOUT, self.incoming.recv())
             .await
             .context("timed out waiting for the server")?
             .context("the server closed its output")?;
+        self.last_read_at = Some(read_at);
         if message.get("method").is_some()
             && message.get("id").is_some()
             && self.answer_server_requests
@@ -318,7 +324,7 @@ impl LspClient {
             None => None,
         };
         // Drain what is left so framing errors at the very end are seen too.
-        while let Ok(Some(message)) =
+        while let Ok(Some((_, message))) =
             tokio::time::timeout(Duration::from_millis(200), self.incoming.recv()).await
         {
             self.received.push(message);
@@ -360,7 +366,7 @@ fn is_response_to(message: &Value, id: i64) -> bool {
 /// Reads `Content-Length` frames; anything else is a framing error.
 async fn read_frames<R: AsyncRead + Unpin>(
     mut reader: BufReader<R>,
-    tx: mpsc::UnboundedSender<Value>,
+    tx: mpsc::UnboundedSender<(Instant, Value)>,
     errors: Arc<Mutex<Vec<String>>>,
 ) {
     let record = |e: String| {
@@ -396,9 +402,10 @@ async fn read_frames<R: AsyncRead + Unpin>(
         if let Err(err) = reader.read_exact(&mut body).await {
             return record(format!("truncated frame: {err}"));
         }
+        let read_at = Instant::now();
         match serde_json::from_slice::<Value>(&body) {
             Ok(message) if message["jsonrpc"] == "2.0" => {
-                if tx.send(message).is_err() {
+                if tx.send((read_at, message)).is_err() {
                     return;
                 }
             }

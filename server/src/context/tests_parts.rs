@@ -174,3 +174,35 @@ fn non_ascii_around_the_cursor_is_never_split() {
         😀é😀é😀é😀";$0 // "#]],
     );
 }
+
+/// Typing outruns the background reparse on every keystroke; the prompt then takes the scope
+/// headers and imports from the last tree with the keystroke described to it, and comes out
+/// the same as from the reparsed tree.
+#[test]
+fn a_pending_reparse_gives_the_same_prompt() {
+    let body = "        let value_of_this_line = compute(1);\n".repeat(300);
+    let fixture = format!(
+        "use std::fmt;\n\nimpl Thing {{\n    fn long(&self) {{\n{body}        $0\n    }}\n}}\n"
+    );
+    let mut doc = Doc::open("rust", "p/long.rs", &fixture);
+    let before = doc.snapshot();
+    doc.type_text("let x");
+    let now = doc.snapshot();
+    let cursor = doc.cursor;
+    let reparsed = build(&ContextInput::new(&now, cursor)).expect("a prompt");
+    assert!(
+        reparsed.outline.contains("fn long(&self) {"),
+        "{}",
+        reparsed.outline
+    );
+    assert!(
+        reparsed.outline.contains("use std::fmt;"),
+        "{}",
+        reparsed.outline
+    );
+    let mut edited = before.tree.clone().expect("a tree");
+    let at = cursor - "let x".len();
+    edited.edit(&crate::syntax::input_edit(&before.rope, at, at, "let x"));
+    let pending = now.clone().awaiting_reparse(Some(edited));
+    assert_eq!(build(&ContextInput::new(&pending, cursor)), Some(reparsed));
+}

@@ -16,12 +16,13 @@ pub use history::RecentEdit;
 pub use store::{ByteChange, ChangeError, ChangeOutcome, DocumentStore, Limits, TextChange};
 pub use timeline::LineEdit;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ropey::Rope;
 use tree_sitter::Tree;
 
 use crate::syntax::Language;
+use tree_state::PendingReparse;
 
 /// Why a tracked document gets no syntax tree and no suggestions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,14 +43,42 @@ pub struct Snapshot {
     pub rope: Rope,
     /// The tree for exactly this text, when one is ready; see [`Snapshot::tree_or_parse`].
     pub tree: Option<Tree>,
-    /// The last tree with this text's edits described to it but not reparsed yet.
-    edited_tree: Option<Tree>,
+    /// The last tree and this text's edits since, not reparsed yet.
+    pending_reparse: Option<PendingReparse>,
+    /// [`Snapshot::pending_reparse`]'s tree, described once when first asked for (a pure
+    /// function of this immutable snapshot, so it cannot go stale).
+    edited_tree: OnceLock<Option<Tree>>,
     pub inactive: Option<Inactive>,
     /// The latest edits, oldest first, typing coalesced.
     pub recent_edits: Vec<RecentEdit>,
 }
 
 impl Snapshot {
+    /// A tree to read this text's structure from without parsing: the store's when it is
+    /// current, else the last parse's with every edit since described to it (`Tree::edit`: its
+    /// positions are this text's, and its root `has_changes()`; what was typed since that parse,
+    /// a keystroke or a burst of them, is not parsed into it yet). `None` when the document has
+    /// no tree yet (its first parse is running) or its tree was evicted.
+    pub fn latest_tree(&self) -> Option<Tree> {
+        self.tree.clone().or_else(|| self.edited_tree().cloned())
+    }
+
+    /// This snapshot as a request sees it while typing outruns the background reparse: no
+    /// current tree, `edited` as the last parse's with the edits since described to it.
+    #[cfg(test)]
+    pub(crate) fn awaiting_reparse(mut self, edited: Option<Tree>) -> Self {
+        self.tree = None;
+        self.pending_reparse = None;
+        self.edited_tree = OnceLock::from(edited);
+        self
+    }
+
+    fn edited_tree(&self) -> Option<&Tree> {
+        self.edited_tree
+            .get_or_init(|| self.pending_reparse.as_ref().map(PendingReparse::tree))
+            .as_ref()
+    }
+
     /// The tree for this snapshot's text: the store's when it is current, else an incremental
     /// reparse of the edited tree (typing outran the background reparse), else a parse from
     /// scratch (the document was evicted from the tree budget or its first parse is running).
@@ -61,7 +90,7 @@ impl Snapshot {
         if self.inactive.is_some() {
             return None;
         }
-        crate::syntax::parse(self.language?, &self.rope, self.edited_tree.as_ref())
+        crate::syntax::parse(self.language?, &self.rope, self.edited_tree())
     }
 }
 

@@ -253,7 +253,8 @@ impl DocumentStore {
             version: doc.version,
             rope: doc.rope.clone(),
             tree: doc.tree.tree().cloned(),
-            edited_tree: doc.tree.edited_tree(),
+            pending_reparse: doc.tree.pending_reparse(),
+            edited_tree: std::sync::OnceLock::new(),
             recent_edits: doc.history.edits(),
             inactive: doc.inactive,
         })

@@ -65,7 +65,7 @@ pub struct Job {
     pub language: Option<Language>,
     pub is_chat_model: bool,
     /// The document the suggestion goes into, for the syntax-error check on the finished
-    /// suggestion: its text, its tree when one is ready (else the check parses), the cursor.
+    /// suggestion: its text, its latest tree (see `Snapshot::latest_tree`), the cursor.
     pub document: (Rope, Option<Tree>, usize),
     pub started: Instant,
 }

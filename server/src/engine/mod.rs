@@ -351,7 +351,7 @@ impl Engine {
             after: prompt.after,
             language: snapshot.language,
             is_chat_model: family == PromptFamily::Chat,
-            document: (snapshot.rope.clone(), snapshot.tree.clone(), cursor_byte),
+            document: (snapshot.rope.clone(), snapshot.latest_tree(), cursor_byte),
             started,
         };
         let progress = generation::spawn(job, self.stats.clone());

@@ -214,22 +214,19 @@ fn nodes_around<'tree>(
     // root is where a half-typed scope is recovered from.
     let mut chain = vec![root];
     let mut cursor = root.walk();
-    while cursor.goto_first_child() {
-        // Scan the children for the last one starting before the cursor
-        // and the first one ending after it.
-        let mut before: Option<Node<'tree>> = None;
-        let mut after: Option<Node<'tree>> = None;
-        loop {
-            let node = cursor.node();
-            if node.end_byte() > byte {
-                after = Some(node).filter(|node| node.start_byte() <= byte);
-                break;
-            }
-            before = Some(node);
-            if !cursor.goto_next_sibling() {
-                break;
-            }
-        }
+    loop {
+        // The first child ending after the cursor and the one before it. tree-sitter finds
+        // the first in its own loop: a 9,000-line file's root has ~1,500 children, and
+        // stepping through them one by one here was most of a completion's scope lookup.
+        let (before, after) = if cursor.goto_first_child_for_byte(byte).is_some() {
+            let after = cursor.node();
+            let before = cursor.goto_previous_sibling().then(|| cursor.node());
+            (before, Some(after).filter(|node| node.start_byte() <= byte))
+        } else if cursor.goto_last_child() {
+            (Some(cursor.node()), None)
+        } else {
+            break;
+        };
         let next = match after {
             Some(node) if node.start_byte() < byte => Some(node),
             _ => before

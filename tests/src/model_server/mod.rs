@@ -136,6 +136,16 @@ impl ModelServer {
         self.shared.finished_at()
     }
 
+    /// How many requests were recorded, without copying them (benchmarks ask per request).
+    pub fn request_count(&self) -> usize {
+        self.shared.request_count()
+    }
+
+    /// When the `index`th recorded request was received (its last byte read).
+    pub fn received_at(&self, index: usize) -> Option<std::time::Instant> {
+        self.shared.received_at(index)
+    }
+
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.requests()
     }

@@ -147,6 +147,14 @@ impl Shared {
         lock(&self.requests).push(request);
     }
 
+    pub fn request_count(&self) -> usize {
+        lock(&self.requests).len()
+    }
+
+    pub fn received_at(&self, index: usize) -> Option<Instant> {
+        lock(&self.requests).get(index).map(|r| r.received_at)
+    }
+
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.requests).clone()
     }

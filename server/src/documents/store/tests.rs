@@ -288,3 +288,31 @@ fn large_and_binary_documents_are_tracked_but_inactive() {
     let small = store.snapshot("file:///big.js").expect("tracked");
     assert_eq!((small.inactive, small.tree.is_some()), (None, true));
 }
+
+#[test]
+fn a_running_reparse_leaves_requests_the_edited_tree() {
+    let rope = Rope::from_str("fn a() {}\nfn b() {}\n");
+    let tree = crate::syntax::parse(Language::Rust, &rope, None).expect("a tree");
+    let mut state = TreeState::Ready(tree);
+    let typed = crate::syntax::input_edit(&rope, 0, 0, "// x\n");
+    assert!(state.edit(&typed), "a reparse is queued");
+    let job = state.start_job(0, &rope).expect("the job starts");
+    assert!(job.1.is_some(), "an incremental reparse");
+    // While it runs, another keystroke: requests still get a tree, with both edits described.
+    let mut now = rope.clone();
+    now.insert(0, "// x\n");
+    let more = crate::syntax::input_edit(&now, now.len_bytes(), now.len_bytes(), "fn c() {}\n");
+    now.insert(now.len_chars(), "fn c() {}\n");
+    state.edit(&more);
+    let edited = state
+        .pending_reparse()
+        .expect("a tree while the reparse runs")
+        .tree();
+    assert!(edited.root_node().has_changes());
+    assert_eq!(edited.root_node().end_byte(), now.len_bytes());
+    let b = edited.root_node().named_child(1).expect("fn b");
+    assert_eq!(
+        now.byte_slice(b.start_byte()..b.end_byte()).to_string(),
+        "fn b() {}"
+    );
+}

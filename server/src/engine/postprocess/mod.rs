@@ -64,7 +64,8 @@ pub struct PostContext<'a> {
 #[derive(Clone, Copy, Debug)]
 pub struct SyntaxInput<'a> {
     pub rope: &'a Rope,
-    /// The tree of exactly `rope`, if one is at hand; otherwise the check parses.
+    /// The tree of `rope`, or the last parse's with the edits since described to it (its root
+    /// `has_changes()`); without an exact tree, a small document's check parses.
     pub tree: Option<&'a Tree>,
     pub cursor_byte: usize,
 }

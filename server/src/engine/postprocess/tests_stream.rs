@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use expect_test::{Expect, expect};
 use ropey::Rope;
 
-use super::errors::raises_errors;
+use super::errors::{check_window, raises_errors};
 use super::tests::fixture;
 use super::*;
 
@@ -162,6 +162,78 @@ fn a_large_file_is_checked_in_the_window_around_the_cursor() {
             broken
         ));
     }
+}
+
+#[test]
+fn a_large_file_is_checked_in_the_items_around_the_cursor_of_its_latest_tree() {
+    let text = large_rust_file();
+    let rope = Rope::from_str(&text);
+    let tree = crate::syntax::parse(Language::Rust, &rope, None).expect("a tree");
+    let middle = text.len() / 2;
+    let cursor_byte = middle + text[middle..].find("    let mut total").expect("a body");
+    let item = |at: usize| {
+        let start = text[..at].rfind("fn compute_").expect("a function");
+        start..start + text[start..].find("\n}\n").expect("its end") + 2
+    };
+    let holding = item(cursor_byte);
+    assert_eq!(check_window(Some(&tree), &rope, cursor_byte), holding);
+    // On the blank line between two functions: both.
+    let between = holding.end + 1;
+    let next = item(between + 20);
+    assert_eq!(
+        check_window(Some(&tree), &rope, between),
+        holding.start..next.end
+    );
+    // Without a tree: the lines around the cursor.
+    let lines = check_window(None, &rope, cursor_byte);
+    assert!(lines.contains(&cursor_byte) && lines.len() > holding.len());
+
+    // Typed a line earlier in the file, the reparse still pending: the edited tree's positions
+    // are the new text's, so the window is still the function and the verdicts are the same.
+    let typed = "    let typed = 1;\n";
+    let at = holding.start - 2 * holding.len();
+    let at = at + text[at..].find("    let mut total").expect("a body");
+    let mut edited = tree.clone();
+    edited.edit(&crate::syntax::input_edit(&rope, at, at, typed));
+    let mut now = rope.clone();
+    now.insert(rope.byte_to_char(at), typed);
+    let cursor_now = cursor_byte + typed.len();
+    assert!(edited.root_node().has_changes());
+    assert_eq!(
+        check_window(Some(&edited), &now, cursor_now),
+        holding.start + typed.len()..holding.end + typed.len()
+    );
+    let valid = "let extra = items.len() as u32;\n    ";
+    let broken = "let extra = items.len( as u32;\n    ";
+    assert!(!raises_errors(
+        Language::Rust,
+        Some(&edited),
+        &now,
+        cursor_now,
+        valid
+    ));
+    assert!(raises_errors(
+        Language::Rust,
+        Some(&edited),
+        &now,
+        cursor_now,
+        broken
+    ));
+    // A small document never counts errors in an edited tree: it parses its text instead.
+    let small = Rope::from_str("fn f() {\n    \n}\n");
+    let small_tree = crate::syntax::parse(Language::Rust, &small, None).expect("a tree");
+    let mut stale = small_tree.clone();
+    stale.edit(&crate::syntax::input_edit(&small, 13, 13, "(("));
+    let mut small_now = small.clone();
+    small_now.insert(13, "((");
+    // The text already has the user's error; the suggestion adds none (the stale tree has none).
+    assert!(!raises_errors(
+        Language::Rust,
+        Some(&stale),
+        &small_now,
+        15,
+        "1"
+    ));
 }
 
 /// Timing, not an assertion: run with `cargo test --release -p spark-lsp --lib
