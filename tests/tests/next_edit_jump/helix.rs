@@ -94,8 +94,15 @@ async fn helix_applies_jump_after_jump_by_code_action_each_title_naming_its_line
 
     // `space a` again, the cursor still on line 1: the title names where the next edit is,
     // and choosing it applies it with no model call.
-    let listed = actions(&mut client, at(1, 9)).await?;
-    let action = next_edit_action(&listed);
+    // The model has the chain's last question; its answer may still be on its way.
+    let mut action = next_edit_action(&actions(&mut client, at(1, 9)).await?);
+    for _ in 0..500 {
+        if action["title"] != "Apply suggested edit" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        action = next_edit_action(&actions(&mut client, at(1, 9)).await?);
+    }
     assert_eq!(action["title"], "Apply suggested edit at line 51");
     server.push_answer(no_edit(&after_second, 50, 7));
     let resolved = apply_action(&mut client, action, 4).await?;
