@@ -48,14 +48,25 @@ async fn main() {
         "next-edit replay: {} real commits, {hunks} true hunks; model 100 ms + prefill 20,000 tokens/s, decode 1,000 tokens/s; {repeats} replays per format",
         commits.len()
     );
+    // The replay types at machine speed, so the 5 s cooldowns (wall clock) after a rejection
+    // would silence the rest of a commit that a person types over minutes; they are off here,
+    // and what keeps a rejected edit from coming back is the rejection memory alone.
     let formats = [
-        ("chat", "spark-next-edit", json!({"format": "chat"})),
+        (
+            "chat",
+            "spark-next-edit",
+            json!({"format": "chat", "cooldownMs": 0}),
+        ),
         (
             "chat + model jumps",
             "spark-next-edit",
-            json!({"format": "chat", "modelJump": true}),
+            json!({"format": "chat", "modelJump": true, "cooldownMs": 0}),
         ),
-        ("sweep", "sweep-next-edit-1.5b", json!({"format": "sweep"})),
+        (
+            "sweep",
+            "sweep-next-edit-1.5b",
+            json!({"format": "sweep", "cooldownMs": 0}),
+        ),
     ];
     for (format, model, next_edit) in formats {
         let options = Options {
