@@ -121,6 +121,7 @@ export const TESTS = [
 
 const FUNCTION = "def add(a, b):\n    total = a + b\n    return total\n";
 const REWRITTEN = "def add(a, b):\n    return a + b\n";
+const NEXT_EDIT_ANSWER = "intent: high\n    sum = a + b\n    return sum\n";
 
 TESTS.push(
   {
@@ -187,7 +188,9 @@ TESTS.push(
     async run(ctx) {
       const { workbench, model, page } = ctx;
       await open(ctx, "next.py", FUNCTION);
-      model.answer("def add(a, b):\n    sum = a + b\n    return sum\n");
+      // The cursor is at the end of the file: the editable region is the two lines above it (and
+      // its own empty line), which the model rewrites after its intent line.
+      model.answer(NEXT_EDIT_ANSWER);
       await workbench.command("Spark: Show Next Edit");
       const preview = await waitFor(
         () =>
@@ -211,7 +214,9 @@ TESTS.push(
     async run(ctx) {
       const { workbench, model, page } = ctx;
       await open(ctx, "goto.py", FUNCTION);
-      model.answer("def add(a, b):\n    sum = a + b\n    return sum\n");
+      // The cursor is at the end of the file: the editable region is the two lines above it (and
+      // its own empty line), which the model rewrites after its intent line.
+      model.answer(NEXT_EDIT_ANSWER);
       await workbench.command("Spark: Go to Next Edit");
       await waitFor(
         () =>
