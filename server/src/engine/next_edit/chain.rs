@@ -126,9 +126,6 @@ impl Engine {
         self.answered.forget(&snapshot.uri);
         // The first call of the chain is the engine's next edit at the accept, where the rest
         // of a multi-hunk answer (kept in the document's next-edit entry) is served first.
-        if !jumps.enabled {
-            return self.next_edit(snapshot, cursor, settings).await;
-        }
         self.ask(snapshot, cursor, settings, jumps, Asker::Chain)
             .await
     }

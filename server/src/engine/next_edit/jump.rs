@@ -109,9 +109,6 @@ impl Engine {
         settings: &RequestSettings,
         jumps: &JumpSettings,
     ) -> NextEditResult {
-        if !jumps.enabled {
-            return self.next_edit(snapshot, cursor, settings).await;
-        }
         self.ask(snapshot, cursor, settings, jumps, Asker::Client)
             .await
     }
@@ -137,6 +134,10 @@ impl Engine {
         jumps: &JumpSettings,
         asker: Asker,
     ) -> NextEditResult {
+        if !jumps.enabled {
+            // Only the cursor's own region: the engine's entry shares it between askers.
+            return self.next_edit(snapshot, cursor, settings).await;
+        }
         let region = editable_region(&snapshot.rope, cursor);
         let pending = {
             let mut asks = self.asks.lock().unwrap_or_else(|e| e.into_inner());
