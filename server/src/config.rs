@@ -244,7 +244,7 @@ pub struct NextEditConfig {
     /// diagnostic nearby, another use of a renamed identifier, another call of a changed call.
     pub jumps: bool,
     /// When those places hold nothing either, ask the model where the next edit is (one short
-    /// extra call).
+    /// extra call; skipped while the eagerness is low).
     pub model_jump: bool,
 }
 
@@ -255,7 +255,7 @@ impl Default for NextEditConfig {
             eagerness: Eagerness::default(),
             cooldown_ms: 5_000,
             jumps: true,
-            model_jump: false,
+            model_jump: true,
         }
     }
 }

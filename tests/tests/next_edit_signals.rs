@@ -142,7 +142,9 @@ async fn a_rejected_next_edit_is_not_shown_again_after_edits_elsewhere() -> anyh
 #[tokio::test]
 async fn an_accepted_next_edit_and_copilots_signals_are_counted() -> anyhow::Result<()> {
     let server = model_server().await?;
-    let mut client = spark(&server, json!({})).await?;
+    // The chain after the accept asks its region only: the model's location question would
+    // take the ghost text's scripted answer.
+    let mut client = spark(&server, json!({"modelJump": false})).await?;
     let text = renamed(&mut client).await?;
     server.push_answer(rename_everywhere(&text));
     let result = next_edit(&mut client, 2, 1).await?;

@@ -107,7 +107,7 @@ fn defaults() {
             "eagerness": "auto",
             "cooldownMs": 5000,
             "jumps": true,
-            "modelJump": false
+            "modelJump": true
           }
         }"#]]
     .assert_eq(&json);

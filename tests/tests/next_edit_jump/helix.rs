@@ -19,7 +19,9 @@ async fn helix(server: &ModelServer) -> anyhow::Result<LspClient> {
         .find(|m| m["method"] == "initialize")
         .ok_or_else(|| anyhow::anyhow!("no initialize in the recording"))?;
     initialize["params"]["initializationOptions"] = json!({"provider": {"kind": "openai-chat",
-        "baseUrl": server.http_base(), "apiKeyEnv": "SPARK_JUMP_KEY", "model": "m"}});
+        "baseUrl": server.http_base(), "apiKeyEnv": "SPARK_JUMP_KEY", "model": "m"},
+        // The jumps here are the rename's places; the model is not asked where.
+        "nextEdit": {"modelJump": false}});
     let env = [("SPARK_JUMP_KEY", KEY)];
     let mut client = LspClient::spawn(&[], &env).await?;
     let response = client

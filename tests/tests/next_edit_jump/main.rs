@@ -132,21 +132,25 @@ async fn a_diagnostic_a_code_action_listed_is_a_place_too() -> anyhow::Result<()
 
 #[tokio::test]
 async fn no_place_to_go_is_an_empty_answer_and_no_extra_model_call() -> anyhow::Result<()> {
-    let server = model_server().await?;
-    let mut client = spark(&server, json!({})).await?;
-    let text = source(40, &[30]);
-    client.open(URI, "rust", 1, &text).await?;
-    // Only a hint, far away: no place. The cursor's region is asked once.
-    let hint =
-        json!({"range": {"start": at(30, 4), "end": at(30, 5)}, "severity": 4, "message": "hint"});
-    let params = json!({"textDocument": {"uri": URI}, "diagnostics": [hint]});
-    client.notify("spark/didChangeDiagnostics", params).await?;
-    server.push_answer(no_edit(&text, 1, 4));
-    let result = next_edit(&mut client, 1, at(1, 4)).await?;
-    assert_eq!(result, json!({"edits": []}));
-    assert_eq!(model_calls(&server).len(), 1);
-    let stats = client.request("spark/stats", Value::Null).await?;
-    assert_eq!(stats["result"]["modelCalls"], 1, "{stats}");
+    // Without the model's location question (turned off, or skipped while the eagerness is
+    // low), a request with no place to go costs its own region's call only.
+    for settings in [json!({"modelJump": false}), json!({"eagerness": "low"})] {
+        let server = model_server().await?;
+        let mut client = spark(&server, settings.clone()).await?;
+        let text = source(40, &[30]);
+        client.open(URI, "rust", 1, &text).await?;
+        // Only a hint, far away: no place. The cursor's region is asked once.
+        let hint = json!({"range": {"start": at(30, 4), "end": at(30, 5)}, "severity": 4,
+            "message": "hint"});
+        let params = json!({"textDocument": {"uri": URI}, "diagnostics": [hint]});
+        client.notify("spark/didChangeDiagnostics", params).await?;
+        server.push_answer(no_edit(&text, 1, 4));
+        let result = next_edit(&mut client, 1, at(1, 4)).await?;
+        assert_eq!(result, json!({"edits": []}), "{settings}");
+        assert_eq!(model_calls(&server).len(), 1, "{settings}");
+        let stats = client.request("spark/stats", Value::Null).await?;
+        assert_eq!(stats["result"]["modelCalls"], 1, "{settings}: {stats}");
+    }
     Ok(())
 }
 
@@ -164,10 +168,10 @@ async fn jumps_off_and_the_model_location_question() -> anyhow::Result<()> {
     assert_eq!(result, json!({"edits": []}));
     assert_eq!(model_calls(&server).len(), 1);
 
-    // `modelJump`: nothing local to try, so the model is asked where; it names line 26
-    // (1-based), and the next edit is asked there.
+    // `modelJump` (the default): nothing local to try, so the model is asked where; it names
+    // line 26 (1-based), and the next edit is asked there.
     let server = model_server().await?;
-    let mut client = spark(&server, json!({"modelJump": true})).await?;
+    let mut client = spark(&server, json!({})).await?;
     let text = source(40, &[]);
     client.open(URI, "rust", 1, &text).await?;
     server.push_answer(no_edit(&text, 1, 4));
@@ -187,8 +191,9 @@ async fn jumps_off_and_the_model_location_question() -> anyhow::Result<()> {
 #[tokio::test]
 async fn after_an_accept_the_chain_finds_the_next_use_before_the_editor_asks() -> anyhow::Result<()>
 {
+    // The chain's places are the rename's; the model is not asked where (that is tested above).
     let server = model_server().await?;
-    let mut client = spark(&server, json!({})).await?;
+    let mut client = spark(&server, json!({"modelJump": false})).await?;
     let text = source(60, &[30, 50]);
     client.open(URI, "rust", 1, &text).await?;
     change(&mut client, 2, (at(1, 8), at(1, 13)), "v").await?;

@@ -119,6 +119,12 @@ impl Controller {
         state.cooldown = cooldown;
     }
 
+    /// Whether the user's eagerness is low now (set, or `auto` after many rejections): such a
+    /// user gets fewer, surer suggestions, so no extra model call looks for a place.
+    pub fn eagerness_is_low(&self) -> bool {
+        self.state().eagerness.level() == super::eagerness::Level::Low
+    }
+
     /// Whether a next-edit request at `line` of `uri`'s `version` may go on; an open request is
     /// remembered as the line's latest.
     pub fn gate(&self, uri: &Arc<str>, version: i32, line: usize) -> Gate {

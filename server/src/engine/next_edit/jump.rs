@@ -209,7 +209,7 @@ impl Engine {
                 return Ok(Some(edits));
             }
         }
-        if !jumps.model_jump || ticket.is_superseded() {
+        if !jumps.model_jump || self.controller().eagerness_is_low() || ticket.is_superseded() {
             return Ok(None);
         }
         let Some(byte) = self
