@@ -66,7 +66,7 @@ pub(crate) fn chat_completions(ctx: &mut PlanCtx<'_>, body: &Value) -> Plan {
     let prediction = content_text(&body["prediction"]["content"]);
     let usage = Usage {
         prompt: estimate_tokens(&counted),
-        cached: 0,
+        cached: ctx.shared.cached_chat_tokens(&counted),
         completion: answer.output_tokens(),
         prediction: prediction_tokens(&prediction, &answer.text),
     };

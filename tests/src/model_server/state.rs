@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use super::config::{Endpoint, Fault, ModelServerConfig, RecordedRequest};
 use super::oracle::Oracle;
+use super::text::estimate_tokens;
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -34,6 +35,8 @@ pub(crate) struct Shared {
     finished: Mutex<Vec<Instant>>,
     /// Context size in tokens of every finished `store:true` response, by id.
     stored: Mutex<HashMap<String, u64>>,
+    /// The latest Chat Completions prompts, newest last, for the prompt cache.
+    prompt_cache: Mutex<VecDeque<String>>,
     pub connections: AtomicUsize,
     pub ws_connections: AtomicUsize,
     /// Connections that spoke HTTP/2.
@@ -42,6 +45,13 @@ pub(crate) struct Shared {
     pub thinking_tokens: AtomicU64,
     next_id: AtomicU64,
 }
+
+/// Prompts the Chat Completions prompt cache compares with.
+const PROMPT_CACHE_ENTRIES: usize = 32;
+/// Shorter prompts are never cached.
+const CACHE_MIN_TOKENS: u64 = 1_024;
+/// Cached prefixes count in whole blocks.
+const CACHE_BLOCK_TOKENS: u64 = 128;
 
 impl Shared {
     /// Counts an answer's hidden thinking tokens.
@@ -60,12 +70,40 @@ impl Shared {
             requests: Mutex::default(),
             finished: Mutex::default(),
             stored: Mutex::default(),
+            prompt_cache: Mutex::default(),
             connections: AtomicUsize::new(0),
             ws_connections: AtomicUsize::new(0),
             http2_connections: AtomicUsize::new(0),
             thinking_tokens: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
         }
+    }
+
+    /// Prompt tokens of `prompt` a Chat Completions prompt cache holds, as OpenAI's automatic
+    /// caching counts them: the longest exact prefix shared with a recent prompt, in blocks of
+    /// 128 tokens, for prompts of 1,024 tokens or more; then remembers `prompt`.
+    /// <https://developers.openai.com/api/docs/guides/prompt-caching>
+    pub fn cached_chat_tokens(&self, prompt: &str) -> u64 {
+        let mut recent = lock(&self.prompt_cache);
+        let common = recent
+            .iter()
+            .map(|p| {
+                p.bytes()
+                    .zip(prompt.bytes())
+                    .take_while(|(a, b)| a == b)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0);
+        if recent.len() == PROMPT_CACHE_ENTRIES {
+            recent.pop_front();
+        }
+        recent.push_back(prompt.to_owned());
+        if estimate_tokens(prompt) < CACHE_MIN_TOKENS {
+            return 0;
+        }
+        // Whole tokens only (about four bytes each), in whole blocks.
+        (common as u64 / 4) / CACHE_BLOCK_TOKENS * CACHE_BLOCK_TOKENS
     }
 
     /// A fresh id such as `resp_0000000000000007` (the prefix includes its separator), unique within this server.

@@ -57,6 +57,33 @@ async fn chat_completions_stream_shape() {
 }
 
 #[tokio::test]
+async fn chat_completions_cache_long_shared_prefixes_in_blocks_as_openai_does() {
+    let server = start().await;
+    let mut client = HttpClient::connect(server.addr()).await.unwrap();
+    let shared = "fn f() {}\n".repeat(600); // 6,000 bytes: about 1,500 tokens
+    let mut cached = Vec::new();
+    for tail in ["first", "second", "short"] {
+        let content = if tail == "short" {
+            "write main".to_owned()
+        } else {
+            format!("{shared}{tail}")
+        };
+        server.push_answer("ok");
+        let body = json!({"model": "m", "stream": false,
+            "messages": [{"role": "user", "content": content}]});
+        let response = client
+            .post_json("/v1/chat/completions", &body)
+            .await
+            .unwrap();
+        let usage = response.json().unwrap()["usage"].clone();
+        cached.push(usage["prompt_tokens_details"]["cached_tokens"].as_u64().unwrap());
+    }
+    // Nothing before the first; then the shared 6,000 bytes (1,500 tokens) in whole 128-token
+    // blocks; a prompt under 1,024 tokens is never cached.
+    assert_eq!(cached, [0, 1_408, 0]);
+}
+
+#[tokio::test]
 async fn chat_stop_sequences_and_token_cap() {
     let server = start().await;
     server.push_answer("let x = 1;\nlet y = 2;\n");

@@ -92,34 +92,56 @@ impl Workspace {
     }
 }
 
-/// The lines of the current file shown around `region`: pages added alternately above and
-/// below while they fit in `tokens`. The first and last shown lines (0-based, end exclusive).
+/// The lines of the current file shown around `region`, within `tokens`: the region's own
+/// pages, then pages above it (up to a third of `tokens`) and below it, then more above if the
+/// file ends below. The first and last shown lines (0-based, end exclusive).
+///
+/// Pages are fixed blocks of [`PAGE_LINES`] lines counted from the top of the file, and what is
+/// shown above the region depends only on the text above it, which the user is not editing. So
+/// while the cursor moves and types within its pages, the prompt starts with the same lines
+/// every time, and a provider's prompt cache keeps that prefix (OpenAI caches exact prefixes of
+/// 1,024 tokens and more; llama.cpp and Ollama reuse the last prompt's common prefix).
 pub fn page_around(rope: &Rope, region: &Range<usize>, tokens: usize) -> Range<usize> {
     let lines = rope.len_lines();
-    let mut first = rope.byte_to_line(region.start);
-    let mut end = rope.byte_to_line(region.end).max(first + 1).min(lines);
-    let mut left = tokens.saturating_sub(estimate_tokens(&text(rope, first..end)));
-    let (mut up, mut down) = (true, true);
-    let mut above = true;
-    while up || down {
-        above = (above && up) || !down;
-        let page = if above {
-            first.saturating_sub(PAGE_LINES)..first
-        } else {
-            end..(end + PAGE_LINES).min(lines)
-        };
-        let cost = estimate_tokens(&text(rope, page.clone()));
-        if page.is_empty() || cost > left {
-            *(if above { &mut up } else { &mut down }) = false;
-        } else {
-            left -= cost;
-            if above {
-                first = page.start;
-            } else {
-                end = page.end;
+    let region_first = rope.byte_to_line(region.start);
+    let region_end = rope.byte_to_line(region.end).max(region_first + 1).min(lines);
+    let cost = |range: Range<usize>| estimate_tokens(&text(rope, range));
+    let aligned = (region_first / PAGE_LINES * PAGE_LINES)
+        ..region_end
+            .div_ceil(PAGE_LINES)
+            .saturating_mul(PAGE_LINES)
+            .min(lines);
+    let (mut first, mut end) = if cost(aligned.clone()) <= tokens {
+        (aligned.start, aligned.end)
+    } else {
+        (region_first, region_end)
+    };
+    let mut left = tokens.saturating_sub(cost(first..end));
+    let grow_up = |first: &mut usize, budget: usize| -> usize {
+        let mut spent = 0;
+        while *first > 0 {
+            let page = first.saturating_sub(PAGE_LINES)..*first;
+            let page_cost = cost(page.clone());
+            if spent + page_cost > budget {
+                break;
             }
+            spent += page_cost;
+            *first = page.start;
         }
-        above = !above;
+        spent
+    };
+    left -= grow_up(&mut first, left.min(tokens / 3));
+    while end < lines {
+        let page = end..(end + PAGE_LINES).min(lines);
+        let page_cost = cost(page.clone());
+        if page_cost > left {
+            break;
+        }
+        left -= page_cost;
+        end = page.end;
+    }
+    if end == lines {
+        grow_up(&mut first, left);
     }
     first..end
 }
@@ -209,19 +231,39 @@ mod tests {
     }
 
     #[test]
-    fn pages_grow_outward_within_the_budget() {
+    fn pages_are_fixed_blocks_around_the_region_within_the_budget() {
         let rope = numbered(100);
-        let region = rope.line_to_byte(50)..rope.line_to_byte(58);
+        let region = rope.line_to_byte(52)..rope.line_to_byte(58);
         let cost = |lines: Range<usize>| estimate_tokens(&text(&rope, lines));
-        // The region alone, then one page each side.
-        assert_eq!(page_around(&rope, &region, 0), 50..58);
-        let budget = cost(50..58) + cost(40..50) + cost(58..68);
-        assert_eq!(page_around(&rope, &region, budget), 40..68);
-        assert_eq!(page_around(&rope, &region, budget - 1), 40..58);
+        // Too little for the region's pages: the region alone.
+        assert_eq!(page_around(&rope, &region, 0), 52..58);
+        // The region's page, then half of the rest above, the rest below.
+        assert_eq!(page_around(&rope, &region, cost(50..60)), 50..60);
+        let budget = cost(50..60) + 2 * cost(40..50);
+        assert_eq!(page_around(&rope, &region, budget), 40..70);
+        assert_eq!(page_around(&rope, &region, budget - 1), 50..70);
         // At the top of the file, the pages all go below.
         let top = 0..rope.line_to_byte(3);
-        let budget = cost(0..3) + cost(3..13) + cost(13..23);
-        assert_eq!(page_around(&rope, &top, budget), 0..23);
+        let budget = cost(0..10) + cost(10..20) + cost(20..30);
+        assert_eq!(page_around(&rope, &top, budget), 0..30);
+        // Where the file ends below, what is left goes above.
+        let bottom = rope.line_to_byte(95)..rope.line_to_byte(99);
+        let budget = cost(90..101) + 3 * cost(60..70);
+        assert_eq!(page_around(&rope, &bottom, budget), 60..101);
         assert_eq!(page_around(&rope, &region, usize::MAX), 0..101);
+    }
+
+    #[test]
+    fn typing_in_the_region_keeps_the_lines_shown_above_it() {
+        let text: String = (0..300).map(|i| format!("let value_{i} = {i};\n")).collect();
+        let mut rope = Rope::from_str(&text);
+        let region = |rope: &Rope| rope.line_to_byte(150)..rope.line_to_byte(158);
+        let before = page_around(&rope, &region(&rope), 800);
+        // The user types a long line in the region: the window's top stays.
+        let at = rope.line_to_char(153);
+        rope.insert(at, &"x".repeat(400));
+        let after = page_around(&rope, &region(&rope), 800);
+        assert_eq!(before.start, after.start);
+        assert!(after.end < before.end, "{before:?} {after:?}");
     }
 }
