@@ -10,9 +10,9 @@
 //! user accepts true edits (Tab after Tab) and rejects the rest, then asks once more where it
 //! stands. The model decodes 1,000 tokens/s after 100 ms plus prefill at 20,000 tokens/s.
 //!
-//! It runs each prompt format the server offers (chat for instruction models, also with the
-//! model's next-location question for jumps; the Sweep next-edit format for a model named
-//! `sweep…`), `SPARK_BENCH_REPEATS` replays each (default 3; counts add up over them, times
+//! It runs each prompt format the server offers (chat for instruction models, also without the
+//! model's next-location question, so jumps go only to the places found locally; the Sweep
+//! next-edit format for a model named `sweep…`), `SPARK_BENCH_REPEATS` replays each (default 3; counts add up over them, times
 //! are medians over all), and prints one line per figure.
 //! Nothing is asserted: the figures are the result. `SPARK_LSP_BIN` picks the server binary
 //! (default: a debug build); `SPARK_BENCH_COMMITS=fd-a4a4709,…` replays only those commits;
@@ -58,9 +58,9 @@ async fn main() {
             json!({"format": "chat", "cooldownMs": 0}),
         ),
         (
-            "chat + model jumps",
+            "chat, local places only (no model jumps)",
             "spark-next-edit",
-            json!({"format": "chat", "modelJump": true, "cooldownMs": 0}),
+            json!({"format": "chat", "modelJump": false, "cooldownMs": 0}),
         ),
         (
             "sweep",

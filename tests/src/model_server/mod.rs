@@ -162,6 +162,12 @@ impl ModelServer {
         self.shared.thinking_tokens.load(Ordering::Relaxed)
     }
 
+    /// Chat Completions prompt tokens the prompt cache held so far (OpenAI's automatic caching:
+    /// prefixes shared with recent prompts, 1,024 tokens or more, in 128-token blocks).
+    pub fn cached_chat_tokens(&self) -> u64 {
+        self.shared.cached_chat_tokens.load(Ordering::Relaxed)
+    }
+
     /// Connections so far that spoke HTTP/2 (ALPN `h2`, or h2c).
     pub fn http2_connections(&self) -> usize {
         self.shared.http2_connections.load(Ordering::Relaxed)

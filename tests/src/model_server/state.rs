@@ -37,6 +37,8 @@ pub(crate) struct Shared {
     stored: Mutex<HashMap<String, u64>>,
     /// The latest Chat Completions prompts, newest last, for the prompt cache.
     prompt_cache: Mutex<VecDeque<String>>,
+    /// Chat Completions prompt tokens the prompt cache held, over all requests.
+    pub cached_chat_tokens: AtomicU64,
     pub connections: AtomicUsize,
     pub ws_connections: AtomicUsize,
     /// Connections that spoke HTTP/2.
@@ -71,6 +73,7 @@ impl Shared {
             finished: Mutex::default(),
             stored: Mutex::default(),
             prompt_cache: Mutex::default(),
+            cached_chat_tokens: AtomicU64::new(0),
             connections: AtomicUsize::new(0),
             ws_connections: AtomicUsize::new(0),
             http2_connections: AtomicUsize::new(0),
@@ -103,7 +106,9 @@ impl Shared {
             return 0;
         }
         // Whole tokens only (about four bytes each), in whole blocks.
-        (common as u64 / 4) / CACHE_BLOCK_TOKENS * CACHE_BLOCK_TOKENS
+        let cached = (common as u64 / 4) / CACHE_BLOCK_TOKENS * CACHE_BLOCK_TOKENS;
+        self.cached_chat_tokens.fetch_add(cached, Ordering::Relaxed);
+        cached
     }
 
     /// A fresh id such as `resp_0000000000000007` (the prefix includes its separator), unique within this server.

@@ -35,6 +35,8 @@ pub struct Tally {
     pub model_calls: usize,
     pub prompt_tokens: u64,
     pub output_tokens: u64,
+    /// Of `prompt_tokens`, those a Chat Completions prompt cache held.
+    pub cached_prompt_tokens: u64,
     /// Multi-hunk rewrites shown: time from the ask to the shown edit, and to the model's last
     /// byte, in ms.
     pub first_edit_ms: Vec<f64>,
@@ -88,6 +90,7 @@ impl Tally {
         }
         self.prompt_tokens += other.prompt_tokens;
         self.output_tokens += other.output_tokens;
+        self.cached_prompt_tokens += other.cached_prompt_tokens;
         self.first_edit_ms.extend_from_slice(&other.first_edit_ms);
         self.whole_answer_ms
             .extend_from_slice(&other.whole_answer_ms);
@@ -135,6 +138,12 @@ impl Tally {
             format!(
                 "model tokens per shown edit: {per_shown} ({} prompt + {} output tokens, {} model calls, {} shown)",
                 self.prompt_tokens, self.output_tokens, self.model_calls, self.shown,
+            ),
+            format!(
+                "prompt tokens a Chat Completions prompt cache held: {} of {} ({})",
+                self.cached_prompt_tokens,
+                self.prompt_tokens,
+                percent(self.cached_prompt_tokens as usize, self.prompt_tokens as usize),
             ),
             format!(
                 "requests without a model call: {} of {} ({})",

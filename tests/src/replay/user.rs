@@ -140,6 +140,7 @@ impl Replayer {
         self.tally.model_calls = questions.len();
         self.tally.prompt_tokens = questions.iter().map(|q| q.prompt_tokens).sum();
         self.tally.output_tokens = questions.iter().map(|q| q.output_tokens).sum();
+        self.tally.cached_prompt_tokens = self.server.cached_chat_tokens();
         self.client.shutdown_and_exit().await?;
         Ok((self.tally, stats["result"].clone()))
     }
