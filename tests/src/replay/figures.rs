@@ -143,7 +143,10 @@ impl Tally {
                 "prompt tokens a Chat Completions prompt cache held: {} of {} ({})",
                 self.cached_prompt_tokens,
                 self.prompt_tokens,
-                percent(self.cached_prompt_tokens as usize, self.prompt_tokens as usize),
+                percent(
+                    self.cached_prompt_tokens as usize,
+                    self.prompt_tokens as usize
+                ),
             ),
             format!(
                 "requests without a model call: {} of {} ({})",

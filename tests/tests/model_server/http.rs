@@ -76,7 +76,11 @@ async fn chat_completions_cache_long_shared_prefixes_in_blocks_as_openai_does() 
             .await
             .unwrap();
         let usage = response.json().unwrap()["usage"].clone();
-        cached.push(usage["prompt_tokens_details"]["cached_tokens"].as_u64().unwrap());
+        cached.push(
+            usage["prompt_tokens_details"]["cached_tokens"]
+                .as_u64()
+                .unwrap(),
+        );
     }
     // Nothing before the first; then the shared 6,000 bytes (1,500 tokens) in whole 128-token
     // blocks; a prompt under 1,024 tokens is never cached.

@@ -1,12 +1,11 @@
 //! The chat format of a next-edit request, for instruction models.
 //!
-//! The prompt goes from what changes least to what changes most, so that a provider's prompt
-//! cache keeps as long a prefix as it can from one ask to the next (Copilot's next edit orders
-//! it the same way). The context holds snippets of the files the user viewed or edited last.
-//! The query holds the current file paged around the cursor in fixed pages (the lines above the
-//! region stay the same while the user works in it) with the editable region between
-//! `<|editable_region_start|>` and `<|editable_region_end|>` lines and `<|cursor|>` at the caret,
-//! then the edit history over all files as diff hunks, which grows with every edit. The answer's first line states the intent (`intent: no_edit` ends the answer in a
+//! The context (the part that changes least, first for prompt caches) holds snippets of the
+//! files the user viewed or edited last. The query holds the edit history over all files as
+//! diff hunks (oldest first, so it grows at its end), then the current file in fixed pages
+//! around the cursor (see [`prompt::page_around`]) with the editable region between
+//! `<|editable_region_start|>` and `<|editable_region_end|>` lines and `<|cursor|>` at the
+//! caret. The answer's first line states the intent (`intent: no_edit` ends the answer in a
 //! few tokens); the region rewritten follows. The region is also sent as the predicted output,
 //! where the provider takes one: most of the rewrite is the region unchanged.
 
@@ -21,9 +20,9 @@ use crate::providers::{CURSOR_MARKER, ModelInput, ModelRequest};
 
 /// What the model is told about its job.
 pub const INSTRUCTIONS: &str = "You predict the next edit a programmer makes. You get \
-snippets of files they looked at, the current file with the editable region between the \
-lines <|editable_region_start|> and <|editable_region_end|> (<|cursor|> marks the cursor), and \
-their latest edits as diff hunks (oldest first). Predict the edit they will make next \
+snippets of files they looked at, their latest edits as diff hunks (oldest first), and the \
+current file with the editable region between the lines <|editable_region_start|> and \
+<|editable_region_end|>; <|cursor|> marks the cursor. Predict the edit they will make next \
 inside the region: finish the change they started, repeat their pattern where it still \
 applies, fix what their edit broke. Answer in this format only. First line: `intent: high`, \
 `intent: medium` or `intent: low`, how sure you are that they want this edit now; or \
@@ -49,6 +48,12 @@ pub fn request(
         context.push('\n');
     }
     let mut query = String::new();
+    let hunks = history::render(&workspace.changes, budget.history);
+    if !hunks.is_empty() {
+        query.push_str("The user's latest edits, oldest first:\n");
+        query.push_str(&hunks);
+        query.push('\n');
+    }
     let region_text = rope.byte_slice(region.clone()).to_string();
     let shown = prompt::page_around(rope, &region, budget.file);
     let first_region_line = rope.byte_to_line(region.start);
@@ -74,11 +79,6 @@ pub fn request(
     query.push_str(&prompt::text(rope, end_region_line..shown.end));
     if shown.end < rope.len_lines() {
         query.push_str("...\n");
-    }
-    let hunks = history::render(&workspace.changes, budget.history);
-    if !hunks.is_empty() {
-        query.push_str("\nThe user's latest edits, oldest first:\n");
-        query.push_str(&hunks);
     }
     query.push_str("\nAnswer with the intent line, then the editable region rewritten.");
     ModelRequest {

@@ -104,7 +104,10 @@ impl Workspace {
 pub fn page_around(rope: &Rope, region: &Range<usize>, tokens: usize) -> Range<usize> {
     let lines = rope.len_lines();
     let region_first = rope.byte_to_line(region.start);
-    let region_end = rope.byte_to_line(region.end).max(region_first + 1).min(lines);
+    let region_end = rope
+        .byte_to_line(region.end)
+        .max(region_first + 1)
+        .min(lines);
     let cost = |range: Range<usize>| estimate_tokens(&text(rope, range));
     let aligned = (region_first / PAGE_LINES * PAGE_LINES)
         ..region_end
@@ -255,7 +258,9 @@ mod tests {
 
     #[test]
     fn typing_in_the_region_keeps_the_lines_shown_above_it() {
-        let text: String = (0..300).map(|i| format!("let value_{i} = {i};\n")).collect();
+        let text: String = (0..300)
+            .map(|i| format!("let value_{i} = {i};\n"))
+            .collect();
         let mut rope = Rope::from_str(&text);
         let region = |rope: &Rope| rope.line_to_byte(150)..rope.line_to_byte(158);
         let before = page_around(&rope, &region(&rope), 800);
