@@ -162,7 +162,6 @@ impl Replayer {
     async fn ask(&mut self, doc: &mut Doc, stay: bool) -> Result<Outcome> {
         let remaining = history::hunks(&doc.text, &doc.after);
         self.oracle.set(&doc.text, &remaining, doc.cursor);
-        let finished_before = self.server.finished_at().len();
         let started = Instant::now();
         let params = json!({"textDocument": {"uri": doc.uri, "version": doc.version},
             "position": position(&doc.text, doc.cursor)});
@@ -200,9 +199,8 @@ impl Replayer {
         }
         // Timed: multi-hunk answers the model started after the ask (not a prefetch's).
         let fresh: Vec<&Question> = questions.iter().filter(|q| q.at >= started).collect();
-        if fresh.iter().any(|q| q.hunks >= 2) {
-            self.time_whole_answer(started, answered, finished_before, fresh.len())
-                .await;
+        if let Some(last) = fresh.last().filter(|q| q.hunks >= 2) {
+            self.time_whole_answer(started, answered, last.at).await;
         }
         let accepted = shown
             .as_ref()
@@ -284,24 +282,27 @@ impl Replayer {
         }
     }
 
-    /// Records the time to the shown edit and to the model's last byte of this ask's answers.
-    async fn time_whole_answer(
-        &mut self,
-        started: Instant,
-        answered: Instant,
-        finished_before: usize,
-        calls: usize,
-    ) {
+    /// Records the time to the shown edit and to the model's last byte of the answer it came
+    /// from: the ask's last model call, the one received at `asked` (calls within an ask are
+    /// one after another; the earlier ones said "no edit" or named a place).
+    async fn time_whole_answer(&mut self, started: Instant, answered: Instant, asked: Instant) {
         let deadline = Instant::now() + WHOLE_ANSWER_WAIT;
-        while self.server.finished_at().len() < finished_before + calls && Instant::now() < deadline
-        {
+        let finished = loop {
+            let finished = self
+                .server
+                .finished_at()
+                .into_iter()
+                .filter(|t| *t >= asked)
+                .min();
+            if finished.is_some() || Instant::now() >= deadline {
+                break finished;
+            }
             tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        let finished = self.server.finished_at();
-        if let Some(last) = finished.get(finished_before..).and_then(|f| f.iter().max()) {
+        };
+        if let Some(last) = finished {
             let ms = |t: Instant| t.saturating_duration_since(started).as_secs_f64() * 1e3;
             self.tally.first_edit_ms.push(ms(answered));
-            self.tally.whole_answer_ms.push(ms(*last));
+            self.tally.whole_answer_ms.push(ms(last));
         }
     }
 
