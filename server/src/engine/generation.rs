@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use ropey::Rope;
 use tree_sitter::Tree;
 
-use super::postprocess::{Decision, PostContext, StreamFilter, SyntaxInput};
+use super::postprocess::{Decision, PostContext, StreamFilter, SyntaxCheck};
 use super::scheduler::Ticket;
 use super::stats::Stats;
 use crate::providers::{ProviderError, TextStream};
@@ -88,13 +88,16 @@ async fn run(job: Job, tx: watch::Sender<Progress>, stats: Arc<Stats>) {
         document: (rope, tree, cursor_byte),
         started,
     } = job;
+    let check =
+        language.map(|language| Arc::new(SyntaxCheck::new(language, tree, rope, cursor_byte)));
+    if let Some(check) = check.clone() {
+        // Its costly half (the text as it is, parsed) runs while the model answers, on a
+        // thread of its own: not on the path of the request going out, nor of the answer.
+        tokio::task::spawn_blocking(move || check.prepare());
+    }
     let mut post = PostContext::new(&before, &after, language);
     post.is_chat_model = is_chat_model;
-    post.syntax = Some(SyntaxInput {
-        rope: &rope,
-        tree: tree.as_ref(),
-        cursor_byte,
-    });
+    post.syntax = check.as_deref();
     let mut filter = StreamFilter::new(&post);
     let mut first_token = None;
     loop {

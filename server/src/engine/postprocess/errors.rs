@@ -13,8 +13,12 @@
 //! needs no reparse: only positions matter here), at most [`MAX_WINDOW_BYTES`] of lines. Items
 //! of a few hundred bytes made the check ~10x cheaper than the fixed 4 KiB of lines, which cost
 //! ~0.8 ms per parse on the engine benchmark's 9,000-line file.
+//!
+//! The text as it is gets parsed while the model is still answering ([`SyntaxCheck::prepare`]),
+//! so that a finished suggestion costs one incremental parse.
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use ropey::Rope;
 use tree_sitter::Tree;
@@ -33,6 +37,7 @@ const MAX_WINDOW_BYTES: usize = 4 * 1024;
 /// (its root `has_changes()`); a small document is parsed here when there is no exact tree.
 /// Offsets beyond the text are clamped; a failed parse counts as "does not raise", since the
 /// check is a filter and must not drop suggestions on its own failure.
+#[cfg(test)]
 pub fn raises_errors(
     language: Language,
     old_tree: Option<&Tree>,
@@ -40,69 +45,127 @@ pub fn raises_errors(
     cursor_byte: usize,
     suggestion: &str,
 ) -> bool {
-    if rope.len_bytes() > WHOLE_DOCUMENT_BYTES {
-        return raises_errors_in_window(language, old_tree, rope, cursor_byte, suggestion);
-    }
-    let parsed;
-    // Error counts need the tree of exactly this text, not an edited one awaiting its reparse.
-    let old_tree = match old_tree.filter(|tree| !tree.root_node().has_changes()) {
-        Some(tree) => tree,
-        None => {
-            let Some(tree) = syntax::parse(language, rope, None) else {
-                return false;
-            };
-            parsed = tree;
-            &parsed
-        }
-    };
-    let cursor_char = rope.byte_to_char(cursor_byte.min(rope.len_bytes()));
-    let cursor_byte = rope.char_to_byte(cursor_char);
-    let mut new_rope = rope.clone();
-    new_rope.insert(cursor_char, suggestion);
-    let mut edited = old_tree.clone();
-    edited.edit(&syntax::input_edit(
-        rope,
-        cursor_byte,
-        cursor_byte,
-        suggestion,
-    ));
-    let Some(new_tree) = syntax::parse(language, &new_rope, Some(&edited)) else {
-        return false;
-    };
-    let before = affected_range(old_tree, language, rope, cursor_byte);
-    let after = before.start..before.end + suggestion.len();
-    syntax::error_count(&new_tree, after) > syntax::error_count(old_tree, before)
+    SyntaxCheck::new(language, old_tree.cloned(), rope.clone(), cursor_byte).raises(suggestion)
 }
 
-/// [`raises_errors`] for a large document: the whole lines of [`check_window`] parsed on their
-/// own, before and after the insertion. Cutting the text may add errors at its edges, the same
-/// on both sides.
-fn raises_errors_in_window(
+/// [`raises_errors`] for one insertion point, in two halves: the text as it is, parsed (the
+/// costly half, which [`SyntaxCheck::prepare`] does while the model is still answering), and
+/// the text with the suggestion, parsed incrementally from it once the suggestion is known.
+pub struct SyntaxCheck {
     language: Language,
-    tree: Option<&Tree>,
-    rope: &Rope,
+    rope: Rope,
+    /// The document's latest tree (see [`raises_errors`]).
+    tree: Option<Tree>,
+    /// On a character boundary.
     cursor_byte: usize,
-    suggestion: &str,
-) -> bool {
-    let cursor_byte = rope.char_to_byte(rope.byte_to_char(cursor_byte.min(rope.len_bytes())));
-    let Range { start, end } = check_window(tree, rope, cursor_byte);
-    let start = rope.line_to_byte(rope.byte_to_line(start));
-    let end = rope.line_to_byte((rope.byte_to_line(end) + 1).min(rope.len_lines()));
-    let old = Rope::from(rope.byte_slice(start..end));
-    let at = cursor_byte - start;
-    let mut new = old.clone();
-    new.insert(old.byte_to_char(at), suggestion);
-    let Some(old_tree) = syntax::parse(language, &old, None) else {
-        return false;
-    };
-    // The insertion reparsed incrementally: tree-sitter re-lexes only around it.
-    let mut edited = old_tree.clone();
-    edited.edit(&syntax::input_edit(&old, at, at, suggestion));
-    let Some(new_tree) = syntax::parse(language, &new, Some(&edited)) else {
-        return false;
-    };
-    syntax::error_count(&new_tree, 0..new.len_bytes())
-        > syntax::error_count(&old_tree, 0..old.len_bytes())
+    /// `None` inside when the text could not be parsed: nothing is then dropped.
+    before: OnceLock<Option<Before>>,
+}
+
+/// The text around the insertion point as it is, parsed.
+enum Before {
+    /// A small document: its exact tree, and the bytes whose errors count.
+    Document { tree: Tree, counted: Range<usize> },
+    /// A large document: the lines of [`check_window`] from `start` on, parsed on their own.
+    /// Cutting the text may add errors at its edges, the same with the suggestion and without.
+    Window {
+        start: usize,
+        text: Rope,
+        tree: Tree,
+    },
+}
+
+impl std::fmt::Debug for SyntaxCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyntaxCheck")
+            .field("language", &self.language)
+            .field("cursor_byte", &self.cursor_byte)
+            .field("prepared", &self.before.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SyntaxCheck {
+    pub fn new(language: Language, tree: Option<Tree>, rope: Rope, cursor_byte: usize) -> Self {
+        let cursor_byte = rope.char_to_byte(rope.byte_to_char(cursor_byte.min(rope.len_bytes())));
+        Self {
+            language,
+            rope,
+            tree,
+            cursor_byte,
+            before: OnceLock::new(),
+        }
+    }
+
+    /// Parses the text as it is, if that is not done yet.
+    pub fn prepare(&self) {
+        self.before();
+    }
+
+    fn before(&self) -> Option<&Before> {
+        self.before
+            .get_or_init(|| {
+                if self.rope.len_bytes() > WHOLE_DOCUMENT_BYTES {
+                    self.window()
+                } else {
+                    self.document()
+                }
+            })
+            .as_ref()
+    }
+
+    fn document(&self) -> Option<Before> {
+        let (language, rope) = (self.language, &self.rope);
+        // Error counts need the tree of exactly this text, not an edited one awaiting its reparse.
+        let tree = match self
+            .tree
+            .as_ref()
+            .filter(|tree| !tree.root_node().has_changes())
+        {
+            Some(tree) => tree.clone(),
+            None => syntax::parse(language, rope, None)?,
+        };
+        let counted = affected_range(&tree, language, rope, self.cursor_byte);
+        Some(Before::Document { tree, counted })
+    }
+
+    /// A broken suggestion makes tree-sitter's error recovery reparse far more than the
+    /// insertion (73 ms in a 9,000-line file), hence the window of lines.
+    fn window(&self) -> Option<Before> {
+        let rope = &self.rope;
+        let Range { start, end } = check_window(self.tree.as_ref(), rope, self.cursor_byte);
+        let start = rope.line_to_byte(rope.byte_to_line(start));
+        let end = rope.line_to_byte((rope.byte_to_line(end) + 1).min(rope.len_lines()));
+        let text = Rope::from(rope.byte_slice(start..end));
+        let tree = syntax::parse(self.language, &text, None)?;
+        Some(Before::Window { start, text, tree })
+    }
+
+    /// Whether inserting `suggestion` raises the error count (parses the text as it is first,
+    /// if [`SyntaxCheck::prepare`] did not).
+    pub fn raises(&self, suggestion: &str) -> bool {
+        let Some(before) = self.before() else {
+            return false;
+        };
+        let (text, at, tree, counted) = match before {
+            Before::Document { tree, counted } => {
+                (&self.rope, self.cursor_byte, tree, counted.clone())
+            }
+            Before::Window { start, text, tree } => {
+                (text, self.cursor_byte - start, tree, 0..text.len_bytes())
+            }
+        };
+        // The insertion reparsed incrementally: tree-sitter re-lexes only around it.
+        let mut new_text = text.clone();
+        new_text.insert(text.byte_to_char(at), suggestion);
+        let mut edited = tree.clone();
+        edited.edit(&syntax::input_edit(text, at, at, suggestion));
+        let Some(new_tree) = syntax::parse(self.language, &new_text, Some(&edited)) else {
+            return false;
+        };
+        let after = counted.start..counted.end + suggestion.len();
+        syntax::error_count(&new_tree, after) > syntax::error_count(tree, counted)
+    }
 }
 
 /// The bytes a large document's check parses: the top-level item holding the cursor, or the

@@ -39,10 +39,8 @@ mod tests_exact;
 #[cfg(test)]
 mod tests_stream;
 
+pub use errors::SyntaxCheck;
 pub use stream::StreamFilter;
-
-use ropey::Rope;
-use tree_sitter::Tree;
 
 use crate::syntax::Language;
 
@@ -56,18 +54,8 @@ pub struct PostContext<'a> {
     pub language: Option<Language>,
     /// Chat models wrap code in markdown and prose; completion (FIM) models do not.
     pub is_chat_model: bool,
-    /// The whole document, for the syntax-error check; skipped when `None`.
-    pub syntax: Option<SyntaxInput<'a>>,
-}
-
-/// The document and its tree, for [`errors::raises_errors`].
-#[derive(Clone, Copy, Debug)]
-pub struct SyntaxInput<'a> {
-    pub rope: &'a Rope,
-    /// The tree of `rope`, or the last parse's with the edits since described to it (its root
-    /// `has_changes()`); without an exact tree, a small document's check parses.
-    pub tree: Option<&'a Tree>,
-    pub cursor_byte: usize,
+    /// The syntax-error check of the insertion point; skipped when `None`.
+    pub syntax: Option<&'a SyntaxCheck>,
 }
 
 impl<'a> PostContext<'a> {

@@ -10,7 +10,7 @@ use super::block::{Block, Verdict};
 use super::chat::{Chat, ChatVerdict};
 use super::cursor::Cursor;
 use super::repeat::{self, Candidate, Repeat};
-use super::{Decision, PostContext, StopReason, errors, lead, suffix};
+use super::{Decision, PostContext, StopReason, lead, suffix};
 
 pub struct StreamFilter<'a> {
     ctx: PostContext<'a>,
@@ -122,12 +122,8 @@ impl<'a> StreamFilter<'a> {
         if text.trim().is_empty() || repeat::repeats_previous_lines(&self.cursor, text) {
             return None;
         }
-        if let (Some(language), Some(syntax)) = (self.ctx.language, self.ctx.syntax) {
-            let raises =
-                errors::raises_errors(language, syntax.tree, syntax.rope, syntax.cursor_byte, text);
-            if raises {
-                return None;
-            }
+        if self.ctx.syntax.is_some_and(|check| check.raises(text)) {
+            return None;
         }
         Some(text.to_owned())
     }

@@ -20,13 +20,10 @@ pub(super) fn suggest(language: Language, chat: bool, text: &str, raw: &str) -> 
     let (text, cursor_byte) = fixture(text);
     let rope = Rope::from_str(&text);
     let tree = crate::syntax::parse(language, &rope, None);
+    let check = SyntaxCheck::new(language, tree, rope, cursor_byte);
     let ctx = PostContext {
         is_chat_model: chat,
-        syntax: Some(SyntaxInput {
-            rope: &rope,
-            tree: tree.as_ref(),
-            cursor_byte,
-        }),
+        syntax: Some(&check),
         ..PostContext::new(&text[..cursor_byte], &text[cursor_byte..], Some(language))
     };
     finish(&ctx, raw)

@@ -236,6 +236,45 @@ fn a_large_file_is_checked_in_the_items_around_the_cursor_of_its_latest_tree() {
     ));
 }
 
+#[test]
+fn a_check_prepared_while_the_model_answers_gives_the_same_verdicts() {
+    let large = large_rust_file();
+    let small = "fn add(a: u32, b: u32) -> u32 {\n    let mut total = 0;\n    total\n}\n";
+    for text in [large.as_str(), small] {
+        let rope = Rope::from_str(text);
+        let tree = crate::syntax::parse(Language::Rust, &rope, None);
+        let from = if text.len() > 1_000 {
+            text.len() / 2
+        } else {
+            0
+        };
+        let cursor_byte = from + text[from..].find("    let mut total").expect("a body");
+        for (suggestion, raises) in [
+            ("let extra = items.len() as u32;\n    ", false),
+            ("let extra = items.len( as u32;\n    ", true),
+            ("}\n}\n", true),
+            ("total += 1;\n    ", false),
+        ] {
+            for tree in [tree.as_ref(), None] {
+                let check =
+                    SyntaxCheck::new(Language::Rust, tree.cloned(), rope.clone(), cursor_byte);
+                check.prepare();
+                assert!(format!("{check:?}").contains("prepared: true"));
+                let prepared = check.raises(suggestion);
+                let cold = raises_errors(Language::Rust, tree, &rope, cursor_byte, suggestion);
+                assert_eq!(
+                    (prepared, cold),
+                    (raises, raises),
+                    "{suggestion:?} in {} bytes",
+                    text.len()
+                );
+                // One prepared check serves every suggestion at its insertion point.
+                assert_eq!(check.raises(suggestion), raises);
+            }
+        }
+    }
+}
+
 /// Timing, not an assertion: run with `cargo test --release -p spark-lsp --lib
 /// postprocess::tests_stream::time -- --ignored --nocapture`.
 #[test]
