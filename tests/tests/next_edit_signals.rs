@@ -307,3 +307,43 @@ async fn low_eagerness_holds_back_a_low_intent_answer() -> anyhow::Result<()> {
     assert_eq!(stats["nextEdit"]["suppressed"], 1, "{stats}");
     Ok(())
 }
+
+#[tokio::test]
+async fn dismissed_ghost_text_is_not_answered_again_at_its_place() -> anyhow::Result<()> {
+    let server = model_server().await?;
+    let mut client = spark(&server, json!({})).await?;
+    let uri = "file:///p/double.py";
+    client
+        .open(uri, "python", 1, "def double(x):\n    \n")
+        .await?;
+    let ask = json!({"textDocument": {"uri": uri}, "position": {"line": 1, "character": 4},
+        "context": {"triggerKind": 1}});
+    server.push_answer("return x * 2");
+    let first = client
+        .request("textDocument/inlineCompletion", ask.clone())
+        .await?;
+    let item = &first["result"][0];
+    assert_eq!(item["insertText"], "return x * 2", "{first}");
+    let id = item["command"]["arguments"][1].clone();
+    assert_eq!(id, "in-1", "{first}");
+    let params = json!({"textDocument": {"uri": uri}, "kind": "inline", "id": id});
+    client.notify("spark/didReject", params).await?;
+
+    // Asked again at the same place (the editor re-triggers): the same answer, held back.
+    server.push_answer("return x * 2");
+    let again = client.request("textDocument/inlineCompletion", ask).await?;
+    assert!(again.get("error").is_none(), "{again}");
+    assert!(
+        again["result"].is_null() || again["result"] == json!([]),
+        "{again}"
+    );
+    let stats = stats(&mut client).await?;
+    let inline = &stats["kinds"]["inline"];
+    assert_eq!(
+        (&inline["shown"], &inline["rejected"]),
+        (&json!(1), &json!(1)),
+        "{stats}"
+    );
+    assert_eq!(stats["nextEdit"]["rejectedReshown"], 0, "{stats}");
+    Ok(())
+}

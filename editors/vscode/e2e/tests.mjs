@@ -90,6 +90,22 @@ export const TESTS = [
     },
   },
   {
+    name: "Escape on ghost text rejects it, and the server holds it back when asked there again",
+    async run(ctx) {
+      const { workbench } = ctx;
+      await open(ctx, "dismissed.py", "def greet(name):\n    ");
+      await workbench.command("Trigger Inline Suggestion");
+      await workbench.waitForGhostText('message = "hello " + name');
+      await workbench.press("Escape");
+      await waitFor(async () => (await workbench.ghostText()) === "", "the ghost text to go");
+      await waitFor(() => /suggestion resolved.*outcome=Rejected/.test(ctx.serverLog()), "the server to hear the rejection");
+      await workbench.command("Trigger Inline Suggestion");
+      await waitFor(() => ctx.serverLog().includes("ghost text held back: rejected before"), "the same ghost text held back");
+      assert.equal(await workbench.ghostText(), "", "nothing shown at that place");
+      await onDisk(ctx, "dismissed.py", "def greet(name):\n    ");
+    },
+  },
+  {
     name: "typing through the suggestion keeps it",
     async run(ctx) {
       const { workbench } = ctx;

@@ -24,6 +24,8 @@ export interface ClientOptions {
    * (the server's "Rewrite with instruction…" action): fills it in, or undefined to cancel.
    */
   fillRewriteArgs: (args: unknown[]) => Promise<unknown[] | undefined>;
+  /** Called with every inline completion result the server gives (ghost text, see ghostText.ts). */
+  inlineAnswered: (document: { uri: { toString(): string }; version: number }, position: { line: number; character: number }, result: unknown) => void;
 }
 
 export type ClientFactory = (options: ClientOptions) => SparkClient;

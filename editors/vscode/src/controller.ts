@@ -8,6 +8,7 @@ import * as vscode from "vscode";
 import { ClientFactory, REWRITE, STATUS, SparkClient } from "./client";
 import { CLIENT_KEYS, changedSettings, serverConfig } from "./config";
 import { DiagnosticsForwarder } from "./diagnostics";
+import { GhostTexts } from "./ghostText";
 import { NextEdits } from "./nextEdit";
 import { resolveServerPath } from "./serverPath";
 import { ClientState, StatusParams, statusView } from "./status";
@@ -23,6 +24,7 @@ export const COMMANDS = [
   "spark.acceptNextEdit",
   "spark.dismissNextEdit",
   "spark.goToNextEdit",
+  "spark.dismissInlineSuggestion",
   "spark.trustWorkspaceConfiguration",
 ] as const;
 
@@ -36,6 +38,7 @@ export class Controller implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[] = [];
   private clientSubscriptions: vscode.Disposable[] = [];
   readonly nextEdits: NextEdits;
+  readonly ghostTexts: GhostTexts;
   private readonly diagnostics: DiagnosticsForwarder;
   /** Serialises start/stop so that quick restarts never run two servers. */
   private queue: Promise<void> = Promise.resolve();
@@ -48,6 +51,7 @@ export class Controller implements vscode.Disposable {
     this.item.name = "spark-lsp";
     const running = () => (this.state === "running" ? this.client : undefined);
     this.nextEdits = new NextEdits(running);
+    this.ghostTexts = new GhostTexts(running);
     // Other servers' diagnostics are where next edits jump to.
     this.diagnostics = new DiagnosticsForwarder(running);
     this.render();
@@ -74,6 +78,7 @@ export class Controller implements vscode.Disposable {
       "spark.acceptNextEdit": () => this.withEditor((editor) => this.nextEdits.accept(editor)),
       "spark.dismissNextEdit": () => this.nextEdits.dismiss("rejected"),
       "spark.goToNextEdit": () => this.withEditor((editor) => this.nextEdits.goTo(editor)),
+      "spark.dismissInlineSuggestion": () => this.ghostTexts.dismiss(vscode.window.activeTextEditor),
       "spark.trustWorkspaceConfiguration": () => trustWorkspaceConfig(this.state === "running" ? this.client : undefined),
     };
     return COMMANDS.map((command) => vscode.commands.registerCommand(command, handlers[command]));
@@ -123,6 +128,7 @@ export class Controller implements vscode.Disposable {
       initializationOptions: { ...this.startOptions, ...trustOptions() },
       output: this.output,
       fillRewriteArgs: (args) => this.fillRewriteArgs(args),
+      inlineAnswered: (document, position, result) => this.ghostTexts.answered(document, position, result),
     });
     this.client = client;
     this.status = undefined;

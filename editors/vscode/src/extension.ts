@@ -45,6 +45,11 @@ const createClient: ClientFactory = (options) => {
           const filled = await options.fillRewriteArgs(args);
           return filled ? next(command, filled) : undefined;
         },
+        provideInlineCompletionItems: async (document, position, context, token, next) => {
+          const result = await next(document, position, context, token);
+          options.inlineAnswered(document, position, result);
+          return result;
+        },
       },
     },
   );

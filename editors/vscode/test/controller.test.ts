@@ -226,3 +226,34 @@ test("a preview whose document changed is dropped, not applied", async () => {
   await vscode.commands.executeCommand("spark.acceptNextEdit");
   assert.equal(vscode.state.appliedEdits.length, 0, "the server's edit is for version 3");
 });
+
+test("Escape on spark's ghost text at the cursor rejects it and hides it; elsewhere it only hides", async () => {
+  const { clients } = await started();
+  const document = { uri: { toString: () => "file:///w/add.rs" }, version: 3 };
+  const items = [{ insertText: "a + b", command: { command: "spark.didAcceptSuggestion", arguments: ["file:///w/add.rs", "in-4"] } }];
+  clients[0].options.inlineAnswered(document, { line: 1, character: 4 }, items);
+  vscode.window.activeTextEditor = editorAt("file:///w/add.rs", 3, [1, 4, 1, 4]);
+  await vscode.commands.executeCommand("spark.dismissInlineSuggestion");
+  assert.deepEqual(clients[0].notifications.at(-1), {
+    method: "spark/didReject",
+    params: { textDocument: { uri: "file:///w/add.rs" }, kind: "inline", id: "in-4" },
+  });
+  assert.deepEqual(vscode.state.builtinCommands.at(-1), ["editor.action.inlineSuggest.hide"]);
+
+  // The cursor moved (the visible ghost text is not spark's answer there): hidden, not rejected.
+  const sent = clients[0].notifications.length;
+  clients[0].options.inlineAnswered(document, { line: 1, character: 4 }, { items });
+  vscode.window.activeTextEditor = editorAt("file:///w/add.rs", 3, [2, 0, 2, 0]);
+  await vscode.commands.executeCommand("spark.dismissInlineSuggestion");
+  // A newer version of the document: not the answer's either.
+  vscode.window.activeTextEditor = editorAt("file:///w/add.rs", 4, [1, 4, 1, 4]);
+  await vscode.commands.executeCommand("spark.dismissInlineSuggestion");
+  assert.equal(clients[0].notifications.length, sent);
+  assert.equal(vscode.state.builtinCommands.filter((c) => c[0] === "editor.action.inlineSuggest.hide").length, 3);
+
+  // The Escape binding is spark's only while an inline suggestion is visible and no next edit is.
+  const binding = packageJson.contributes.keybindings.find((k: { command: string }) => k.command === "spark.dismissInlineSuggestion");
+  assert.equal(binding.key, "escape");
+  assert.match(binding.when, /inlineSuggestionVisible/);
+  assert.match(binding.when, /!spark\.nextEditVisible/);
+});

@@ -54,14 +54,18 @@ impl Backend {
         // and a next-edit suggestion made for this version that touches the cursor line follows
         // it as an alternative the editor shows when the user cycles (never a model call here).
         let mut items = Vec::new();
-        let ghost_text = suggestion.is_some();
-        if let Some(answered) = suggestion {
-            let id = self.offer_inline(&answered);
+        // Ghost text the controller holds back (rejected before) is not answered.
+        let ghost = suggestion.and_then(|answered| {
+            let id = self.offer_inline(&answered)?;
+            Some((answered, id))
+        });
+        let ghost_text = ghost.is_some();
+        if let Some((answered, id)) = ghost {
             let mut command = accept_command(&uri);
             command
                 .arguments
                 .get_or_insert_default()
-                .extend(id.map(Value::String));
+                .push(Value::String(id));
             items.push(InlineCompletionItem {
                 insert_text: answered.suggestion.text,
                 filter_text: None,
@@ -98,7 +102,12 @@ impl Backend {
             }));
         };
         let answered = suggestion?;
-        self.offer_inline(&answered);
+        if self.offer_inline(&answered).is_none() {
+            return Some(CompletionResponse::List(CompletionList {
+                is_incomplete: true,
+                items: Vec::new(),
+            }));
+        }
         let Answered {
             suggestion, range, ..
         } = answered;
@@ -134,8 +143,9 @@ impl Backend {
         }))
     }
 
-    /// Ghost text about to be answered, to the next-edit controller: its id, unless it is the
-    /// one answered before (typed through, or the rest of it).
+    /// Ghost text about to be answered, to the next-edit controller: its id (the one answered
+    /// before when it continues it: typed through, or the rest of it), or `None` when it is not
+    /// to be shown (it repeats a rejected one, or the document has moved on).
     fn offer_inline(&self, answered: &Answered) -> Option<String> {
         let edit = crate::edits::TextEdit {
             start_byte: answered.cursor,

@@ -8,14 +8,15 @@
 //!   answered suggestion of that kind counted as shown when answered.
 //! - **Rejected**: dismissed (`spark/didReject`), or left behind after being shown ≥ 1 s: the
 //!   user changed the document some other way than applying it, or another suggestion of its
-//!   kind was shown. A rejected next edit goes to the rejection memory ([`Rejections`]), counts
-//!   against `auto` eagerness, and starts a cooldown.
+//!   kind was shown. A rejected suggestion goes to the rejection memory ([`Rejections`]); a
+//!   rejected next edit also counts against `auto` eagerness and starts a cooldown.
 //! - **Accepted**: by signal, or by the document change that applies it (editors that send no
 //!   signal). Counted once per suggestion.
 //! - **Admitted**: a next edit is offered only if its intent meets the eagerness, it repeats no
 //!   rejected suggestion, and no ghost text is on screen on its line at this version (ghost text
 //!   wins at the cursor: the user is typing there; in an inline list the next edit may follow it
-//!   as an alternative, shown only when the user cycles to it).
+//!   as an alternative, shown only when the user cycles to it). Ghost text is offered unless it
+//!   repeats a rejected one, or was answered for a version the document has left.
 //! - **Cooldowns** ([`Gate`]): no next edit for a while after a rejection, and no second model
 //!   call for a request on the line asked about (and answered) last at the same document
 //!   version.
@@ -87,7 +88,7 @@ pub struct Controller {
     state: Mutex<State>,
 }
 
-fn slot(kind: SuggestionKind) -> usize {
+pub(super) fn slot(kind: SuggestionKind) -> usize {
     match kind {
         SuggestionKind::Inline => 0,
         SuggestionKind::NextEdit => 1,
@@ -171,7 +172,8 @@ impl Controller {
     }
 
     /// Admits a suggestion and returns its id, or `None` when it is not to be shown (counted as
-    /// suppressed for next edits).
+    /// suppressed for next edits): nothing to change, a version the document has left, or held
+    /// back (see the module docs).
     pub fn offer(&self, offer: &Offer<'_>) -> Option<String> {
         let edits = rebase::normalize(offer.rope, offer.edits);
         if edits.is_empty() {
@@ -211,6 +213,12 @@ impl Controller {
         {
             tracing::debug!(uri = %offer.uri, reason, "next edit held back");
             self.stats.next_edit_suppressed();
+            return None;
+        }
+        if kind == SuggestionKind::Inline
+            && state.rejections.matches(offer.uri, offer.version, &edits)
+        {
+            tracing::debug!(uri = %offer.uri, "ghost text held back: rejected before");
             return None;
         }
         let prefix = match kind {

@@ -469,3 +469,69 @@ proptest::proptest! {
         proptest::prop_assert_eq!(s.stats.snapshot().next_edit.rejected_reshown, 0);
     }
 }
+
+#[test]
+fn dismissed_ghost_text_is_not_offered_again_until_its_place_is_edited() {
+    let mut s = setup();
+    let at = s.text.find("\n}").unwrap_or_default();
+    let ghost = |s: &Setup, text: &str| {
+        let edit = TextEdit {
+            start_byte: at + s.text.len() - TEXT.len(),
+            end_byte: at + s.text.len() - TEXT.len(),
+            new_text: text.into(),
+        };
+        s.offer_as(SuggestionKind::Inline, &[edit], Intent::High)
+    };
+    let id = ghost(&s, "\n    return;");
+    assert_eq!(id.as_deref(), Some("in-1"));
+    s.controller
+        .rejected(&s.uri, SuggestionKind::Inline, id.as_deref());
+    assert_eq!(s.kind(SuggestionKind::Inline).rejected, 1);
+    // Asked again at the same place (the cache or the model gives the same answer): held back,
+    // also after edits elsewhere have moved it.
+    assert_eq!(ghost(&s, "\n    return;"), None);
+    s.type_over("fn main()", "fn main2()");
+    assert_eq!(ghost(&s, "\n    return;"), None);
+    // Another suggestion there is shown; ghost text never cools next edits down.
+    assert!(ghost(&s, "\n    exit(0);").is_some());
+    assert_eq!(s.controller.gate(&s.uri, s.version, 3), Gate::Open);
+    // Once the user types at that place, the rejection no longer applies.
+    s.insert_before("\n}", " ");
+    assert!(ghost(&s, "\n    return;").is_some());
+    assert_eq!(s.stats.snapshot().next_edit.rejected_reshown, 0);
+}
+
+#[test]
+fn ghost_text_left_behind_after_a_second_on_screen_is_remembered_as_rejected() {
+    for signals_shows in [true, false] {
+        let mut s = setup();
+        let at = s.text.find("\n}").unwrap_or_default();
+        let edit = TextEdit {
+            start_byte: at,
+            end_byte: at,
+            new_text: "\n    return;".into(),
+        };
+        let id = s.offer_as(
+            SuggestionKind::Inline,
+            std::slice::from_ref(&edit),
+            Intent::High,
+        );
+        if signals_shows {
+            s.controller
+                .shown(&s.uri, SuggestionKind::Inline, id.as_deref());
+        }
+        s.wait(1_500);
+        // The user went on typing elsewhere: rejected.
+        s.insert_before("fn main", "// x\n");
+        assert_eq!(s.kind(SuggestionKind::Inline).rejected, 1);
+        let moved = TextEdit {
+            start_byte: at + 5,
+            end_byte: at + 5,
+            ..edit
+        };
+        // Remembered only when the client said it was on screen: without show signals, ghost
+        // text counts as shown when answered, seen or not.
+        let again = s.offer_as(SuggestionKind::Inline, &[moved], Intent::High);
+        assert_eq!(again.is_none(), signals_shows);
+    }
+}

@@ -1,6 +1,6 @@
-//! Rejection memory: next-edit suggestions the user turned down, kept (normalised) in a small
-//! LRU and carried through every later change of their document, so that the same suggestion is
-//! never shown again while it still applies.
+//! Rejection memory: suggestions the user turned down (next edits and ghost text), kept
+//! (normalised) in a small LRU and carried through every later change of their document, so
+//! that the same suggestion is never shown again while it still applies.
 //!
 //! A remembered suggestion is forgotten as soon as a change touches any text it replaces: the
 //! user edited that place (perhaps typing the suggestion themselves), so it no longer applies as

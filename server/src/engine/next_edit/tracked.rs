@@ -1,7 +1,8 @@
 //! The suggestions the controller follows, and how each one ends: shown (once), accepted
 //! (once, wholly or in part), rejected (dismissed, or left behind after [`SHOWN_LONG_ENOUGH`] on
 //! screen) or dropped without counting. A rejected next edit goes to the rejection memory,
-//! counts against `auto` eagerness and starts the cooldown.
+//! counts against `auto` eagerness and starts the cooldown; rejected ghost text goes to the
+//! memory when it was dismissed, or left behind by a client that says when ghost text is shown.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 use ropey::Rope;
 use spark_protocol::SuggestionKind;
 
-use super::controller::Offer;
+use super::controller::{Offer, slot};
 use super::eagerness::Adaptive;
 use super::rebase::NormEdit;
 use super::rejections::Rejections;
@@ -81,12 +82,10 @@ impl State {
         live.shown_at = Some(now);
         let (kind, uri, version) = (live.kind, live.uri.clone(), live.version);
         stats.shown(kind);
-        if kind == SuggestionKind::NextEdit {
-            let edits = live.edits.clone();
-            if self.rejections.matches(&uri, version, &edits) {
-                tracing::warn!(id, "a rejected next edit was shown again");
-                stats.rejected_reshown();
-            }
+        let edits = live.edits.clone();
+        if self.rejections.matches(&uri, version, &edits) {
+            tracing::warn!(id, "a rejected suggestion was shown again");
+            stats.rejected_reshown();
         }
         // One suggestion of a kind on screen at a time: the others were left behind.
         let others: Vec<String> = self
@@ -122,9 +121,9 @@ impl State {
                 Outcome::Accepted
             }
             _ if live.accepted => Outcome::Accepted,
-            Ending::Dismissed => self.reject(stats, &live, shown_for.is_none(), now),
+            Ending::Dismissed => self.reject(stats, &live, ending, shown_for.is_none(), now),
             Ending::MovedOn if shown_for.is_some_and(|d| d >= SHOWN_LONG_ENOUGH) => {
-                self.reject(stats, &live, false, now)
+                self.reject(stats, &live, ending, false, now)
             }
             Ending::MovedOn => Outcome::Dropped,
         };
@@ -132,14 +131,27 @@ impl State {
         self.remember(live.id, outcome);
     }
 
-    fn reject(&mut self, stats: &Stats, live: &Live, count_shown: bool, now: Instant) -> Outcome {
+    fn reject(
+        &mut self,
+        stats: &Stats,
+        live: &Live,
+        ending: Ending,
+        count_shown: bool,
+        now: Instant,
+    ) -> Outcome {
         if count_shown {
             stats.shown(live.kind);
         }
         stats.kind_rejected(live.kind);
-        if live.kind == SuggestionKind::NextEdit {
+        // Ghost text left behind is remembered only where its time on screen is known: a client
+        // that sends no show signals has it "shown" when answered, and editors ask for ghost
+        // text on every keystroke, seen or not.
+        let seen = ending == Ending::Dismissed || self.signals_shows[slot(SuggestionKind::Inline)];
+        if live.kind == SuggestionKind::NextEdit || seen {
             self.rejections
                 .remember(&live.uri, live.version, live.edits.clone());
+        }
+        if live.kind == SuggestionKind::NextEdit {
             self.eagerness.record(false);
             self.last_rejection = Some(now);
         }
