@@ -82,10 +82,13 @@ impl State {
         live.shown_at = Some(now);
         let (kind, uri, version) = (live.kind, live.uri.clone(), live.version);
         stats.shown(kind);
-        let edits = live.edits.clone();
-        if self.rejections.matches(&uri, version, &edits) {
-            tracing::warn!(id, "a rejected suggestion was shown again");
-            stats.rejected_reshown();
+        // Counted in `spark/stats`' nextEdit block; ghost text held back is never answered.
+        if kind == SuggestionKind::NextEdit {
+            let edits = live.edits.clone();
+            if self.rejections.matches(&uri, version, &edits) {
+                tracing::warn!(id, "a rejected next edit was shown again");
+                stats.rejected_reshown();
+            }
         }
         // One suggestion of a kind on screen at a time: the others were left behind.
         let others: Vec<String> = self
