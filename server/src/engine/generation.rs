@@ -93,6 +93,9 @@ async fn run(job: Job, tx: watch::Sender<Progress>, stats: Arc<Stats>) {
     if let Some(check) = check.clone() {
         // Its costly half (the text as it is, parsed) runs while the model answers, on a
         // thread of its own: not on the path of the request going out, nor of the answer.
+        // After a yield, so that the task sending the request (spawned before this one) runs
+        // first.
+        tokio::task::yield_now().await;
         tokio::task::spawn_blocking(move || check.prepare());
     }
     let mut post = PostContext::new(&before, &after, language);
