@@ -197,10 +197,11 @@ async fn dropping_the_stream_abandons_the_request() {
 #[tokio::test]
 async fn early_stops_keep_the_http1_connection() {
     // A suggestion complete after its first delta (block end, suffix reached, superseded):
-    // the caller drops the stream while the model still has 200 tokens to go. The tail is read
-    // in the background, so all 100 requests share one connection.
+    // the caller drops the stream while the model still has 200 tokens to go (20 ms at 10,000
+    // tokens/s: the test waits for every tail, 100 requests by 7 providers). The tail is read in
+    // the background, so all 100 requests share one connection.
     for case in CASES {
-        let server = start_with(Some(KEY), decoding(1000.0)).await;
+        let server = start_with(Some(KEY), decoding(10_000.0)).await;
         let provider = case.against(&server, GUARD);
         provider.settled().await;
         for _ in 0..100 {
