@@ -54,7 +54,7 @@ pub fn should_reanchor(anchor: Option<&Anchor>, snapshot: &Snapshot, cursor_byte
 /// The one region where two texts differ: `old[start..old_end]` became `new[start..new_end]`;
 /// empty ranges when the texts are equal. Offsets are on character boundaries of both texts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Change {
+pub struct Change {
     pub start: usize,
     pub old_end: usize,
     pub new_end: usize,
@@ -82,7 +82,7 @@ impl Change {
 }
 
 /// The region where `old` and `new` differ, from their common prefix and suffix.
-pub(super) fn changed_region(old: &Rope, new: &Rope) -> Change {
+pub fn changed_region(old: &Rope, new: &Rope) -> Change {
     let shorter = old.len_bytes().min(new.len_bytes());
     let prefix = floor_char(
         old,

@@ -16,9 +16,6 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
-use ropey::Rope;
-use tree_sitter::Tree;
-
 use super::postprocess::{Decision, PostContext, StreamFilter, SyntaxCheck};
 use super::scheduler::Ticket;
 use super::stats::Stats;
@@ -64,9 +61,8 @@ pub struct Job {
     pub after: String,
     pub language: Option<Language>,
     pub is_chat_model: bool,
-    /// The document the suggestion goes into, for the syntax-error check on the finished
-    /// suggestion: its text, its latest tree (see `Snapshot::latest_tree`), the cursor.
-    pub document: (Rope, Option<Tree>, usize),
+    /// The syntax-error check of the finished suggestion; none without a grammar.
+    pub check: Option<Arc<SyntaxCheck>>,
     pub started: Instant,
 }
 
@@ -85,11 +81,9 @@ async fn run(job: Job, tx: watch::Sender<Progress>, stats: Arc<Stats>) {
         after,
         language,
         is_chat_model,
-        document: (rope, tree, cursor_byte),
+        check,
         started,
     } = job;
-    let check =
-        language.map(|language| Arc::new(SyntaxCheck::new(language, tree, rope, cursor_byte)));
     if let Some(check) = check.clone() {
         // Its costly half (the text as it is, parsed) runs while the model answers, on a
         // thread of its own: not on the path of the request going out, nor of the answer.

@@ -35,6 +35,7 @@ use tokio::sync::watch;
 use accept::Accepts;
 use cache::SuggestionCache;
 use generation::{Job, Progress, Want};
+use postprocess::SyntaxCheck;
 use stats::Stats;
 
 use crate::context::{self, Anchor, ContextInput, PromptFamily, WindowStart};
@@ -90,6 +91,9 @@ pub struct Engine {
     /// Per document, the text a chat prompt's cacheable context was built from; consecutive
     /// keystrokes reuse it byte for byte, so a warm session continues instead of resending.
     anchors: Mutex<HashMap<Arc<str>, Arc<Anchor>>>,
+    /// Per document, the syntax check of its latest model call: the next one reparses its text
+    /// incrementally.
+    checks: Mutex<HashMap<Arc<str>, Arc<SyntaxCheck>>>,
     /// Per document, the line a FIM prompt's window started at last; kept while it fits, so
     /// the prompt's beginning stays the same and a model's KV or prompt cache of it stays warm.
     window_starts: Mutex<HashMap<Arc<str>, usize>>,
@@ -128,6 +132,7 @@ impl Engine {
             stats,
             anchors: Mutex::new(HashMap::new()),
             window_starts: Mutex::new(HashMap::new()),
+            checks: Mutex::new(HashMap::new()),
             next_edits: Mutex::new(HashMap::new()),
             documents,
             asks: Mutex::new(HashMap::new()),
@@ -197,6 +202,10 @@ impl Engine {
             .unwrap_or_else(|e| e.into_inner())
             .remove(uri);
         self.window_starts().remove(uri);
+        self.checks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(uri);
         self.next_edits
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -351,7 +360,7 @@ impl Engine {
             after: prompt.after,
             language: snapshot.language,
             is_chat_model: family == PromptFamily::Chat,
-            document: (snapshot.rope.clone(), snapshot.latest_tree(), cursor_byte),
+            check: self.syntax_check(snapshot, cursor_byte),
             started,
         };
         let progress = generation::spawn(job, self.stats.clone());
@@ -359,6 +368,23 @@ impl Engine {
         self.cache
             .insert(snapshot.uri.clone(), point, progress.clone());
         Some(progress)
+    }
+
+    /// The syntax check of a suggestion at `cursor_byte` (see `generation`), made from the
+    /// document's previous one, which it replaces.
+    fn syntax_check(&self, snapshot: &Snapshot, cursor_byte: usize) -> Option<Arc<SyntaxCheck>> {
+        let language = snapshot.language?;
+        let mut checks = self.checks.lock().unwrap_or_else(|e| e.into_inner());
+        let previous = checks.remove(&snapshot.uri);
+        let check = Arc::new(SyntaxCheck::new(
+            language,
+            snapshot.latest_tree(),
+            snapshot.rope.clone(),
+            cursor_byte,
+            previous.as_deref(),
+        ));
+        checks.insert(snapshot.uri.clone(), check.clone());
+        Some(check)
     }
 
     fn window_starts(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, usize>> {

@@ -18,11 +18,12 @@
 //! so that a finished suggestion costs one incremental parse.
 
 use std::ops::Range;
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use ropey::Rope;
 use tree_sitter::Tree;
 
+use crate::context::changed_region;
 use crate::syntax::{self, Language, ScopeKind};
 
 /// Bytes either side of the cursor counted when no enclosing item is found.
@@ -45,21 +46,34 @@ pub fn raises_errors(
     cursor_byte: usize,
     suggestion: &str,
 ) -> bool {
-    SyntaxCheck::new(language, old_tree.cloned(), rope.clone(), cursor_byte).raises(suggestion)
+    SyntaxCheck::new(language, old_tree.cloned(), rope.clone(), cursor_byte, None)
+        .raises(suggestion)
 }
 
 /// [`raises_errors`] for one insertion point, in two halves: the text as it is, parsed (the
-/// costly half, which [`SyntaxCheck::prepare`] does while the model is still answering), and
-/// the text with the suggestion, parsed incrementally from it once the suggestion is known.
+/// costly half, which [`SyntaxCheck::prepare`] does while the model is still answering, and
+/// incrementally from the document's previous check when there is one), and the text with the
+/// suggestion, parsed incrementally from it once the suggestion is known.
 pub struct SyntaxCheck {
     language: Language,
     rope: Rope,
-    /// The document's latest tree (see [`raises_errors`]).
-    tree: Option<Tree>,
+    /// The document's latest tree (see [`raises_errors`]), until the check is prepared.
+    tree: Mutex<Option<Tree>>,
     /// On a character boundary.
     cursor_byte: usize,
+    /// The previous check's parsed text, if it was prepared, until this one is.
+    base: Mutex<Option<Base>>,
     /// `None` inside when the text could not be parsed: nothing is then dropped.
     before: OnceLock<Option<Before>>,
+}
+
+/// A prepared check's text and its tree, which the document's next check reparses
+/// incrementally when its own text is that text edited (the user typed since).
+struct Base {
+    /// Where `text` starts in its document: a window's first byte; `None` for a whole document.
+    window_start: Option<usize>,
+    text: Rope,
+    tree: Tree,
 }
 
 /// The text around the insertion point as it is, parsed.
@@ -86,15 +100,67 @@ impl std::fmt::Debug for SyntaxCheck {
 }
 
 impl SyntaxCheck {
-    pub fn new(language: Language, tree: Option<Tree>, rope: Rope, cursor_byte: usize) -> Self {
+    /// The check at `cursor_byte` of `rope`; `previous` is the document's check before this one
+    /// (its parse is reused if it was prepared).
+    pub fn new(
+        language: Language,
+        tree: Option<Tree>,
+        rope: Rope,
+        cursor_byte: usize,
+        previous: Option<&SyntaxCheck>,
+    ) -> Self {
         let cursor_byte = rope.char_to_byte(rope.byte_to_char(cursor_byte.min(rope.len_bytes())));
+        let base = previous
+            .filter(|previous| previous.language == language)
+            .and_then(SyntaxCheck::base);
         Self {
             language,
             rope,
-            tree,
+            tree: Mutex::new(tree),
             cursor_byte,
+            base: Mutex::new(base),
             before: OnceLock::new(),
         }
+    }
+
+    /// This check's parsed text, if it is prepared.
+    fn base(&self) -> Option<Base> {
+        Some(match self.before.get()?.as_ref()? {
+            Before::Document { tree, .. } => Base {
+                window_start: None,
+                text: self.rope.clone(),
+                tree: tree.clone(),
+            },
+            Before::Window { start, text, tree } => Base {
+                window_start: Some(*start),
+                text: text.clone(),
+                tree: tree.clone(),
+            },
+        })
+    }
+
+    /// `text` parsed: incrementally from the previous check's tree when that parsed the same
+    /// place (`window_start`), else from scratch.
+    fn parse(&self, text: &Rope, window_start: Option<usize>) -> Option<Tree> {
+        let base = lock(&self.base)
+            .take()
+            .filter(|base| base.window_start == window_start);
+        let Some(base) = base else {
+            return syntax::parse(self.language, text, None);
+        };
+        let change = changed_region(&base.text, text);
+        if change.is_empty() {
+            return Some(base.tree);
+        }
+        let new_text = text.byte_slice(change.start..change.new_end).to_string();
+        let mut edited = base.tree;
+        edited.edit(&syntax::input_edit(
+            &base.text,
+            change.start,
+            change.old_end,
+            &new_text,
+        ));
+        syntax::parse(self.language, text, Some(&edited))
     }
 
     /// Parses the text as it is, if that is not done yet.
@@ -105,25 +171,25 @@ impl SyntaxCheck {
     fn before(&self) -> Option<&Before> {
         self.before
             .get_or_init(|| {
-                if self.rope.len_bytes() > WHOLE_DOCUMENT_BYTES {
-                    self.window()
+                // Only the preparation needs the document's tree and the previous parse.
+                let tree = lock(&self.tree).take();
+                let before = if self.rope.len_bytes() > WHOLE_DOCUMENT_BYTES {
+                    self.window(tree.as_ref())
                 } else {
-                    self.document()
-                }
+                    self.document(tree)
+                };
+                lock(&self.base).take();
+                before
             })
             .as_ref()
     }
 
-    fn document(&self) -> Option<Before> {
+    fn document(&self, tree: Option<Tree>) -> Option<Before> {
         let (language, rope) = (self.language, &self.rope);
         // Error counts need the tree of exactly this text, not an edited one awaiting its reparse.
-        let tree = match self
-            .tree
-            .as_ref()
-            .filter(|tree| !tree.root_node().has_changes())
-        {
-            Some(tree) => tree.clone(),
-            None => syntax::parse(language, rope, None)?,
+        let tree = match tree.filter(|tree| !tree.root_node().has_changes()) {
+            Some(tree) => tree,
+            None => self.parse(rope, None)?,
         };
         let counted = affected_range(&tree, language, rope, self.cursor_byte);
         Some(Before::Document { tree, counted })
@@ -131,13 +197,13 @@ impl SyntaxCheck {
 
     /// A broken suggestion makes tree-sitter's error recovery reparse far more than the
     /// insertion (73 ms in a 9,000-line file), hence the window of lines.
-    fn window(&self) -> Option<Before> {
+    fn window(&self, tree: Option<&Tree>) -> Option<Before> {
         let rope = &self.rope;
-        let Range { start, end } = check_window(self.tree.as_ref(), rope, self.cursor_byte);
+        let Range { start, end } = check_window(tree, rope, self.cursor_byte);
         let start = rope.line_to_byte(rope.byte_to_line(start));
         let end = rope.line_to_byte((rope.byte_to_line(end) + 1).min(rope.len_lines()));
         let text = Rope::from(rope.byte_slice(start..end));
-        let tree = syntax::parse(self.language, &text, None)?;
+        let tree = self.parse(&text, Some(start))?;
         Some(Before::Window { start, text, tree })
     }
 
@@ -222,4 +288,8 @@ fn affected_range(
         }
         None => window,
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

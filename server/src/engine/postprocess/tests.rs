@@ -20,7 +20,7 @@ pub(super) fn suggest(language: Language, chat: bool, text: &str, raw: &str) -> 
     let (text, cursor_byte) = fixture(text);
     let rope = Rope::from_str(&text);
     let tree = crate::syntax::parse(language, &rope, None);
-    let check = SyntaxCheck::new(language, tree, rope, cursor_byte);
+    let check = SyntaxCheck::new(language, tree, rope, cursor_byte, None);
     let ctx = PostContext {
         is_chat_model: chat,
         syntax: Some(&check),

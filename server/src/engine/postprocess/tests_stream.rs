@@ -256,8 +256,13 @@ fn a_check_prepared_while_the_model_answers_gives_the_same_verdicts() {
             ("total += 1;\n    ", false),
         ] {
             for tree in [tree.as_ref(), None] {
-                let check =
-                    SyntaxCheck::new(Language::Rust, tree.cloned(), rope.clone(), cursor_byte);
+                let check = SyntaxCheck::new(
+                    Language::Rust,
+                    tree.cloned(),
+                    rope.clone(),
+                    cursor_byte,
+                    None,
+                );
                 check.prepare();
                 assert!(format!("{check:?}").contains("prepared: true"));
                 let prepared = check.raises(suggestion);
@@ -271,6 +276,51 @@ fn a_check_prepared_while_the_model_answers_gives_the_same_verdicts() {
                 // One prepared check serves every suggestion at its insertion point.
                 assert_eq!(check.raises(suggestion), raises);
             }
+        }
+    }
+}
+
+#[test]
+fn each_keystrokes_check_reparses_the_one_before_and_gives_the_same_verdicts() {
+    let large = large_rust_file();
+    let small = "fn add(a: u32, b: u32) -> u32 {\n    let mut total = 0;\n    total\n}\n";
+    let typed = "let extra = (items.len() as u32;\n    ";
+    for text in [large.as_str(), small] {
+        let from = if text.len() > 1_000 {
+            text.len() / 2
+        } else {
+            0
+        };
+        let at = from + text[from..].find("    let mut total").expect("a body");
+        let original = Rope::from_str(text);
+        let parsed = crate::syntax::parse(Language::Rust, &original, None).expect("a tree");
+        let mut previous: Option<SyntaxCheck> = None;
+        // The user types a line into the body, a character at a time; each keystroke's check
+        // starts from the one before, with the document's tree awaiting its reparse.
+        for n in 0..=typed.len() {
+            let mut rope = original.clone();
+            rope.insert(at, &typed[..n]);
+            let mut tree = parsed.clone();
+            tree.edit(&crate::syntax::input_edit(&original, at, at, &typed[..n]));
+            let cursor = at + n;
+            let check = SyntaxCheck::new(
+                Language::Rust,
+                Some(tree.clone()),
+                rope.clone(),
+                cursor,
+                previous.as_ref(),
+            );
+            check.prepare();
+            for suggestion in ["total += 1;\n    ", "items.len( as u32;\n", "}\n}\n", ")"] {
+                let cold = raises_errors(Language::Rust, Some(&tree), &rope, cursor, suggestion);
+                assert_eq!(
+                    check.raises(suggestion),
+                    cold,
+                    "{suggestion:?} after {n} typed characters in {} bytes",
+                    text.len()
+                );
+            }
+            previous = Some(check);
         }
     }
 }
