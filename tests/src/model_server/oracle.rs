@@ -63,6 +63,10 @@ pub struct Question {
     pub kind: QuestionKind,
     /// Where the region (or window) lies in the current text; `None` when it was not found.
     pub region: Option<Range<usize>>,
+    /// Not found in the current text but in one the driver set before: a question that
+    /// arrived after the user moved on (a call the server started earlier), not a text the
+    /// server got wrong.
+    pub late: bool,
     /// Whether the true next hunk lies inside the region (false when none is left).
     pub next_inside: bool,
     /// True hunks the answer made (0: no edit; a location answer counts 1).
@@ -72,9 +76,14 @@ pub struct Question {
     pub at: Instant,
 }
 
+/// Texts kept after the driver moved on, to tell late questions from wrong ones.
+const EARLIER_TEXTS: usize = 4;
+
 #[derive(Debug, Default)]
 struct State {
     text: String,
+    /// The texts set before `text`, newest last.
+    earlier: std::collections::VecDeque<String>,
     hunks: Vec<Hunk>,
     cursor: usize,
     log: Vec<Question>,
@@ -95,7 +104,13 @@ impl Oracle {
     /// non-overlapping, at `text`'s byte offsets) and the user's cursor.
     pub fn set(&self, text: &str, hunks: &[Hunk], cursor: usize) {
         let mut state = lock(&self.state);
-        state.text = text.to_owned();
+        if state.text != text {
+            let previous = std::mem::replace(&mut state.text, text.to_owned());
+            if state.earlier.len() == EARLIER_TEXTS {
+                state.earlier.pop_front();
+            }
+            state.earlier.push_back(previous);
+        }
         state.hunks = hunks.to_vec();
         state.cursor = cursor;
     }
@@ -132,16 +147,17 @@ impl Oracle {
             QuestionKind::Location => Some(state.location(prompt)),
             QuestionKind::Other => None,
         };
-        let (raw, region, next_inside, hunks) = match verdict {
+        let (raw, region, next_inside, hunks, late) = match verdict {
             Some(verdict) => verdict,
             // A next-edit question whose region markers are broken: no edit.
-            None if kind == QuestionKind::Chat => ("intent: no_edit".into(), None, false, 0),
-            None => (String::new(), None, false, 0),
+            None if kind == QuestionKind::Chat => ("intent: no_edit".into(), None, false, 0, false),
+            None => (String::new(), None, false, 0, false),
         };
         let answer = shape_answer(&raw, limits);
         state.log.push(Question {
             kind,
             region,
+            late,
             next_inside,
             hunks,
             prompt_tokens: estimate_tokens(prompt),
@@ -152,8 +168,9 @@ impl Oracle {
     }
 }
 
-/// The raw answer, the region found, whether the next hunk is inside, hunks answered.
-type Verdict = (String, Option<Range<usize>>, bool, usize);
+/// The raw answer, the region found, whether the next hunk is inside, hunks answered, whether
+/// the question was late (see [`Question::late`]).
+type Verdict = (String, Option<Range<usize>>, bool, usize, bool);
 
 /// A region looked up in the current text, and its rewrite when the next hunk lies inside.
 struct Rewrite {
@@ -162,13 +179,14 @@ struct Rewrite {
     region: Option<Range<usize>>,
     /// The region with the true hunks applied, and how many.
     rewritten: Option<(String, usize)>,
+    late: bool,
 }
 
 impl Rewrite {
     fn answer(self, edit: impl Fn(&str) -> String, no_edit: impl Fn(&str) -> String) -> Verdict {
         match self.rewritten {
-            Some((text, hunks)) => (edit(&text), self.region, true, hunks),
-            None => (no_edit(&self.shown), self.region, false, 0),
+            Some((text, hunks)) => (edit(&text), self.region, true, hunks, self.late),
+            None => (no_edit(&self.shown), self.region, false, 0, self.late),
         }
     }
 }
@@ -189,17 +207,23 @@ impl State {
             }
             Some((text, run.len()))
         });
+        let late = region.is_none()
+            && self
+                .earlier
+                .iter()
+                .any(|text| locate(text, &shown, self.cursor).is_some());
         Rewrite {
             shown,
             region,
             rewritten,
+            late,
         }
     }
 
     /// The next hunk's line in the numbering the prompt uses (`{n}: {line}`), or `none`.
     fn location(&self, prompt: &str) -> Verdict {
         let Some(next) = self.hunks.first() else {
-            return ("none".into(), None, false, 0);
+            return ("none".into(), None, false, 0, false);
         };
         let from_zero = prompt.starts_with("0: ") || prompt.contains("\n0: ");
         let line = self.text[..next.start.min(self.text.len())]
@@ -207,7 +231,7 @@ impl State {
             .filter(|b| *b == b'\n')
             .count();
         let named = if from_zero { line } else { line + 1 };
-        (named.to_string(), None, false, 1)
+        (named.to_string(), None, false, 1, false)
     }
 }
 
@@ -306,6 +330,23 @@ mod tests {
             (QuestionKind::Chat, Some(2..10), true, 2)
         );
         assert!(q.prompt_tokens > 0 && q.output_tokens > 0);
+    }
+
+    #[test]
+    fn a_question_about_a_text_the_user_left_is_late_not_missing() {
+        let oracle = oracle(TEXT, &[], 2);
+        // The user typed on (the driver set the new text) before the question arrived.
+        oracle.set(&TEXT.replace("b\nc", "bX\nc"), &[], 3);
+        let stale = format!("{REGION_START}\nb<|cursor|>\nc\n{REGION_END}");
+        assert_eq!(ask(&oracle, &stale), "intent: no_edit");
+        let wrong = format!("{REGION_START}\nq<|cursor|>\nz\n{REGION_END}");
+        assert_eq!(ask(&oracle, &wrong), "intent: no_edit");
+        let found: Vec<_> = oracle
+            .questions()
+            .iter()
+            .map(|q| (q.region.clone(), q.late))
+            .collect();
+        assert_eq!(found, [(None, true), (None, false)]);
     }
 
     #[test]

@@ -265,7 +265,7 @@ impl Replayer {
         tally.region_missing += questions
             .iter()
             .filter(is_region)
-            .filter(|q| q.region.is_none())
+            .filter(|q| q.region.is_none() && !q.late)
             .count();
         let first = questions
             .iter()
