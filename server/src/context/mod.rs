@@ -26,7 +26,7 @@ mod tests_parts;
 #[cfg(test)]
 mod tests_props;
 
-pub use anchor::{Anchor, Change, MAX_DRIFT_BYTES, changed_region, should_reanchor};
+pub use anchor::{Anchor, MAX_DRIFT_BYTES, changed_region, should_reanchor};
 pub use format::CHAT_INSTRUCTIONS;
 pub use related::Snippet;
 pub use secrets::{display_path, is_secret_path};

@@ -2,10 +2,10 @@
 //!
 //! A keystroke never parses. It records its edit (an `InputEdit`, described to the tree by the
 //! parser thread) and queues a background reparse; a burst of keystrokes coalesces into one
-//! incremental reparse. A
-//! first parse of a large file runs on the same thread, so it never stalls the keystroke path
-//! either. The job parses a snapshot of the text; edits that arrive while it runs are recorded and
-//! applied to its result, and if there were any, the next incremental reparse is queued.
+//! incremental reparse. A first parse of a large file runs on the same thread, so it never
+//! stalls the keystroke path either. The job parses a snapshot of the text; edits that arrive
+//! while it runs are recorded and applied to its result, and if there were any, the next
+//! incremental reparse is queued.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak, mpsc};

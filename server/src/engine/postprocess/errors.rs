@@ -62,31 +62,23 @@ pub struct SyntaxCheck {
     /// On a character boundary.
     cursor_byte: usize,
     /// The previous check's parsed text, if it was prepared, until this one is.
-    base: Mutex<Option<Base>>,
+    base: Mutex<Option<Parsed>>,
     /// `None` inside when the text could not be parsed: nothing is then dropped.
-    before: OnceLock<Option<Before>>,
+    before: OnceLock<Option<Parsed>>,
 }
 
-/// A prepared check's text and its tree, which the document's next check reparses
-/// incrementally when its own text is that text edited (the user typed since).
-struct Base {
-    /// Where `text` starts in its document: a window's first byte; `None` for a whole document.
+/// The text around the insertion point as it is, parsed; also what the document's next check
+/// reparses incrementally when its own text is this text edited (the user typed since).
+#[derive(Clone)]
+struct Parsed {
+    /// Where `text` starts in the document: `None` for a small document's whole text, else the
+    /// first byte of the lines of [`check_window`], parsed on their own (cutting the text may
+    /// add errors at its edges, the same with the suggestion and without).
     window_start: Option<usize>,
     text: Rope,
     tree: Tree,
-}
-
-/// The text around the insertion point as it is, parsed.
-enum Before {
-    /// A small document: its exact tree, and the bytes whose errors count.
-    Document { tree: Tree, counted: Range<usize> },
-    /// A large document: the lines of [`check_window`] from `start` on, parsed on their own.
-    /// Cutting the text may add errors at its edges, the same with the suggestion and without.
-    Window {
-        start: usize,
-        text: Rope,
-        tree: Tree,
-    },
+    /// The bytes of `text` whose errors count.
+    counted: Range<usize>,
 }
 
 impl std::fmt::Debug for SyntaxCheck {
@@ -112,7 +104,7 @@ impl SyntaxCheck {
         let cursor_byte = rope.char_to_byte(rope.byte_to_char(cursor_byte.min(rope.len_bytes())));
         let base = previous
             .filter(|previous| previous.language == language)
-            .and_then(SyntaxCheck::base);
+            .and_then(|previous| previous.before.get()?.clone());
         Self {
             language,
             rope,
@@ -121,22 +113,6 @@ impl SyntaxCheck {
             base: Mutex::new(base),
             before: OnceLock::new(),
         }
-    }
-
-    /// This check's parsed text, if it is prepared.
-    fn base(&self) -> Option<Base> {
-        Some(match self.before.get()?.as_ref()? {
-            Before::Document { tree, .. } => Base {
-                window_start: None,
-                text: self.rope.clone(),
-                tree: tree.clone(),
-            },
-            Before::Window { start, text, tree } => Base {
-                window_start: Some(*start),
-                text: text.clone(),
-                tree: tree.clone(),
-            },
-        })
     }
 
     /// `text` parsed: incrementally from the previous check's tree when that parsed the same
@@ -168,7 +144,7 @@ impl SyntaxCheck {
         self.before();
     }
 
-    fn before(&self) -> Option<&Before> {
+    fn before(&self) -> Option<&Parsed> {
         self.before
             .get_or_init(|| {
                 // Only the preparation needs the document's tree and the previous parse.
@@ -184,7 +160,7 @@ impl SyntaxCheck {
             .as_ref()
     }
 
-    fn document(&self, tree: Option<Tree>) -> Option<Before> {
+    fn document(&self, tree: Option<Tree>) -> Option<Parsed> {
         let (language, rope) = (self.language, &self.rope);
         // Error counts need the tree of exactly this text, not an edited one awaiting its reparse.
         let tree = match tree.filter(|tree| !tree.root_node().has_changes()) {
@@ -192,35 +168,44 @@ impl SyntaxCheck {
             None => self.parse(rope, None)?,
         };
         let counted = affected_range(&tree, language, rope, self.cursor_byte);
-        Some(Before::Document { tree, counted })
+        Some(Parsed {
+            window_start: None,
+            text: rope.clone(),
+            tree,
+            counted,
+        })
     }
 
     /// A broken suggestion makes tree-sitter's error recovery reparse far more than the
     /// insertion (73 ms in a 9,000-line file), hence the window of lines.
-    fn window(&self, tree: Option<&Tree>) -> Option<Before> {
+    fn window(&self, tree: Option<&Tree>) -> Option<Parsed> {
         let rope = &self.rope;
         let Range { start, end } = check_window(tree, rope, self.cursor_byte);
         let start = rope.line_to_byte(rope.byte_to_line(start));
         let end = rope.line_to_byte((rope.byte_to_line(end) + 1).min(rope.len_lines()));
         let text = Rope::from(rope.byte_slice(start..end));
         let tree = self.parse(&text, Some(start))?;
-        Some(Before::Window { start, text, tree })
+        Some(Parsed {
+            window_start: Some(start),
+            counted: 0..text.len_bytes(),
+            text,
+            tree,
+        })
     }
 
     /// Whether inserting `suggestion` raises the error count (parses the text as it is first,
     /// if [`SyntaxCheck::prepare`] did not).
     pub fn raises(&self, suggestion: &str) -> bool {
-        let Some(before) = self.before() else {
+        let Some(Parsed {
+            window_start,
+            text,
+            tree,
+            counted,
+        }) = self.before()
+        else {
             return false;
         };
-        let (text, at, tree, counted) = match before {
-            Before::Document { tree, counted } => {
-                (&self.rope, self.cursor_byte, tree, counted.clone())
-            }
-            Before::Window { start, text, tree } => {
-                (text, self.cursor_byte - start, tree, 0..text.len_bytes())
-            }
-        };
+        let at = self.cursor_byte - window_start.unwrap_or(0);
         // The insertion reparsed incrementally: tree-sitter re-lexes only around it.
         let mut new_text = text.clone();
         new_text.insert(text.byte_to_char(at), suggestion);
@@ -230,7 +215,7 @@ impl SyntaxCheck {
             return false;
         };
         let after = counted.start..counted.end + suggestion.len();
-        syntax::error_count(&new_tree, after) > syntax::error_count(tree, counted)
+        syntax::error_count(&new_tree, after) > syntax::error_count(tree, counted.clone())
     }
 }
 
