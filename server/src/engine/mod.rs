@@ -374,11 +374,12 @@ impl Engine {
     /// document's previous one, which it replaces.
     fn syntax_check(&self, snapshot: &Snapshot, cursor_byte: usize) -> Option<Arc<SyntaxCheck>> {
         let language = snapshot.language?;
+        let tree = snapshot.latest_tree();
         let mut checks = self.checks.lock().unwrap_or_else(|e| e.into_inner());
         let previous = checks.remove(&snapshot.uri);
         let check = Arc::new(SyntaxCheck::new(
             language,
-            snapshot.latest_tree(),
+            tree,
             snapshot.rope.clone(),
             cursor_byte,
             previous.as_deref(),
