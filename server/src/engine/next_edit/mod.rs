@@ -108,7 +108,33 @@ impl Engine {
         if snapshot.inactive.is_some() || is_secret_path(&snapshot.uri, &settings.secret_globs) {
             return Ok(None);
         }
-        let waiting = match self.join_next_edit(snapshot, cursor_byte) {
+        let joined = self.join_next_edit(snapshot, cursor_byte);
+        let past_an_accept = matches!(&joined, Ok(waiting) if waiting.index > 0);
+        let result = self
+            .wait_or_call(snapshot, cursor_byte, settings, joined)
+            .await;
+        if past_an_accept && matches!(result, Ok(None)) {
+            // The user accepted a hunk of a call that then ended with no further one: the
+            // document after the accept is asked about, as when the call ended before the
+            // accept (the answer must not depend on which came first).
+            let joined = self.join_next_edit(snapshot, cursor_byte);
+            return self
+                .wait_or_call(snapshot, cursor_byte, settings, joined)
+                .await;
+        }
+        result
+    }
+
+    /// Waits on the entry `joined`, else starts a call (right after an accept, when the error
+    /// says so).
+    async fn wait_or_call(
+        &self,
+        snapshot: &Snapshot,
+        cursor_byte: usize,
+        settings: &RequestSettings,
+        joined: Result<Waiting, bool>,
+    ) -> NextEditResult {
+        let waiting = match joined {
             Ok(waiting) => {
                 self.stats.hit();
                 waiting

@@ -182,6 +182,51 @@ async fn the_first_hunk_answers_mid_stream_and_the_rest_follows_accepts_without_
 }
 
 #[tokio::test]
+async fn an_accept_before_its_call_ends_with_nothing_more_asks_about_the_text_after_it() {
+    let (engine, documents, provider, mut sinks) = engine();
+    let snapshot = documents.snapshot(URI).expect("open");
+    let settings = RequestSettings::default();
+    let ask = engine.next_edit(&snapshot, snapshot.rope.line_to_byte(1), &settings);
+    tokio::pin!(ask);
+    let sink = tokio::select! {
+        sink = sinks.recv() => sink.expect("a call"),
+        _ = &mut ask => panic!("answered before the model was asked"),
+    };
+    sink.send(Ok(
+        "intent: high\nlet a = 10;\nlet b = 2;\nlet c = 3;\n".into()
+    ))
+    .await
+    .expect("open");
+    let first = ask.await.expect("no error").expect("an edit");
+    // The user takes the first edit while the answer is still streaming, and the editor asks
+    // again: the ask waits on the call for a second hunk.
+    let snapshot = apply(&documents, 2, &first.edits);
+    let ask = engine.next_edit(&snapshot, first.edits[0].end_byte, &settings);
+    tokio::pin!(ask);
+    tokio::select! {
+        _ = &mut ask => panic!("answered before the call ended"),
+        () = tokio::task::yield_now() => {}
+    }
+    // The call ends with the rest of the region unchanged: nothing more in it. The text after
+    // the accept is asked about, as when the call had ended before the accept.
+    sink.send(Ok("let d = 4;\nlet e = 5;\nlet f = 6;\n".into()))
+        .await
+        .expect("open");
+    drop(sink);
+    let sink = tokio::select! {
+        sink = sinks.recv() => sink.expect("a second call"),
+        _ = &mut ask => panic!("answered without asking about the text after the accept"),
+    };
+    let rewrite =
+        "intent: high\nlet a = 10;\nlet b = 20;\nlet c = 3;\nlet d = 4;\nlet e = 5;\nlet f = 6;\n";
+    sink.send(Ok(rewrite.into())).await.expect("open");
+    drop(sink);
+    let second = ask.await.expect("no error").expect("an edit");
+    assert_eq!(second.edits, [edit(20, 21, "20")]);
+    assert_eq!(provider.requests.lock().map(|r| r.len()).unwrap_or(0), 2);
+}
+
+#[tokio::test]
 async fn a_provider_error_before_any_hunk_is_an_error_and_no_edit_is_none() {
     let (engine, documents, _provider, mut sinks) = engine();
     let snapshot = documents.snapshot(URI).expect("open");
