@@ -105,13 +105,16 @@ fn apply(documents: &DocumentStore, version: i32, edits: &[TextEdit]) -> Snapsho
     documents.snapshot(URI).expect("open")
 }
 
-#[tokio::test]
-async fn the_first_hunk_answers_mid_stream_and_the_rest_follows_accepts_without_a_call() {
-    let (engine, documents, provider, mut sinks) = engine();
+/// Asks at line 1 of the document as opened and lets the model rewrite its first line: the
+/// first hunk, settled while the answer (whose sink is returned) is still open.
+async fn first_hunk_mid_stream(
+    engine: &Engine,
+    documents: &DocumentStore,
+    sinks: &mut mpsc::UnboundedReceiver<TextSink>,
+) -> (Suggestion, TextSink) {
     let snapshot = documents.snapshot(URI).expect("open");
     let settings = RequestSettings::default();
-    let cursor = snapshot.rope.line_to_byte(1);
-    let ask = engine.next_edit(&snapshot, cursor, &settings);
+    let ask = engine.next_edit(&snapshot, snapshot.rope.line_to_byte(1), &settings);
     tokio::pin!(ask);
     // The region is lines 0..=6 (2 above line 1, 5 below): the whole text.
     let sink = tokio::select! {
@@ -123,8 +126,16 @@ async fn the_first_hunk_answers_mid_stream_and_the_rest_follows_accepts_without_
     ))
     .await
     .expect("open");
-    // Settled while the rest of the answer is still to come.
     let first = ask.await.expect("no error").expect("an edit");
+    (first, sink)
+}
+
+#[tokio::test]
+async fn the_first_hunk_answers_mid_stream_and_the_rest_follows_accepts_without_a_call() {
+    let (engine, documents, provider, mut sinks) = engine();
+    let settings = RequestSettings::default();
+    // Settled while the rest of the answer is still to come.
+    let (first, sink) = first_hunk_mid_stream(&engine, &documents, &mut sinks).await;
     assert_eq!(first.intent, Intent::High);
     assert_eq!(first.edits, [edit(8, 9, "10")]);
     sink.send(Ok("let d = 4;\nlet e = 50;\nlet f = 6;\n".into()))
@@ -184,20 +195,8 @@ async fn the_first_hunk_answers_mid_stream_and_the_rest_follows_accepts_without_
 #[tokio::test]
 async fn an_accept_before_its_call_ends_with_nothing_more_asks_about_the_text_after_it() {
     let (engine, documents, provider, mut sinks) = engine();
-    let snapshot = documents.snapshot(URI).expect("open");
     let settings = RequestSettings::default();
-    let ask = engine.next_edit(&snapshot, snapshot.rope.line_to_byte(1), &settings);
-    tokio::pin!(ask);
-    let sink = tokio::select! {
-        sink = sinks.recv() => sink.expect("a call"),
-        _ = &mut ask => panic!("answered before the model was asked"),
-    };
-    sink.send(Ok(
-        "intent: high\nlet a = 10;\nlet b = 2;\nlet c = 3;\n".into()
-    ))
-    .await
-    .expect("open");
-    let first = ask.await.expect("no error").expect("an edit");
+    let (first, sink) = first_hunk_mid_stream(&engine, &documents, &mut sinks).await;
     // The user takes the first edit while the answer is still streaming, and the editor asks
     // again: the ask waits on the call for a second hunk.
     let snapshot = apply(&documents, 2, &first.edits);
