@@ -26,6 +26,8 @@ pub(in crate::engine) struct Entry {
     pub(super) shift: isize,
     pub(super) progress: watch::Receiver<Progress>,
     pub(super) task: tokio::task::AbortHandle,
+    /// The first line of the file the chat prompt showed, for the next prompt to keep.
+    pub(super) shown_from: Option<usize>,
 }
 
 impl Drop for Entry {

@@ -42,28 +42,25 @@ pub fn location_request(
     let rope = &snapshot.rope;
     let cursor_line = rope.byte_to_line(cursor.min(rope.len_bytes()));
     let (first, last) = window(rope, cursor_line);
-    let mut query = format!("Path: {}\n\n", display_path(&snapshot.uri));
-    let recent = render_recent_edits(snapshot, HISTORY_TOKENS);
-    if !recent.is_empty() {
-        query.push_str(&format!("Recent edits, oldest first:\n{recent}\n"));
-    }
-    if !diagnostics.is_empty() {
-        query.push_str("Problems:\n");
-        for mark in diagnostics.iter().take(MAX_DIAGNOSTICS) {
-            let message = mark.message.lines().next().unwrap_or("");
-            query.push_str(&format!("line {}: {message}\n", mark.line + 1));
-        }
-        query.push('\n');
-    }
-    query.push_str(&format!(
-        "The file (the cursor is on line {}):\n",
-        cursor_line + 1
-    ));
+    // The file first and the cursor last: what changes least comes first, for prompt caches.
+    let mut query = format!("Path: {}\n\nThe file:\n", display_path(&snapshot.uri));
     for line in first..=last {
         let text = rope.line(line).to_string();
         let text = text.trim_end_matches(['\n', '\r']);
         query.push_str(&format!("{}: {text}\n", line + 1));
     }
+    let recent = render_recent_edits(snapshot, HISTORY_TOKENS);
+    if !recent.is_empty() {
+        query.push_str(&format!("\nRecent edits, oldest first:\n{recent}"));
+    }
+    if !diagnostics.is_empty() {
+        query.push_str("\nProblems:\n");
+        for mark in diagnostics.iter().take(MAX_DIAGNOSTICS) {
+            let message = mark.message.lines().next().unwrap_or("");
+            query.push_str(&format!("line {}: {message}\n", mark.line + 1));
+        }
+    }
+    query.push_str(&format!("\nThe cursor is on line {}.\n", cursor_line + 1));
     Some(ModelRequest {
         instructions: LOCATION_INSTRUCTIONS.into(),
         input: ModelInput::Chat {

@@ -41,8 +41,9 @@ pub(super) use chain::AnsweredEdits;
 pub use jump::{DiagnosticMark, JumpSettings, editable_region, is_jump, places as jump_places};
 pub use locate::LOCATION_INSTRUCTIONS;
 
+use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 use std::time::Instant;
 
 use ropey::Rope;
@@ -152,11 +153,15 @@ impl Engine {
     /// The entry `snapshot` can be answered from; else whether the document is right after
     /// an accepted suggestion (so the new call's region grows).
     fn join_next_edit(&self, snapshot: &Snapshot, cursor: usize) -> Result<Waiting, bool> {
-        let mut entries = self.next_edits.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self.next_edit_entries();
         entries
             .get_mut(&snapshot.uri)
             .ok_or(false)?
             .join(snapshot, cursor)
+    }
+
+    fn next_edit_entries(&self) -> MutexGuard<'_, HashMap<Arc<str>, Entry>> {
+        self.next_edits.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Starts a model call for `snapshot` and makes it the document's entry.
@@ -193,19 +198,25 @@ impl Engine {
             budget,
         );
         let max_tokens = settings.max_output_tokens;
+        let mut shown_from = None;
         let request = match format {
-            Format::Chat => chat::request(
-                snapshot,
-                cursor,
-                region.clone(),
-                &workspace,
-                budget,
-                max_tokens,
-            ),
+            Format::Chat => {
+                // The previous call's first shown line, kept while it fits (prompt caches).
+                let steady = self
+                    .next_edit_entries()
+                    .get(&snapshot.uri)
+                    .and_then(|entry| entry.shown_from);
+                let shown = prompt::page_around(rope, &region, budget.file, steady);
+                shown_from = Some(shown.start);
+                let region = region.clone();
+                chat::request(
+                    snapshot, cursor, region, shown, &workspace, budget, max_tokens,
+                )
+            }
             Format::Sweep => sweep::request(snapshot, region.clone(), &workspace, max_tokens),
         };
         tracing::trace!(?format, instructions = %request.instructions, input = ?request.input, "next-edit prompt");
-        let mut entries = self.next_edits.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self.next_edit_entries();
         if let Some(entry) = entries.get_mut(&snapshot.uri)
             && entry.version == snapshot.version
             && let Ok(waiting) = entry.join(snapshot, cursor)
@@ -237,6 +248,7 @@ impl Engine {
             shift: 0,
             progress: progress.clone(),
             task,
+            shown_from,
         };
         entries.insert(snapshot.uri.clone(), entry);
         Waiting {
@@ -250,7 +262,7 @@ impl Engine {
     /// The settled next-edit suggestion for `snapshot`'s version, if there is one (the next
     /// hunk, when the user just applied the one before): never waits, never calls the model.
     pub fn ready_next_edit(&self, snapshot: &Snapshot) -> Option<Suggestion> {
-        let mut entries = self.next_edits.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self.next_edit_entries();
         let entry = entries.get_mut(&snapshot.uri)?;
         if entry.version != snapshot.version && !entry.follow_accept(snapshot) {
             return None;

@@ -97,11 +97,19 @@ impl Workspace {
 /// file ends below. The first and last shown lines (0-based, end exclusive).
 ///
 /// Pages are fixed blocks of [`PAGE_LINES`] lines counted from the top of the file, and what is
-/// shown above the region depends only on the text above it, which the user is not editing. So
-/// while the cursor moves and types within its pages, the prompt starts with the same lines
-/// every time, and a provider's prompt cache keeps that prefix (OpenAI caches exact prefixes of
-/// 1,024 tokens and more; llama.cpp and Ollama reuse the last prompt's common prefix).
-pub fn page_around(rope: &Rope, region: &Range<usize>, tokens: usize) -> Range<usize> {
+/// shown above the region depends only on the text above it, which the user is not editing.
+/// `steady` is where the document's previous prompt started: it is kept while the lines from
+/// there through the region's pages take at most three quarters of `tokens` (so a quarter
+/// stays for the lines below). So while the cursor moves down and types, the prompt starts with
+/// the same lines every time, and a provider's prompt cache keeps that prefix (OpenAI caches
+/// exact prefixes of 1,024 tokens and more; llama.cpp and Ollama reuse the last prompt's
+/// common prefix).
+pub fn page_around(
+    rope: &Rope,
+    region: &Range<usize>,
+    tokens: usize,
+    steady: Option<usize>,
+) -> Range<usize> {
     let lines = rope.len_lines();
     let region_first = rope.byte_to_line(region.start);
     let region_end = rope
@@ -114,6 +122,26 @@ pub fn page_around(rope: &Rope, region: &Range<usize>, tokens: usize) -> Range<u
             .div_ceil(PAGE_LINES)
             .saturating_mul(PAGE_LINES)
             .min(lines);
+    let grow_down = |end: &mut usize, mut left: usize| -> usize {
+        while *end < lines {
+            let page = *end..(*end + PAGE_LINES).min(lines);
+            let page_cost = cost(page.clone());
+            if page_cost > left {
+                break;
+            }
+            left -= page_cost;
+            *end = page.end;
+        }
+        left
+    };
+    if let Some(first) = steady.filter(|&first| first <= aligned.start) {
+        let spent = cost(first..aligned.end);
+        if spent <= tokens / 4 * 3 {
+            let mut end = aligned.end;
+            grow_down(&mut end, tokens - spent);
+            return first..end;
+        }
+    }
     let (mut first, mut end) = if cost(aligned.clone()) <= tokens {
         (aligned.start, aligned.end)
     } else {
@@ -134,15 +162,7 @@ pub fn page_around(rope: &Rope, region: &Range<usize>, tokens: usize) -> Range<u
         spent
     };
     left -= grow_up(&mut first, left.min(tokens / 3));
-    while end < lines {
-        let page = end..(end + PAGE_LINES).min(lines);
-        let page_cost = cost(page.clone());
-        if page_cost > left {
-            break;
-        }
-        left -= page_cost;
-        end = page.end;
-    }
+    let left = grow_down(&mut end, left);
     if end == lines {
         grow_up(&mut first, left);
     }
@@ -239,21 +259,50 @@ mod tests {
         let region = rope.line_to_byte(52)..rope.line_to_byte(58);
         let cost = |lines: Range<usize>| estimate_tokens(&text(&rope, lines));
         // Too little for the region's pages: the region alone.
-        assert_eq!(page_around(&rope, &region, 0), 52..58);
+        assert_eq!(page_around(&rope, &region, 0, None), 52..58);
         // The region's page, then half of the rest above, the rest below.
-        assert_eq!(page_around(&rope, &region, cost(50..60)), 50..60);
+        assert_eq!(page_around(&rope, &region, cost(50..60), None), 50..60);
         let budget = cost(50..60) + 2 * cost(40..50);
-        assert_eq!(page_around(&rope, &region, budget), 40..70);
-        assert_eq!(page_around(&rope, &region, budget - 1), 50..70);
+        assert_eq!(page_around(&rope, &region, budget, None), 40..70);
+        assert_eq!(page_around(&rope, &region, budget - 1, None), 50..70);
         // At the top of the file, the pages all go below.
         let top = 0..rope.line_to_byte(3);
         let budget = cost(0..10) + cost(10..20) + cost(20..30);
-        assert_eq!(page_around(&rope, &top, budget), 0..30);
+        assert_eq!(page_around(&rope, &top, budget, None), 0..30);
         // Where the file ends below, what is left goes above.
         let bottom = rope.line_to_byte(95)..rope.line_to_byte(99);
         let budget = cost(90..101) + 3 * cost(60..70);
-        assert_eq!(page_around(&rope, &bottom, budget), 60..101);
-        assert_eq!(page_around(&rope, &region, usize::MAX), 0..101);
+        assert_eq!(page_around(&rope, &bottom, budget, None), 60..101);
+        assert_eq!(page_around(&rope, &region, usize::MAX, None), 0..101);
+    }
+
+    #[test]
+    fn the_top_shown_stays_while_the_cursor_moves_down_until_three_quarters_of_the_budget() {
+        let rope = numbered(300);
+        let cost = |lines: Range<usize>| estimate_tokens(&text(&rope, lines));
+        let budget = cost(0..100);
+        let region = |line: usize| rope.line_to_byte(line)..rope.line_to_byte(line + 8);
+        let first = page_around(&rope, &region(150), budget, None);
+        // The cursor moves down two pages: the same lines shown (without the top kept, they
+        // would start two pages lower).
+        let later = page_around(&rope, &region(170), budget, Some(first.start));
+        assert_eq!(later, first);
+        assert_eq!(
+            page_around(&rope, &region(170), budget, None).start,
+            first.start + 20
+        );
+        // Past three quarters of the budget from that top, the window moves with the region.
+        let far = page_around(&rope, &region(first.start + 80), budget, Some(first.start));
+        assert_eq!(
+            far,
+            page_around(&rope, &region(first.start + 80), budget, None)
+        );
+        assert!(far.start > first.start);
+        // A top below the region is no use.
+        assert_eq!(
+            page_around(&rope, &region(100), budget, Some(first.start)),
+            page_around(&rope, &region(100), budget, None)
+        );
     }
 
     #[test]
@@ -263,11 +312,11 @@ mod tests {
             .collect();
         let mut rope = Rope::from_str(&text);
         let region = |rope: &Rope| rope.line_to_byte(150)..rope.line_to_byte(158);
-        let before = page_around(&rope, &region(&rope), 800);
+        let before = page_around(&rope, &region(&rope), 800, None);
         // The user types a long line in the region: the window's top stays.
         let at = rope.line_to_char(153);
         rope.insert(at, &"x".repeat(400));
-        let after = page_around(&rope, &region(&rope), 800);
+        let after = page_around(&rope, &region(&rope), 800, None);
         assert_eq!(before.start, after.start);
         assert!(after.end < before.end, "{before:?} {after:?}");
     }

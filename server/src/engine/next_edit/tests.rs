@@ -355,6 +355,7 @@ proptest::proptest! {
             shift: 0,
             progress,
             task: runtime.spawn(async {}).abort_handle(),
+            shown_from: None,
         };
         let mut version = 1;
         while let Some(served) = entry.current() {
