@@ -108,7 +108,8 @@ fn the_location_question_numbers_lines_and_lists_problems() {
     let settings = RequestSettings::default();
     let diagnostics = [mark(&snapshot, 7)];
     let cursor = snapshot.rope.line_to_byte(2);
-    let request = location_request(&snapshot, cursor, &diagnostics, &settings).expect("a question");
+    let request =
+        location_request(&snapshot, cursor, &diagnostics, &settings, None).expect("a question");
     assert!(request.instructions.starts_with("Next edit location."));
     assert!(request.max_output_tokens <= 40);
     let ModelInput::Chat { query, .. } = &request.input else {
@@ -123,7 +124,7 @@ fn the_location_question_numbers_lines_and_lists_problems() {
         secret_globs: vec!["*.rs".into()],
         ..RequestSettings::default()
     };
-    assert!(location_request(&snapshot, cursor, &diagnostics, &secret).is_none());
+    assert!(location_request(&snapshot, cursor, &diagnostics, &secret, None).is_none());
 }
 
 #[test]

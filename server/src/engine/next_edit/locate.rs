@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use ropey::Rope;
 
-use super::jump::DiagnosticMark;
+use super::jump::{DiagnosticMark, editable_region};
+use super::prompt;
 use crate::context::{display_path, is_secret_path, render_recent_edits};
 use crate::documents::Snapshot;
 use crate::engine::{Engine, RequestSettings};
@@ -19,8 +20,8 @@ pub const LOCATION_INSTRUCTIONS: &str = "Next edit location. You get a file with
 lines, the user's recent edits and the problems reported in the file. Answer with the number \
 of the line where the user's next edit will be, or with none when there is no such line. \
 Answer with the number or none only.";
-/// The numbered lines shown, in bytes of the file (lines around the cursor).
-const MAX_FILE_BYTES: usize = 12_000;
+/// The numbered lines shown, in tokens of the file (pages around the cursor's region).
+const FILE_TOKENS: usize = 3_000;
 /// The recent edits shown, in tokens.
 const HISTORY_TOKENS: usize = 400;
 /// Diagnostics listed.
@@ -29,22 +30,25 @@ const MAX_DIAGNOSTICS: usize = 20;
 const MAX_OUTPUT_TOKENS: u32 = 40;
 
 /// The question for `snapshot` with the cursor at `cursor`; `None` for a secret or inactive
-/// document, which never reaches a model.
+/// document, which never reaches a model. The file is shown from `steady` while it fits, as
+/// the next-edit prompt's (see [`prompt::page_around`]).
 pub fn location_request(
     snapshot: &Snapshot,
     cursor: usize,
     diagnostics: &[DiagnosticMark],
     settings: &RequestSettings,
+    steady: Option<usize>,
 ) -> Option<ModelRequest> {
     if snapshot.inactive.is_some() || is_secret_path(&snapshot.uri, &settings.secret_globs) {
         return None;
     }
     let rope = &snapshot.rope;
     let cursor_line = rope.byte_to_line(cursor.min(rope.len_bytes()));
-    let (first, last) = window(rope, cursor_line);
+    let region = editable_region(rope, cursor);
+    let shown = prompt::page_around(rope, &region, FILE_TOKENS, steady);
     // The file first and the cursor last: what changes least comes first, for prompt caches.
     let mut query = format!("Path: {}\n\nThe file:\n", display_path(&snapshot.uri));
-    for line in first..=last {
+    for line in shown.start..shown.end.min(rope.len_lines()) {
         let text = rope.line(line).to_string();
         let text = text.trim_end_matches(['\n', '\r']);
         query.push_str(&format!("{}: {text}\n", line + 1));
@@ -70,29 +74,6 @@ pub fn location_request(
         max_output_tokens: MAX_OUTPUT_TOKENS,
         ..ModelRequest::default()
     })
-}
-
-/// The lines shown: around `line`, growing both ways while they fit [`MAX_FILE_BYTES`].
-fn window(rope: &Rope, line: usize) -> (usize, usize) {
-    let lines = rope.len_lines();
-    let (mut first, mut last) = (line, line.min(lines.saturating_sub(1)));
-    let bytes = |first: usize, last: usize| {
-        rope.line_to_byte((last + 1).min(lines)) - rope.line_to_byte(first)
-    };
-    loop {
-        let mut grew = false;
-        if first > 0 && bytes(first - 1, last) <= MAX_FILE_BYTES {
-            first -= 1;
-            grew = true;
-        }
-        if last + 1 < lines && bytes(first, last + 1) <= MAX_FILE_BYTES {
-            last += 1;
-            grew = true;
-        }
-        if !grew {
-            return (first, last);
-        }
-    }
 }
 
 /// The place the answer names: the first non-blank byte of the 1-based line its first line
@@ -129,7 +110,12 @@ impl Engine {
         let Some(provider) = self.provider() else {
             return Ok(None);
         };
-        let Some(request) = location_request(snapshot, cursor, diagnostics, settings) else {
+        let steady = self
+            .next_edit_entries()
+            .get(&snapshot.uri)
+            .and_then(|entry| entry.shown_from);
+        let Some(request) = location_request(snapshot, cursor, diagnostics, settings, steady)
+        else {
             return Ok(None);
         };
         let lane: Arc<str> = format!("{}#next-location", snapshot.uri).into();

@@ -160,7 +160,7 @@ impl Engine {
             .join(snapshot, cursor)
     }
 
-    fn next_edit_entries(&self) -> MutexGuard<'_, HashMap<Arc<str>, Entry>> {
+    pub(super) fn next_edit_entries(&self) -> MutexGuard<'_, HashMap<Arc<str>, Entry>> {
         self.next_edits.lock().unwrap_or_else(|e| e.into_inner())
     }
 
