@@ -128,6 +128,39 @@ fn the_location_question_numbers_lines_and_lists_problems() {
 }
 
 #[test]
+fn location_questions_differ_only_in_the_cursor_line_while_the_pages_shown_stay() {
+    // 3,000 lines: more than the question shows, so the pages follow the cursor.
+    let snapshot = renamed(3_000, &[1_500]);
+    let settings = RequestSettings::default();
+    let query = |line: usize, steady: Option<usize>| {
+        let cursor = snapshot.rope.line_to_byte(line);
+        let request = location_request(&snapshot, cursor, &[], &settings, steady).expect("asked");
+        let ModelInput::Chat { query, .. } = request.input else {
+            panic!("a chat question");
+        };
+        query
+    };
+    let cursor_part = |query: &str| query.find("\nThe cursor is on line").expect("cursor line");
+    // Two lines apart in one page: the same file shown, only the cursor line differs.
+    let (here, near) = (query(1_503, None), query(1_505, None));
+    assert_eq!(here[..cursor_part(&here)], near[..cursor_part(&near)]);
+    assert!(here.ends_with("The cursor is on line 1504.\n"), "{here}");
+    assert!(here.contains("1501:     g(value);\n"), "{here}");
+    assert!(
+        !here.contains("\n1: fn f() {"),
+        "the file's top is not shown"
+    );
+    // Three pages further down, from the same top line (as the next-edit prompt keeps it).
+    let first: usize = here["Path: p/jump.rs\n\nThe file:\n".len()..]
+        .split(':')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a numbered line");
+    let later = query(1_533, Some(first - 1));
+    assert_eq!(here[..cursor_part(&here)], later[..cursor_part(&later)]);
+}
+
+#[test]
 fn a_location_answer_is_a_line_of_the_file_or_nothing() {
     let rope = ropey::Rope::from_str("a\n    b\nc\n");
     assert_eq!(parse_location("2", &rope), Some(2 + 4));
