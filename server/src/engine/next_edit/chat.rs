@@ -122,11 +122,17 @@ mod tests {
         query.clone()
     }
 
-    #[test]
-    fn the_query_shows_the_file_then_the_region_with_the_cursor() {
+    /// `p/a.rs` open with 40 lines `let vN = N;`, and its text.
+    fn forty_lets() -> (DocumentStore, String) {
         let store = DocumentStore::default();
         let text: String = (0..40).map(|i| format!("let v{i} = {i};\n")).collect();
         store.open("file:///p/a.rs", "rust", 1, &text);
+        (store, text)
+    }
+
+    #[test]
+    fn the_query_shows_the_file_then_the_region_with_the_cursor() {
+        let (store, text) = forty_lets();
         let snapshot = store.snapshot("file:///p/a.rs").expect("open");
         let query = query_at(&snapshot, snapshot.rope.line_to_byte(20) + 4);
         assert!(
@@ -141,9 +147,7 @@ mod tests {
 
     #[test]
     fn queries_share_everything_before_the_region_and_the_file_above_an_edit() {
-        let store = DocumentStore::default();
-        let text: String = (0..40).map(|i| format!("let v{i} = {i};\n")).collect();
-        store.open("file:///p/a.rs", "rust", 1, &text);
+        let (store, _) = forty_lets();
         let snapshot = store.snapshot("file:///p/a.rs").expect("open");
         let rope = &snapshot.rope;
         // The cursor's region, then a place a jump tries: only the region part differs.
