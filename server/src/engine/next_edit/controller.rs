@@ -208,17 +208,16 @@ impl Controller {
             }
             return Some(id);
         }
-        if kind == SuggestionKind::NextEdit
-            && let Some(reason) = held_back(&mut state, offer, &edits)
-        {
-            tracing::debug!(uri = %offer.uri, reason, "next edit held back");
-            self.stats.next_edit_suppressed();
-            return None;
-        }
-        if kind == SuggestionKind::Inline
-            && state.rejections.matches(offer.uri, offer.version, &edits)
-        {
-            tracing::debug!(uri = %offer.uri, "ghost text held back: rejected before");
+        if let Some(reason) = held_back(&mut state, offer, &edits) {
+            match kind {
+                SuggestionKind::Inline => {
+                    tracing::debug!(uri = %offer.uri, "ghost text held back: {reason}");
+                }
+                SuggestionKind::NextEdit => {
+                    tracing::debug!(uri = %offer.uri, reason, "next edit held back");
+                    self.stats.next_edit_suppressed();
+                }
+            }
             return None;
         }
         let prefix = match kind {

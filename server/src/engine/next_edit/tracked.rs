@@ -224,17 +224,21 @@ pub(super) fn same_suggestion(kind: SuggestionKind, live: &[NormEdit], new: &[No
     }
 }
 
-/// Why a next edit is not shown, if it is not.
+/// Why a suggestion is not shown, if it is not: it repeats a rejected one (either kind), or a
+/// next edit is below the eagerness or would compete with ghost text on its line.
 pub(super) fn held_back(
     state: &mut State,
     offer: &Offer<'_>,
     edits: &[NormEdit],
 ) -> Option<&'static str> {
-    if !state.eagerness.admits(offer.intent) {
+    if offer.kind == SuggestionKind::NextEdit && !state.eagerness.admits(offer.intent) {
         return Some("below the eagerness");
     }
     if state.rejections.matches(offer.uri, offer.version, edits) {
         return Some("rejected before");
+    }
+    if offer.kind == SuggestionKind::Inline {
+        return None;
     }
     // An alternative behind ghost text (the inline list's second item) does not compete.
     let ghost_text_on_its_line = offer.displayed
