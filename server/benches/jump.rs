@@ -35,7 +35,7 @@ fn main() {
     store.open(uri, "rust", 1, &text);
     store.wait_for_parses();
     // The user renames the first `total` to `base`.
-    let rope = store.snapshot(uri).unwrap().rope;
+    let rope = store.snapshot(uri).unwrap().rope.clone();
     let start = text.find("total").unwrap();
     let range = |byte| to_line_col(&rope, byte, PositionEncoding::Utf8);
     let change = TextChange {

@@ -140,13 +140,9 @@ fn common_len<'a>(
         let equal = if std::ptr::eq(x.as_ptr(), y.as_ptr()) {
             k
         } else if ends == Ends::Front {
-            x.iter().zip(y).take_while(|(p, q)| p == q).count()
+            crate::edits::common_prefix_len(x, y)
         } else {
-            x.iter()
-                .rev()
-                .zip(y.iter().rev())
-                .take_while(|(p, q)| p == q)
-                .count()
+            crate::edits::common_suffix_len(x, y)
         };
         same += equal;
         if equal < k {

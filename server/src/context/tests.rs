@@ -40,7 +40,7 @@ impl Doc {
 
     /// Replaces `start..end` (bytes) with `text`; the cursor follows text after it.
     pub fn edit(&mut self, start: usize, end: usize, text: &str) {
-        let rope = self.snapshot().rope;
+        let rope = self.snapshot().rope.clone();
         let pos = |byte| to_line_col(&rope, byte, PositionEncoding::Utf8);
         self.version += 1;
         let change = TextChange {

@@ -22,7 +22,7 @@ use ropey::Rope;
 use tree_sitter::Tree;
 
 use crate::syntax::Language;
-use tree_state::PendingReparse;
+use tree_state::{PendingReparse, Reclaim};
 
 /// Why a tracked document gets no syntax tree and no suggestions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +51,19 @@ pub struct Snapshot {
     pub inactive: Option<Inactive>,
     /// The latest edits, oldest first, typing coalesced.
     pub recent_edits: Vec<RecentEdit>,
+    /// Where this snapshot's trees are freed: the store's parser thread.
+    reclaim: Reclaim,
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        let trees = [
+            self.tree.take(),
+            self.edited_tree.take().flatten(),
+            self.pending_reparse.take().map(PendingReparse::into_base),
+        ];
+        self.reclaim.free(trees.into_iter().flatten().collect());
+    }
 }
 
 impl Snapshot {

@@ -162,6 +162,10 @@ pub(super) struct PendingReparse {
 }
 
 impl PendingReparse {
+    pub(super) fn into_base(self) -> Tree {
+        self.base
+    }
+
     /// The base with the edits described to it. (Describing an edit copies the path to it,
     /// the root's ~1,500 children in a 9,000-line file: done once per snapshot that needs it.)
     pub(super) fn tree(&self) -> Tree {
@@ -176,9 +180,34 @@ pub(super) struct ParseJob {
     pub id: u64,
 }
 
+/// What the parser thread does, in order.
+enum Work {
+    Parse(ParseJob),
+    Free(Vec<Tree>),
+}
+
+/// Frees a snapshot's trees on the parser thread (see [`Snapshot`](super::Snapshot)'s `Drop`).
+///
+/// Freeing the last reference to a tree's root releases each of the root's children: ~1,500
+/// reference counts in a 9,000-line file, one cache line each. A request frees its snapshot
+/// while the parser thread is reparsing the keystroke before it, which touches those same
+/// nodes on the other core: on the request's path that measured ~0.15 ms of each completion.
+/// The parser thread frees them after its parse, with the nodes in its own cache.
+#[derive(Clone, Debug)]
+pub(crate) struct Reclaim(mpsc::Sender<Work>);
+
+impl Reclaim {
+    /// Hands `trees` to the parser thread; frees them here when it is gone.
+    pub(crate) fn free(&self, trees: Vec<Tree>) {
+        if !trees.is_empty() {
+            let _ = self.0.send(Work::Free(trees));
+        }
+    }
+}
+
 /// The sending side of the background parser, owned by the store.
 pub(super) struct ParseQueue {
-    tx: Mutex<mpsc::Sender<ParseJob>>,
+    tx: mpsc::Sender<Work>,
     next_id: AtomicU64,
     /// Jobs sent and not yet finished, so that tests and benchmarks can wait for quiet.
     outstanding: Arc<(Mutex<usize>, Condvar)>,
@@ -188,13 +217,20 @@ impl ParseQueue {
     /// Starts the parser thread. It holds only a weak reference to the store, so it ends when
     /// the store is dropped and the channel closes.
     pub(super) fn start(store: Weak<Inner>) -> Self {
-        let (tx, rx) = mpsc::channel::<ParseJob>();
+        let (tx, rx) = mpsc::channel::<Work>();
         let outstanding = Arc::new((Mutex::new(0usize), Condvar::new()));
         let worker_outstanding = outstanding.clone();
         let spawned = std::thread::Builder::new()
             .name("spark-parse".into())
             .spawn(move || {
-                while let Ok(job) = rx.recv() {
+                while let Ok(work) = rx.recv() {
+                    let job = match work {
+                        Work::Parse(job) => job,
+                        Work::Free(trees) => {
+                            drop(trees);
+                            continue;
+                        }
+                    };
                     if let Some(store) = store.upgrade() {
                         store.run_job(&job.uri, job.id);
                     }
@@ -208,7 +244,7 @@ impl ParseQueue {
             tracing::error!("cannot start the background parser thread: {err}");
         }
         Self {
-            tx: Mutex::new(tx),
+            tx,
             next_id: AtomicU64::new(1),
             outstanding,
         }
@@ -229,19 +265,19 @@ impl ParseQueue {
         job.id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (count, _) = &*self.outstanding;
         *count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        let sent = self
-            .tx
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .send(ParseJob {
-                uri: uri.clone(),
-                id: job.id,
-            });
+        let sent = self.tx.send(Work::Parse(ParseJob {
+            uri: uri.clone(),
+            id: job.id,
+        }));
         if sent.is_err() {
             tracing::error!(%uri, "background parser is gone; the document stays without a tree");
             *count.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
             *state = TreeState::None;
         }
+    }
+
+    pub(super) fn reclaim(&self) -> Reclaim {
+        Reclaim(self.tx.clone())
     }
 
     /// Blocks until every queued parse has finished.

@@ -185,4 +185,22 @@ proptest! {
     fn a_text_diffed_with_itself_gives_no_edits(text in text()) {
         prop_assert!(diff(&text, &text).is_empty());
     }
+
+    #[test]
+    fn common_ends_compared_in_blocks_are_those_compared_byte_by_byte(
+        common in "[ab]{0,100}",
+        a in "[ab]{0,100}",
+        b in "[ab]{0,100}",
+    ) {
+        let (a, b) = (format!("{common}{a}"), format!("{common}{b}"));
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        let front = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+        let back = (a.iter().rev().zip(b.iter().rev()))
+            .take_while(|(x, y)| x == y)
+            .count();
+        prop_assert_eq!(common_prefix_len(a, b), front);
+        prop_assert_eq!(common_suffix_len(a, b), back);
+        let (a, b) = (a.iter().rev().copied().collect::<Vec<_>>(), b.iter().rev().copied().collect::<Vec<_>>());
+        prop_assert_eq!(common_suffix_len(&a, &b), front);
+    }
 }

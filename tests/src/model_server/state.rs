@@ -90,12 +90,7 @@ impl Shared {
         let mut recent = lock(&self.prompt_cache);
         let common = recent
             .iter()
-            .map(|p| {
-                p.bytes()
-                    .zip(prompt.bytes())
-                    .take_while(|(a, b)| a == b)
-                    .count()
-            })
+            .map(|p| spark_lsp::edits::common_prefix_len(p.as_bytes(), prompt.as_bytes()))
             .max()
             .unwrap_or(0);
         if recent.len() == PROMPT_CACHE_ENTRIES {

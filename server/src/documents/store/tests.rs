@@ -151,7 +151,7 @@ proptest! {
         store.wait_for_parses();
         let snapshot = store.snapshot("file:///t.rs").expect("open");
         prop_assert_eq!(snapshot.rope.to_string(), ORIGINAL);
-        let tree = snapshot.tree.expect("a current tree once parses finish");
+        let tree = snapshot.tree.clone().expect("a current tree once parses finish");
         let fresh = crate::syntax::parse(Language::Rust, &snapshot.rope, None).expect("parse");
         prop_assert!(!fresh.root_node().has_error());
         prop_assert_eq!(tree.root_node().to_sexp(), fresh.root_node().to_sexp());
@@ -255,7 +255,7 @@ fn trees_beyond_the_budget_are_evicted_least_recently_used_first() {
     assert!(
         store
             .snapshot("file:///5.rs")
-            .and_then(|s| s.tree)
+            .and_then(|s| s.tree.clone())
             .is_some()
     );
 }

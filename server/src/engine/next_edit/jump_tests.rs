@@ -20,7 +20,7 @@ fn renamed(lines: usize, uses: &[usize]) -> Snapshot {
     let uri = "file:///p/jump.rs";
     let store = DocumentStore::default();
     store.open(uri, "rust", 1, &text);
-    let rope = store.snapshot(uri).expect("open").rope;
+    let rope = store.snapshot(uri).expect("open").rope.clone();
     let start = rope.line_to_byte(1) + "    let ".len();
     let range = |byte| to_line_col(&rope, byte, PositionEncoding::Utf8);
     let change = TextChange {

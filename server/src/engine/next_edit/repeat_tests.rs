@@ -31,7 +31,7 @@ impl Doc {
     }
 
     fn edit(&mut self, start: usize, end: usize, text: &str) {
-        let rope = self.snapshot().rope;
+        let rope = self.snapshot().rope.clone();
         let range = (
             to_line_col(&rope, start, PositionEncoding::Utf8),
             to_line_col(&rope, end, PositionEncoding::Utf8),

@@ -81,7 +81,7 @@ fn engine() -> (
 
 /// Applies `edits` to the document as the editor would, as version `version`.
 fn apply(documents: &DocumentStore, version: i32, edits: &[TextEdit]) -> Snapshot {
-    let rope = documents.snapshot(URI).expect("open").rope;
+    let rope = documents.snapshot(URI).expect("open").rope.clone();
     let changes: Vec<TextChange> = edits
         .iter()
         .rev()

@@ -98,6 +98,20 @@ impl Syntax {
 pub(super) struct Lexer {
     syntax: Syntax,
     state: State,
+    /// The ASCII bytes that may change the state or be a bracket in code, as a bit set: every
+    /// other byte (all of a non-ASCII character's) is stepped over without a look.
+    code_bytes: u128,
+    /// Whether runs of bytes that change nothing are skipped at once (tests compare with not).
+    skip: bool,
+}
+
+/// The bit set of `bytes`, all ASCII.
+fn byte_set(bytes: impl IntoIterator<Item = u8>) -> u128 {
+    bytes.into_iter().fold(0, |set, b| set | 1 << b)
+}
+
+fn in_set(set: u128, b: u8) -> bool {
+    b < 128 && set >> b & 1 == 1
 }
 
 pub(super) fn closer_of(open: char) -> char {
@@ -110,9 +124,13 @@ pub(super) fn closer_of(open: char) -> char {
 
 impl Lexer {
     pub(super) fn new(language: Option<Language>) -> Self {
+        let syntax = Syntax::of(language);
+        let comment = syntax.line_comment.bytes().next();
         Self {
-            syntax: Syntax::of(language),
+            syntax,
             state: State::Code,
+            code_bytes: byte_set(b"()[]{}/\"'`".iter().copied().chain(comment)),
+            skip: true,
         }
     }
 
@@ -134,6 +152,24 @@ impl Lexer {
         let bytes = line.as_bytes();
         let mut index = 0;
         while index < bytes.len() {
+            if self.skip {
+                // Straight to the next byte that can matter in this state.
+                let next = match self.state {
+                    State::Code => bytes[index..]
+                        .iter()
+                        .position(|&b| in_set(self.code_bytes, b)),
+                    // The rest of the line is the comment's.
+                    State::LineComment => None,
+                    State::BlockComment => memchr::memchr(b'*', &bytes[index..]),
+                    State::Str { quote, .. } => {
+                        memchr::memchr2(b'\\', quote as u8, &bytes[index..])
+                    }
+                };
+                match next {
+                    Some(skipped) => index += skipped,
+                    None => break,
+                }
+            }
             let rest = &line[index..];
             let Some(c) = rest.chars().next() else { break };
             let mut step = c.len_utf8();
@@ -238,7 +274,55 @@ fn rust_char_len(rest: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// Every bracket found (its offset in the text, and which), and the state after each line.
+    fn lex(
+        language: Option<Language>,
+        text: &str,
+        skip: bool,
+    ) -> (Vec<(usize, Bracket)>, Vec<State>) {
+        let mut lexer = Lexer::new(language);
+        lexer.skip = skip;
+        let (mut found, mut states, mut start) = (Vec::new(), Vec::new(), 0);
+        for line in text.split_inclusive('\n') {
+            lexer.line(line, |at, bracket| {
+                found.push((start + at, bracket));
+                true
+            });
+            states.push(lexer.state);
+            start += line.len();
+        }
+        (found, states)
+    }
+
+    /// Pieces that open and close every kind of string and comment, and some that don't.
+    const PIECES: &[&str] = &[
+        "a", " ", "é", "😀", "(", ")", "[", "]", "{", "}", "\"", "'", "`", "\\", "/", "*", "//",
+        "/*", "*/", "#", "--", "\"\"\"", "'''", "'a'", "'\\n'", "${", "\n", "\r\n",
+    ];
+
+    proptest! {
+        #[test]
+        fn skipping_what_cannot_matter_finds_what_lexing_every_character_finds(
+            pieces in prop::collection::vec(prop::sample::select(PIECES), 0..80),
+            language in prop::sample::select(vec![
+                None,
+                Some(Language::Rust),
+                Some(Language::Python),
+                Some(Language::TypeScript),
+                Some(Language::Lua),
+                Some(Language::Bash),
+                Some(Language::Toml),
+                Some(Language::C),
+            ]),
+        ) {
+            let text = pieces.concat();
+            prop_assert_eq!(lex(language, &text, true), lex(language, &text, false));
+        }
+    }
 
     fn brackets(language: Language, lines: &[&str]) -> String {
         let mut lexer = Lexer::new(Some(language));
