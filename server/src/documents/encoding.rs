@@ -82,6 +82,15 @@ pub fn to_byte(rope: &Rope, pos: LineCol, encoding: PositionEncoding) -> Resolve
     let start_byte = rope.line_to_byte(line);
     let end_byte = line_content_end_byte(rope, line);
     let col = pos.col as usize;
+    // Up to an ASCII column every encoding counts bytes: no character counting (most positions).
+    let upto = start_byte + col.min(end_byte - start_byte);
+    let ascii = rope.get_byte_slice(start_byte..upto);
+    if ascii.is_some_and(|text| text.chunks().all(str::is_ascii)) {
+        return Resolved {
+            byte: upto,
+            clamped: upto - start_byte < col,
+        };
+    }
     let (byte, clamped) = match encoding {
         PositionEncoding::Utf8 => {
             let wanted = start_byte.saturating_add(col);
@@ -189,6 +198,68 @@ mod tests {
         for (encoding, line, col, byte, clamped) in cases {
             let got = to_byte(&rope, LineCol::new(line, col), encoding);
             assert_eq!(got, Resolved { byte, clamped }, "{encoding:?} {line}:{col}");
+        }
+    }
+
+    /// `to_byte` counted character by character over the line's text.
+    fn counted(text: &str, pos: LineCol, encoding: PositionEncoding) -> Resolved {
+        let mut start = 0;
+        for _ in 0..pos.line {
+            match text[start..].find(['\n', '\r']) {
+                Some(at) if text[start + at..].starts_with("\r\n") => start += at + 2,
+                Some(at) => start += at + 1,
+                None => {
+                    return Resolved {
+                        byte: text.len(),
+                        clamped: true,
+                    };
+                }
+            }
+        }
+        let content = &text[start..];
+        let content = &content[..content.find(['\n', '\r']).unwrap_or(content.len())];
+        let mut units = 0;
+        for (at, c) in content.char_indices() {
+            let width = match encoding {
+                Utf8 => c.len_utf8(),
+                Utf16 => c.len_utf16(),
+                Utf32 => 1,
+            };
+            if units + width > pos.col as usize {
+                let inside = units != pos.col as usize;
+                return Resolved {
+                    byte: start + at,
+                    clamped: inside,
+                };
+            }
+            units += width;
+        }
+        Resolved {
+            byte: start + content.len(),
+            clamped: units < pos.col as usize,
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn positions_resolve_as_counting_characters_does(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec!["a", "bc", "é", "😀", "\n", "\r\n", "\r"]),
+                0..40,
+            ),
+            line in 0u32..8,
+            col in 0u32..12,
+        ) {
+            let text = pieces.concat();
+            let rope = Rope::from_str(&text);
+            for encoding in [Utf8, Utf16, Utf32] {
+                let pos = LineCol::new(line, col);
+                proptest::prop_assert_eq!(
+                    to_byte(&rope, pos, encoding),
+                    counted(&text, pos, encoding),
+                    "{:?} {:?} in {:?}", encoding, pos, text
+                );
+            }
         }
     }
 
