@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use spark_lsp::config::ProviderConfig;
-use spark_lsp::context::{self, Anchor, ContextInput, PromptFamily};
+use spark_lsp::context::{self, Anchor, ContextInput};
 use spark_lsp::documents::{DocumentStore, LineCol, PositionEncoding, TextChange};
 use spark_lsp::providers::openai_ws::OpenAiWebSocket;
 use spark_lsp::providers::{ModelInput, ModelRequest, OpenAiResponsesHttp, Provider, Settings};
@@ -288,13 +288,12 @@ async fn prompt_bytes() {
                 .unwrap();
             let snapshot = store.snapshot(uri).unwrap();
             let cursor = snapshot.rope.len_bytes();
-            let mut input = ContextInput::new(&snapshot, cursor);
+            let input = ContextInput::new(&snapshot, cursor);
             if context::should_reanchor(anchor.as_ref(), &snapshot, cursor) {
                 anchor = Anchor::new(&input);
             }
-            input.anchor = anchor.as_ref();
-            let prompt = context::build(&input).unwrap();
-            let (instructions, input) = prompt.to_request_parts(PromptFamily::Chat);
+            let (instructions, input) =
+                context::continue_chat(&input, anchor.as_ref().unwrap()).unwrap();
             let request = ModelRequest {
                 instructions,
                 input,

@@ -6,7 +6,7 @@
 //! Chat models get a strict system prompt, a `context` that only changes when the document is
 //! re-anchored, and a `query` with what changed since and the lines around [`CURSOR`].
 
-use super::{CURSOR, Prompt, PromptFamily};
+use super::{CURSOR, ChatParts, Prompt, PromptFamily};
 use crate::providers::{ExtraFile, ModelInput};
 
 /// The system prompt for chat models.
@@ -61,29 +61,35 @@ impl Prompt {
     }
 
     fn chat(&self) -> ModelInput {
+        self.chat.input(&self.path)
+    }
+}
+
+impl ChatParts {
+    /// The chat input: the context, and a query of the diff since the anchor, the recent edits
+    /// and the lines around the cursor of the document at `path`.
+    pub(super) fn input(&self, path: &str) -> ModelInput {
         let mut query = String::new();
-        if !self.chat.since_anchor.is_empty() {
-            let diff = defuse(&self.chat.since_anchor);
+        if !self.since_anchor.is_empty() {
+            let diff = defuse(&self.since_anchor);
             query.push_str(&format!(
-                "<changes_since_file path=\"{}\">\n{diff}</changes_since_file>\n",
-                self.path
+                "<changes_since_file path=\"{path}\">\n{diff}</changes_since_file>\n"
             ));
         }
-        if !self.chat.recent_edits.is_empty() {
-            let edits = defuse(&self.chat.recent_edits);
+        if !self.recent_edits.is_empty() {
+            let edits = defuse(&self.recent_edits);
             query.push_str(&format!("<recent_edits>\n{edits}</recent_edits>\n"));
         }
         // The closing tag follows the text directly: a line break added here would tell the
         // model of one the document does not have (at the end of a file without a final line
         // break, after a lone CR, or where the window cuts a line).
         query.push_str(&format!(
-            "<cursor path=\"{}\">\n{}{CURSOR}{}</cursor>\n",
-            self.path,
-            defuse(&self.chat.local_before),
-            defuse(&self.chat.local_after),
+            "<cursor path=\"{path}\">\n{}{CURSOR}{}</cursor>\n",
+            defuse(&self.local_before),
+            defuse(&self.local_after),
         ));
         ModelInput::Chat {
-            context: self.chat.context.clone(),
+            context: self.context.clone(),
             query,
         }
     }

@@ -55,6 +55,7 @@ use std::ops::Range;
 use ropey::Rope;
 
 use crate::documents::Snapshot;
+use crate::providers::ModelInput;
 use crate::syntax::Language;
 
 /// Marks the cursor in chat prompts. The reference model server's corpus mode looks for exactly
@@ -103,8 +104,6 @@ pub struct ContextInput<'a> {
     pub budget: Budget,
     /// The user's secret globs (`secrets.extraGlobs`), on top of the built-in list.
     pub secret_globs: &'a [String],
-    /// The chat anchor of this document, if the caller keeps one; see [`should_reanchor`].
-    pub anchor: Option<&'a Anchor>,
     /// Where the window before the cursor starts.
     pub window_start: WindowStart,
 }
@@ -132,7 +131,6 @@ impl<'a> ContextInput<'a> {
             related: &[],
             budget: Budget::default(),
             secret_globs: &[],
-            anchor: None,
             window_start: WindowStart::Fullest,
         }
     }
@@ -282,35 +280,49 @@ pub fn build(input: &ContextInput<'_>) -> Option<Prompt> {
             local_after: window::text(rope, cursor..local.end),
         },
     };
-    match input.anchor.filter(|a| *a.uri == *snapshot.uri) {
-        Some(anchor) => {
-            let change = anchor::changed_region(&anchor.rope, rope);
-            prompt.chat.context = anchor.context.clone();
-            prompt.chat.since_anchor = anchor::render_diff(&anchor.rope, rope, change);
-            let upto = snapshot
-                .recent_edits
-                .iter()
-                .position(|e| e.version > anchor.version)
-                .unwrap_or(snapshot.recent_edits.len());
-            prompt.chat.recent_edits =
-                edits::render(rope, &snapshot.recent_edits[..upto], budget.share(10));
-        }
-        None => {
-            prompt.chat.context = format::chat_context(&prompt);
-            prompt.chat.recent_edits = prompt.recent_edits.clone();
-        }
-    }
+    prompt.chat.context = format::chat_context(&prompt);
+    prompt.chat.recent_edits = prompt.recent_edits.clone();
     Some(prompt)
 }
 
+/// The chat request of `input` continuing from `anchor`, the document's own (see
+/// [`should_reanchor`]): the anchored context as it is, then a query of the diff since the
+/// anchor, the edits up to it and the lines around the cursor. Nothing else of the file is
+/// gathered (no window, outline or tree): the anchored context already shows it. `None` for a
+/// secret or inactive document.
+pub fn continue_chat(input: &ContextInput<'_>, anchor: &Anchor) -> Option<(String, ModelInput)> {
+    let snapshot = input.snapshot;
+    if snapshot.inactive.is_some() || is_secret_path(&snapshot.uri, input.secret_globs) {
+        return None;
+    }
+    let rope = &snapshot.rope;
+    let cursor = window::floor_char(rope, input.cursor_byte);
+    let local = window::local_window(rope, cursor);
+    let upto = snapshot
+        .recent_edits
+        .iter()
+        .position(|e| e.version > anchor.version)
+        .unwrap_or(snapshot.recent_edits.len());
+    let chat = ChatParts {
+        context: anchor.context.clone(),
+        since_anchor: anchor::render_diff(
+            &anchor.rope,
+            rope,
+            anchor::changed_region(&anchor.rope, rope),
+        ),
+        recent_edits: edits::render(rope, &snapshot.recent_edits[..upto], input.budget.share(10)),
+        local_before: window::text(rope, local.start..cursor),
+        local_after: window::text(rope, cursor..local.end),
+    };
+    let path = display_path(&snapshot.uri);
+    Some((CHAT_INSTRUCTIONS.to_owned(), chat.input(&path)))
+}
+
 impl Anchor {
-    /// Anchors the chat context at `input`'s snapshot and cursor (its own `anchor` is ignored);
-    /// `None` when the document gets no prompt.
+    /// Anchors the chat context at `input`'s snapshot and cursor; `None` when the document gets
+    /// no prompt.
     pub fn new(input: &ContextInput<'_>) -> Option<Anchor> {
-        let prompt = build(&ContextInput {
-            anchor: None,
-            ..*input
-        })?;
+        let prompt = build(input)?;
         Some(Anchor {
             uri: input.snapshot.uri.clone(),
             version: input.snapshot.version,

@@ -91,9 +91,12 @@ pub(super) fn fim_view(prompt: &Prompt) -> String {
 }
 
 pub(super) fn chat_parts(prompt: &Prompt) -> (String, String) {
-    let (instructions, ModelInput::Chat { context, query }) =
-        prompt.to_request_parts(PromptFamily::Chat)
-    else {
+    chat_request(prompt.to_request_parts(PromptFamily::Chat))
+}
+
+/// The context and query of a chat request.
+pub(super) fn chat_request((instructions, input): (String, ModelInput)) -> (String, String) {
+    let ModelInput::Chat { context, query } = input else {
         panic!("a chat input");
     };
     assert_eq!(instructions, CHAT_INSTRUCTIONS);

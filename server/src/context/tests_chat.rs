@@ -3,7 +3,7 @@
 
 use expect_test::expect;
 
-use super::tests::{Doc, chat_parts};
+use super::tests::{Doc, chat_parts, chat_request};
 use super::*;
 
 /// A Python module of `n` small functions, with the cursor typed into the middle one.
@@ -26,11 +26,8 @@ fn chat_context_stays_identical_while_typing_after_the_anchor() {
     let first = doc.snapshot();
     let anchor = Anchor::new(&ContextInput::new(&first, doc.cursor)).expect("an anchor");
     let anchored = |snapshot: &Snapshot, cursor| {
-        let prompt = build(&ContextInput {
-            anchor: Some(&anchor),
-            ..ContextInput::new(snapshot, cursor)
-        });
-        chat_parts(&prompt.expect("a prompt"))
+        let request = continue_chat(&ContextInput::new(snapshot, cursor), &anchor);
+        chat_request(request.expect("a prompt"))
     };
     let (context_1, query_1) = anchored(&first, doc.cursor);
     doc.type_text("math.sq");

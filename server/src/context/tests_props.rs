@@ -155,48 +155,54 @@ fn prompt_build_time() {
         .collect();
     let lines = snapshot.rope.len_lines();
     let anchor = Anchor::new(&ContextInput::new(&snapshot, doc.cursor)).expect("an anchor");
-    let cases: [(&str, ContextInput<'_>); 3] = [
-        ("alone", ContextInput::new(&snapshot, doc.cursor)),
+    let alone = ContextInput::new(&snapshot, doc.cursor);
+    let with_related = ContextInput {
+        related: &related,
+        ..ContextInput::new(&snapshot, doc.cursor)
+    };
+    let full = |input: &ContextInput<'_>| {
+        let prompt = build(input).expect("a prompt");
+        let tokens = estimate_tokens(&prompt.outline)
+            + estimate_tokens(&prompt.before)
+            + estimate_tokens(&prompt.after)
+            + estimate_tokens(&prompt.recent_edits)
+            + (prompt.related.iter())
+                .map(|s| estimate_tokens(&s.text))
+                .sum::<usize>();
+        (prompt.to_request_parts(PromptFamily::Chat), tokens)
+    };
+    let continued = |input: &ContextInput<'_>| {
+        let parts = continue_chat(input, &anchor).expect("a prompt");
+        let ModelInput::Chat { query, .. } = &parts.1 else {
+            panic!("a chat input");
+        };
+        let tokens = estimate_tokens(query);
+        (parts, tokens)
+    };
+    type Gather<'a> = &'a dyn Fn(&ContextInput<'_>) -> ((String, ModelInput), usize);
+    let cases: [(&str, &ContextInput<'_>, Gather<'_>); 3] = [
+        ("alone", &alone, &full),
         (
-            "anchored",
-            ContextInput {
-                anchor: Some(&anchor),
-                ..ContextInput::new(&snapshot, doc.cursor)
-            },
+            "continued from its anchor (the query only)",
+            &alone,
+            &continued,
         ),
-        (
-            "with 4 related docs of ~2,250 lines",
-            ContextInput {
-                related: &related,
-                ..ContextInput::new(&snapshot, doc.cursor)
-            },
-        ),
+        ("with 4 related docs of ~2,250 lines", &with_related, &full),
     ];
-    for (name, input) in cases {
+    for (name, input, gather) in cases {
         let mut times: Vec<f64> = (0..201)
             .map(|_| {
                 let start = Instant::now();
-                let prompt = build(&input).expect("a prompt");
-                let parts = prompt.to_request_parts(PromptFamily::Chat);
-                std::hint::black_box(parts);
+                std::hint::black_box(gather(input));
                 start.elapsed().as_secs_f64() * 1e6
             })
             .collect();
         times.sort_by(f64::total_cmp);
-        let prompt = build(&input).expect("a prompt");
         eprintln!(
             "{lines} lines, {name}: median {:.0} µs, p90 {:.0} µs; prompt ~{} tokens",
             times[100],
             times[180],
-            estimate_tokens(&prompt.outline)
-                + estimate_tokens(&prompt.before)
-                + estimate_tokens(&prompt.after)
-                + estimate_tokens(&prompt.recent_edits)
-                + prompt
-                    .related
-                    .iter()
-                    .map(|s| estimate_tokens(&s.text))
-                    .sum::<usize>()
+            gather(input).1
         );
     }
     let start = Instant::now();

@@ -328,21 +328,21 @@ impl Engine {
         if let Some(tokens) = provider.prompt_tokens() {
             input.budget.prompt_tokens = input.budget.prompt_tokens.min(tokens);
         }
-        let anchor = (family == PromptFamily::Chat)
-            .then(|| self.anchor(&input))
-            .flatten();
-        input.anchor = anchor.as_deref();
-        if family == PromptFamily::Fim {
-            let previous = self.window_starts().get(&snapshot.uri).copied();
-            input.window_start = WindowStart::Steady(previous);
-        }
         // Secret files get no prompt, so no suggestion.
-        let prompt = context::build(&input)?;
-        if family == PromptFamily::Fim {
-            let line = snapshot.rope.byte_to_line(prompt.window.start);
-            self.window_starts().insert(snapshot.uri.clone(), line);
-        }
-        let (instructions, model_input) = prompt.to_request_parts(family);
+        let (instructions, model_input) = match family {
+            // A chat prompt continues from the document's anchor (made here when there is none
+            // or it is too far behind).
+            PromptFamily::Chat => context::continue_chat(&input, &*self.anchor(&input)?)?,
+            PromptFamily::Fim => {
+                let previous = self.window_starts().get(&snapshot.uri).copied();
+                input.window_start = WindowStart::Steady(previous);
+                let prompt = context::build(&input)?;
+                let line = snapshot.rope.byte_to_line(prompt.window.start);
+                self.window_starts().insert(snapshot.uri.clone(), line);
+                prompt.to_request_parts(family)
+            }
+        };
+        let (before, after) = postprocess::document_around(&snapshot.rope, cursor_byte);
         // Supersedes the document's previous call, which nobody can use any more.
         let ticket = self.scheduler.begin(&snapshot.uri);
         let request = ModelRequest {
@@ -356,8 +356,8 @@ impl Engine {
         let job = Job {
             stream: provider.stream(request),
             ticket,
-            before: prompt.before,
-            after: prompt.after,
+            before,
+            after,
             language: snapshot.language,
             is_chat_model: family == PromptFamily::Chat,
             check: self.syntax_check(snapshot, cursor_byte),

@@ -2,6 +2,8 @@
 //! request from the prefix and suffix: the cursor line, its indentation, the brackets open at
 //! the cursor and which of them the suffix already closes.
 
+use ropey::Rope;
+
 use super::PostContext;
 use super::lex::{Bracket, Lexer, closer_of};
 use crate::syntax::Language;
@@ -11,6 +13,22 @@ use crate::syntax::Language;
 const SCAN_BYTES: usize = 16 * 1024;
 /// Prefix lines a model may echo before the text it adds.
 const MAX_REPEATED_LINES: usize = 8;
+
+/// The text around `cursor_byte` that post-processing reads of `rope`: a little more than
+/// [`SCAN_BYTES`] before it and [`SCAN_BYTES`] after. Post-processing given these is exactly as
+/// given the whole document, and the prompt's window (its size set by the model's budget) has
+/// no say in it.
+pub(crate) fn document_around(rope: &Rope, cursor_byte: usize) -> (String, String) {
+    let floor = |byte: usize| rope.char_to_byte(rope.byte_to_char(byte.min(rope.len_bytes())));
+    let cursor = floor(cursor_byte);
+    // One byte more than is scanned, so that [`tail`] cuts at the same line as in the document.
+    let start = floor(cursor.saturating_sub(SCAN_BYTES + 1));
+    let end = floor(cursor + SCAN_BYTES);
+    (
+        rope.byte_slice(start..cursor).to_string(),
+        rope.byte_slice(cursor..end).to_string(),
+    )
+}
 
 /// A bracket opened before the cursor and still open there.
 #[derive(Clone, Debug)]
@@ -220,5 +238,49 @@ fn mark_closed_by_suffix(openers: &mut [Opener], mut lexer: Lexer, suffix: &str)
             }
             open_count > 0
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use ropey::Rope;
+
+    use super::*;
+
+    /// Pieces of code with brackets, strings, comments and line breaks of every kind, and long
+    /// lines, so that documents pass [`SCAN_BYTES`] either side of the cursor.
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "fn a() {", "}", "(", ")", "[", "]", "\n", "    ", "x", "// c", "\"s(\"", "é",
+                "😀", "\r\n", "\r", "/* ( */",
+            ])
+            .prop_map(str::to_owned),
+            (1usize..3).prop_map(|n| format!("let v = [{}];\n", "1, ".repeat(n * 300))),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn the_document_around_the_cursor_reads_as_the_whole_document(
+            pieces in prop::collection::vec(piece(), 0..120),
+            fraction in 0.0..=1.0f64,
+            language in prop::sample::select(vec![
+                None, Some(Language::Rust), Some(Language::Python), Some(Language::TypeScript),
+            ]),
+        ) {
+            let text = pieces.concat();
+            let mut cursor = (text.len() as f64 * fraction) as usize;
+            while !text.is_char_boundary(cursor) {
+                cursor -= 1;
+            }
+            let (before, after) = document_around(&Rope::from_str(&text), cursor);
+            let read = Cursor::new(&PostContext::new(&before, &after, language));
+            let whole = Cursor::new(&PostContext::new(&text[..cursor], &text[cursor..], language));
+            prop_assert_eq!(format!("{read:?}"), format!("{whole:?}"));
+        }
     }
 }

@@ -39,6 +39,7 @@ mod tests_exact;
 #[cfg(test)]
 mod tests_stream;
 
+pub(crate) use cursor::document_around;
 pub use errors::SyntaxCheck;
 pub use stream::StreamFilter;
 
@@ -47,9 +48,10 @@ use crate::syntax::Language;
 /// The document around the cursor, as post-processing sees it.
 #[derive(Clone, Copy, Debug)]
 pub struct PostContext<'a> {
-    /// Text before the cursor: the whole document's or a window's, ending at the cursor.
+    /// Text before the cursor, ending at the cursor: the whole document's, or as much of it as
+    /// is read ([`document_around`]).
     pub prefix: &'a str,
-    /// Text after the cursor: the rest of the document or a window.
+    /// Text after the cursor: the rest of the document, or as much of it as is read.
     pub suffix: &'a str,
     pub language: Option<Language>,
     /// Chat models wrap code in markdown and prose; completion (FIM) models do not.
