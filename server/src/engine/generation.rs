@@ -1,6 +1,8 @@
 //! One model call, streamed through post-processing in its own task.
 //!
-//! The task owns the [`TextStream`] and publishes the settled suggestion (whole lines the
+//! The task starts the call, so that the request goes out before anything else it does (the
+//! syntax check's preparation, post-processing's reading of the document around the cursor),
+//! owns its [`TextStream`](crate::providers::TextStream) and publishes the settled suggestion (whole lines the
 //! [`StreamFilter`] will not change) on a `watch` channel after every delta, then the final
 //! suggestion. Requests wait on the channel for what they need: the first complete line
 //! (automatic triggers, the early answer) or the whole suggestion. Because the task, not a
@@ -16,10 +18,12 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
-use super::postprocess::{Decision, PostContext, StreamFilter, SyntaxCheck};
+use ropey::Rope;
+
+use super::postprocess::{Decision, PostContext, StreamFilter, SyntaxCheck, document_around};
 use super::scheduler::Ticket;
 use super::stats::Stats;
-use crate::providers::{ProviderError, TextStream};
+use crate::providers::{ModelRequest, Provider, ProviderError};
 use crate::syntax::Language;
 
 /// Where a model call is.
@@ -55,10 +59,13 @@ pub enum Want {
 
 /// Everything the task needs, owned.
 pub struct Job {
-    pub stream: TextStream,
+    /// The model call to start.
+    pub provider: Arc<dyn Provider>,
+    pub request: ModelRequest,
     pub ticket: Ticket,
-    pub before: String,
-    pub after: String,
+    /// The document and the cursor, for post-processing.
+    pub rope: Rope,
+    pub cursor_byte: usize,
     pub language: Option<Language>,
     pub is_chat_model: bool,
     /// The syntax-error check of the finished suggestion; none without a grammar.
@@ -75,23 +82,31 @@ pub fn spawn(job: Job, stats: Arc<Stats>) -> watch::Receiver<Progress> {
 
 async fn run(job: Job, tx: watch::Sender<Progress>, stats: Arc<Stats>) {
     let Job {
-        mut stream,
+        provider,
+        request,
         ticket,
-        before,
-        after,
+        rope,
+        cursor_byte,
         language,
         is_chat_model,
         check,
         started,
     } = job;
+    // Superseded before this task ran: no model call at all.
+    if ticket.is_superseded() || tx.is_closed() {
+        return cancel(&tx, &stats);
+    }
+    // The request goes out first: the task that sends it runs at this yield. What follows
+    // runs while the model answers.
+    let mut stream = provider.stream(request);
+    tokio::task::yield_now().await;
     if let Some(check) = check.clone() {
-        // Its costly half (the text as it is, parsed) runs while the model answers, on a
-        // thread of its own: not on the path of the request going out, nor of the answer.
-        // After a yield, so that the task sending the request (spawned before this one) runs
-        // first.
-        tokio::task::yield_now().await;
+        // Its costly half (the text as it is, parsed) runs on a thread of its own: not on
+        // the path of the answer either.
         tokio::task::spawn_blocking(move || check.prepare());
     }
+    let (before, after) = document_around(&rope, cursor_byte);
+    drop(rope);
     let mut post = PostContext::new(&before, &after, language);
     post.is_chat_model = is_chat_model;
     post.syntax = check.as_deref();

@@ -342,7 +342,6 @@ impl Engine {
                 prompt.to_request_parts(family)
             }
         };
-        let (before, after) = postprocess::document_around(&snapshot.rope, cursor_byte);
         // Supersedes the document's previous call, which nobody can use any more.
         let ticket = self.scheduler.begin(&snapshot.uri);
         let request = ModelRequest {
@@ -354,10 +353,11 @@ impl Engine {
         };
         self.stats.model_call(speculative);
         let job = Job {
-            stream: provider.stream(request),
+            provider: provider.clone(),
+            request,
             ticket,
-            before,
-            after,
+            rope: snapshot.rope.clone(),
+            cursor_byte,
             language: snapshot.language,
             is_chat_model: family == PromptFamily::Chat,
             check: self.syntax_check(snapshot, cursor_byte),
