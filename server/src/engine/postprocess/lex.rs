@@ -169,6 +169,16 @@ impl Lexer {
                     Some(skipped) => index += skipped,
                     None => break,
                 }
+                // A bracket, the commonest of those bytes in code, needs no second look.
+                if let (State::Code, Some(bracket)) =
+                    (self.state, bracket(char::from(bytes[index])))
+                {
+                    if !on(index, bracket) {
+                        return false;
+                    }
+                    index += 1;
+                    continue;
+                }
             }
             let rest = &line[index..];
             let Some(c) = rest.chars().next() else { break };
