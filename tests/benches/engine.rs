@@ -15,7 +15,10 @@
 //!   transit (and the model server reading the request); neither includes the client's JSON.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use tokio_rustls::rustls;
 
 use serde_json::{Value, json};
 use spark_lsp::lsp::ServerOptions;
@@ -120,6 +123,70 @@ async fn server_overhead() {
     for (name, samples) in [
         ("request written → upstream received", &mut before),
         ("upstream last byte → response read ", &mut after),
+        ("together                            ", &mut total),
+    ] {
+        println!(
+            "  {name}  p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+            pct(samples, 0.5),
+            pct(samples, 0.99),
+            pct(samples, 1.0)
+        );
+    }
+    http_client_floor(&server).await;
+}
+
+/// The part of [`server_overhead`] that is the HTTP client's own: the server's last model
+/// request, already serialized, sent again by reqwest alone on the same runtime to the same
+/// model server, and its streamed answer read to the end.
+async fn http_client_floor(server: &ModelServer) {
+    let request = server.requests().pop().expect("the server's requests");
+    let body = request.body.to_string();
+    let url = format!("{}/chat/completions", server.http_base());
+    // Built as the server's client is (`providers::http::client`): rustls with ring, no Nagle.
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
+    let http = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
+    let (mut before, mut after, mut total) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..OVERHEAD_WARMUP + OVERHEAD_RUNS {
+        let calls = server.request_count();
+        let body = body.clone();
+        let sent = Instant::now();
+        let mut response = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let mut read = sent;
+        while let Some(_chunk) = response.chunk().await.unwrap() {
+            read = Instant::now();
+        }
+        if run < OVERHEAD_WARMUP {
+            continue;
+        }
+        let upstream = server.received_at(calls).unwrap();
+        let finished = *server.finished_at().last().unwrap();
+        before.push(ms(upstream - sent));
+        after.push(ms(read.saturating_duration_since(finished)));
+        total.push(ms(upstream - sent) + ms(read.saturating_duration_since(finished)));
+    }
+    println!(
+        "the HTTP client alone: the last model request ({} bytes) sent {OVERHEAD_RUNS} times by reqwest, its answer read to the end",
+        body.len()
+    );
+    for (name, samples) in [
+        ("request sent → upstream received   ", &mut before),
+        ("upstream last byte → last chunk    ", &mut after),
         ("together                            ", &mut total),
     ] {
         println!(
