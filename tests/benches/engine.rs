@@ -158,19 +158,25 @@ async fn http_client_floor(server: &ModelServer) {
     let (mut before, mut after, mut total) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..OVERHEAD_WARMUP + OVERHEAD_RUNS {
         let calls = server.request_count();
-        let body = body.clone();
-        let sent = Instant::now();
-        let mut response = http
-            .post(&url)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let mut read = sent;
-        while let Some(_chunk) = response.chunk().await.unwrap() {
-            read = Instant::now();
-        }
+        // On a worker thread, as the server's call task is (not on the bench's main thread).
+        let (http, url, body) = (http.clone(), url.clone(), body.clone());
+        let (sent, read) = tokio::spawn(async move {
+            let sent = Instant::now();
+            let mut response = http
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let mut read = sent;
+            while let Some(_chunk) = response.chunk().await.unwrap() {
+                read = Instant::now();
+            }
+            (sent, read)
+        })
+        .await
+        .unwrap();
         if run < OVERHEAD_WARMUP {
             continue;
         }
