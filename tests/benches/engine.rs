@@ -120,18 +120,11 @@ async fn server_overhead() {
         "time the server adds to a model-backed completion: {OVERHEAD_RUNS} keystrokes + requests in a {}-line file, instant model, in-process JSON-RPC, loopback HTTP",
         text.lines().count()
     );
-    for (name, samples) in [
+    print_percentiles([
         ("request written → upstream received", &mut before),
         ("upstream last byte → response read ", &mut after),
         ("together                            ", &mut total),
-    ] {
-        println!(
-            "  {name}  p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
-            pct(samples, 0.5),
-            pct(samples, 0.99),
-            pct(samples, 1.0)
-        );
-    }
+    ]);
     http_client_floor(&server).await;
 }
 
@@ -190,11 +183,16 @@ async fn http_client_floor(server: &ModelServer) {
         "the HTTP client alone: the last model request ({} bytes) sent {OVERHEAD_RUNS} times by reqwest, its answer read to the end",
         body.len()
     );
-    for (name, samples) in [
+    print_percentiles([
         ("request sent → upstream received   ", &mut before),
         ("upstream last byte → last chunk    ", &mut after),
         ("together                            ", &mut total),
-    ] {
+    ]);
+}
+
+/// One line per named series: its p50, p99 and max in milliseconds.
+fn print_percentiles<const N: usize>(series: [(&str, &mut Vec<f64>); N]) {
+    for (name, samples) in series {
         println!(
             "  {name}  p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
             pct(samples, 0.5),

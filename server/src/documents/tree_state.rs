@@ -215,7 +215,7 @@ pub(super) struct ParseQueue {
 
 impl ParseQueue {
     /// Starts the parser thread. It holds only a weak reference to the store, so it ends when
-    /// the store is dropped and the channel closes.
+    /// the channel closes: the store is dropped, and the last snapshot (whose trees it frees).
     pub(super) fn start(store: Weak<Inner>) -> Self {
         let (tx, rx) = mpsc::channel::<Work>();
         let outstanding = Arc::new((Mutex::new(0usize), Condvar::new()));

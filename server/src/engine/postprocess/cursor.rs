@@ -244,7 +244,6 @@ fn mark_closed_by_suffix(openers: &mut [Opener], mut lexer: Lexer, suffix: &str)
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
-    use ropey::Rope;
 
     use super::*;
 
