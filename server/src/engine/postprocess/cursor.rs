@@ -175,12 +175,13 @@ fn scan_prefix(prefix: &str, language: Option<Language>) -> (Vec<Opener>, Lexer)
     let mut lexer = Lexer::new(language);
     let mut openers: Vec<Opener> = Vec::new();
     for line in prefix.split_inclusive('\n') {
-        let line_indent = indent_width(line);
+        // Only a line that opens a bracket needs its indentation.
+        let mut line_indent = None;
         lexer.line(line, |_, bracket| {
             match bracket {
                 Bracket::Open(ch) => openers.push(Opener {
                     ch,
-                    line_indent,
+                    line_indent: *line_indent.get_or_insert_with(|| indent_width(line)),
                     closed_by_suffix: false,
                 }),
                 // A stray closer in broken code closes nothing rather than the wrong opener.

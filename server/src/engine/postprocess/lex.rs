@@ -98,20 +98,36 @@ impl Syntax {
 pub(super) struct Lexer {
     syntax: Syntax,
     state: State,
-    /// The ASCII bytes that may change the state or be a bracket in code, as a bit set: every
-    /// other byte (all of a non-ASCII character's) is stepped over without a look.
-    code_bytes: u128,
+    /// The bytes that may change the state or be a bracket in code: every other byte (all of a
+    /// non-ASCII character's) is stepped over without a look.
+    code_bytes: ByteSet,
     /// Whether runs of bytes that change nothing are skipped at once (tests compare with not).
     skip: bool,
 }
 
-/// The bit set of `bytes`, all ASCII.
-fn byte_set(bytes: impl IntoIterator<Item = u8>) -> u128 {
-    bytes.into_iter().fold(0, |set, b| set | 1 << b)
+/// A set of bytes, one lookup per byte (a scan over 16 KiB of code tests every byte).
+#[derive(Clone)]
+struct ByteSet([bool; 256]);
+
+impl ByteSet {
+    fn of(bytes: impl IntoIterator<Item = u8>) -> Self {
+        let mut set = [false; 256];
+        bytes.into_iter().for_each(|b| set[usize::from(b)] = true);
+        Self(set)
+    }
+
+    fn contains(&self, b: u8) -> bool {
+        self.0[usize::from(b)]
+    }
 }
 
-fn in_set(set: u128, b: u8) -> bool {
-    b < 128 && set >> b & 1 == 1
+impl std::fmt::Debug for ByteSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bytes: Vec<u8> = (0..=u8::MAX).filter(|&b| self.contains(b)).collect();
+        f.debug_tuple("ByteSet")
+            .field(&String::from_utf8_lossy(&bytes))
+            .finish()
+    }
 }
 
 pub(super) fn closer_of(open: char) -> char {
@@ -129,7 +145,7 @@ impl Lexer {
         Self {
             syntax,
             state: State::Code,
-            code_bytes: byte_set(b"()[]{}/\"'`".iter().copied().chain(comment)),
+            code_bytes: ByteSet::of(b"()[]{}/\"'`".iter().copied().chain(comment)),
             skip: true,
         }
     }
@@ -157,7 +173,7 @@ impl Lexer {
                 let next = match self.state {
                     State::Code => bytes[index..]
                         .iter()
-                        .position(|&b| in_set(self.code_bytes, b)),
+                        .position(|&b| self.code_bytes.contains(b)),
                     // The rest of the line is the comment's.
                     State::LineComment => None,
                     State::BlockComment => memchr::memchr(b'*', &bytes[index..]),
