@@ -214,7 +214,72 @@ pub fn first_line(text: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+    use std::sync::{Arc, Mutex};
+    use std::task::Poll;
+
     use super::first_line;
+    use crate::documents::DocumentStore;
+    use crate::engine::{Engine, RequestSettings, Trigger};
+    use crate::providers::{ModelRequest, Provider, TextSink, TextStream};
+
+    /// Counts its calls; none of them ever answers.
+    #[derive(Default)]
+    struct Silent {
+        calls: Mutex<Vec<TextSink>>,
+    }
+
+    impl Provider for Silent {
+        fn name(&self) -> &str {
+            "silent"
+        }
+        fn stream(&self, _: ModelRequest) -> TextStream {
+            let (sink, stream) = TextStream::channel();
+            self.calls
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(sink);
+            stream
+        }
+    }
+
+    /// Polls `future` once.
+    async fn poll_once<F: Future>(mut future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+        std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await
+    }
+
+    #[tokio::test]
+    async fn a_call_superseded_before_its_task_ran_is_never_started() {
+        let uri = "file:///p/main.rs";
+        let documents = DocumentStore::default();
+        documents.open(
+            uri,
+            "rust",
+            1,
+            "fn main() {\n    \n}\n\nfn other() {\n    \n}\n",
+        );
+        let engine = Engine::new(4, documents.clone());
+        let provider = Arc::new(Silent::default());
+        engine.set_provider(Some(provider.clone()));
+        let snapshot = documents.snapshot(uri).expect("open");
+        let settings = RequestSettings::default();
+        // One thread: the calls' tasks run only when this test yields. The second request (in
+        // another function) supersedes the first before the first call's task has run.
+        let first = engine.complete(snapshot.clone(), 16, Trigger::Invoked, &settings);
+        let second = engine.complete(snapshot, 34, Trigger::Invoked, &settings);
+        let (mut first, mut second) = (Box::pin(first), Box::pin(second));
+        assert!(poll_once(first.as_mut()).await.is_pending());
+        assert!(poll_once(second.as_mut()).await.is_pending());
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        let calls = provider
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len();
+        assert_eq!(calls, 1, "the superseded request's call was started");
+    }
 
     #[test]
     fn the_first_line_needs_its_line_break_and_skips_blank_lines() {
