@@ -167,11 +167,7 @@ mod tests {
         store.change("file:///p/a.rs", 2, &[change], utf8).ok();
         let edited = store.snapshot("file:///p/a.rs").expect("open");
         let after = query_at(&edited, edited.rope.line_to_byte(21));
-        let shared = here
-            .bytes()
-            .zip(after.bytes())
-            .take_while(|(a, b)| a == b)
-            .count();
+        let shared = crate::edits::common_prefix_len(here.as_bytes(), after.as_bytes());
         assert_eq!(
             shared,
             here.find("let v20").expect("line 20") + "let ".len()

@@ -110,10 +110,7 @@ impl Engine {
         let Some(provider) = self.provider() else {
             return Ok(None);
         };
-        let steady = self
-            .next_edit_entries()
-            .get(&snapshot.uri)
-            .and_then(|entry| entry.shown_from);
+        let steady = self.shown_from(&snapshot.uri);
         let Some(request) = location_request(snapshot, cursor, diagnostics, settings, steady)
         else {
             return Ok(None);

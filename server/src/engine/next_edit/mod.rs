@@ -164,6 +164,11 @@ impl Engine {
         self.next_edits.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The first line of `uri` the previous next-edit prompt showed (see `prompt::page_around`).
+    pub(super) fn shown_from(&self, uri: &str) -> Option<usize> {
+        self.next_edit_entries().get(uri)?.shown_from
+    }
+
     /// Starts a model call for `snapshot` and makes it the document's entry.
     fn start_next_edit(
         &self,
@@ -202,10 +207,7 @@ impl Engine {
         let request = match format {
             Format::Chat => {
                 // The previous call's first shown line, kept while it fits (prompt caches).
-                let steady = self
-                    .next_edit_entries()
-                    .get(&snapshot.uri)
-                    .and_then(|entry| entry.shown_from);
+                let steady = self.shown_from(&snapshot.uri);
                 let shown = prompt::page_around(rope, &region, budget.file, steady);
                 shown_from = Some(shown.start);
                 let region = region.clone();
