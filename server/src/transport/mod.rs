@@ -137,8 +137,10 @@ pub async fn serve<I, O, S>(
         }
     };
 
+    // Joined in the order messages flow (`biased`): a request read is handed to its handler,
+    // and a handler's response written, in the same poll of the task, not in the next one.
     let pipeline = async move {
-        tokio::join!(reading, handling);
+        tokio::join!(biased; reading, handling);
         handled.cancel();
     };
     // Serving ends at `exit`, end of input or `stop`. Then the frames already queued are written
@@ -147,7 +149,7 @@ pub async fn serve<I, O, S>(
     let served = CancellationToken::new();
     let serving = async {
         tokio::select! {
-            _ = async { tokio::join!(pipeline, forwarding) } => {}
+            _ = async { tokio::join!(biased; pipeline, forwarding) } => {}
             () = stop.cancelled() => tracing::info!("stopped serving"),
         }
         // The senders went with the pipeline: the writer ends once the queue is empty.
@@ -167,7 +169,7 @@ pub async fn serve<I, O, S>(
     };
     // One task polls everything, as in tower-lsp-server: handlers need no spawning (nor
     // 'static I/O), and the reader's `poll_ready` is polled again whenever a handler progresses.
-    tokio::join!(serving, writing);
+    tokio::join!(biased; serving, writing);
 }
 
 /// How long the frames queued when serving ends may take to write.
