@@ -289,11 +289,16 @@ async fn prompt_bytes() {
             let snapshot = store.snapshot(uri).unwrap();
             let cursor = snapshot.rope.len_bytes();
             let input = ContextInput::new(&snapshot, cursor);
-            if context::should_reanchor(anchor.as_ref(), &snapshot, cursor) {
-                anchor = Anchor::new(&input);
-            }
+            let since = (anchor.as_ref()).and_then(|a| context::change_since(a, &snapshot, cursor));
+            let change = match since {
+                Some(change) => change,
+                None => {
+                    anchor = Anchor::new(&input);
+                    context::Change::default()
+                }
+            };
             let (instructions, input) =
-                context::continue_chat(&input, anchor.as_ref().unwrap()).unwrap();
+                context::continue_chat(&input, anchor.as_ref().unwrap(), change).unwrap();
             let request = ModelRequest {
                 instructions,
                 input,

@@ -33,27 +33,27 @@ pub struct Anchor {
     pub context: String,
 }
 
-/// Whether a request at `cursor_byte` in `snapshot` needs a new anchor: there is none, it is
-/// for another document (or an older text), the text changed by more than
-/// [`MAX_DRIFT_BYTES`] since, or the cursor moved out of the part of the text the context shows.
-pub fn should_reanchor(anchor: Option<&Anchor>, snapshot: &Snapshot, cursor_byte: usize) -> bool {
-    let Some(anchor) = anchor else {
-        return true;
-    };
+/// The change since `anchor` when a request at `cursor_byte` in `snapshot` can continue from
+/// it; `None` when it needs a new anchor: it is for another document (or an older text), the
+/// text changed by more than [`MAX_DRIFT_BYTES`] since, or the cursor moved out of the part of
+/// the text the context shows.
+pub fn change_since(anchor: &Anchor, snapshot: &Snapshot, cursor_byte: usize) -> Option<Change> {
     if *anchor.uri != *snapshot.uri || snapshot.version < anchor.version {
-        return true;
+        return None;
     }
     let change = changed_region(&anchor.rope, &snapshot.rope);
     if change.drift() > MAX_DRIFT_BYTES {
-        return true;
+        return None;
     }
     let cursor = change.to_old(cursor_byte.min(snapshot.rope.len_bytes()));
-    !(anchor.window.start..=anchor.window.end).contains(&cursor)
+    (anchor.window.start..=anchor.window.end)
+        .contains(&cursor)
+        .then_some(change)
 }
 
 /// The one region where two texts differ: `old[start..old_end]` became `new[start..new_end]`;
 /// empty ranges when the texts are equal. Offsets are on character boundaries of both texts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Change {
     pub start: usize,
     pub old_end: usize,

@@ -26,7 +26,7 @@ mod tests_parts;
 #[cfg(test)]
 mod tests_props;
 
-pub use anchor::{Anchor, MAX_DRIFT_BYTES, changed_region, should_reanchor};
+pub use anchor::{Anchor, Change, MAX_DRIFT_BYTES, change_since, changed_region};
 pub use format::CHAT_INSTRUCTIONS;
 pub use related::Snippet;
 pub use secrets::{display_path, is_secret_path};
@@ -285,12 +285,16 @@ pub fn build(input: &ContextInput<'_>) -> Option<Prompt> {
     Some(prompt)
 }
 
-/// The chat request of `input` continuing from `anchor`, the document's own (see
-/// [`should_reanchor`]): the anchored context as it is, then a query of the diff since the
-/// anchor, the edits up to it and the lines around the cursor. Nothing else of the file is
+/// The chat request of `input` continuing from `anchor`, the document's own, with `change`
+/// since it (see [`change_since`]): the anchored context as it is, then a query of the diff
+/// since the anchor, the edits up to it and the lines around the cursor. Nothing else of the file is
 /// gathered (no window, outline or tree): the anchored context already shows it. `None` for a
 /// secret or inactive document.
-pub fn continue_chat(input: &ContextInput<'_>, anchor: &Anchor) -> Option<(String, ModelInput)> {
+pub fn continue_chat(
+    input: &ContextInput<'_>,
+    anchor: &Anchor,
+    change: Change,
+) -> Option<(String, ModelInput)> {
     let snapshot = input.snapshot;
     if snapshot.inactive.is_some() || is_secret_path(&snapshot.uri, input.secret_globs) {
         return None;
@@ -305,11 +309,7 @@ pub fn continue_chat(input: &ContextInput<'_>, anchor: &Anchor) -> Option<(Strin
         .unwrap_or(snapshot.recent_edits.len());
     let chat = ChatParts {
         context: anchor.context.clone(),
-        since_anchor: anchor::render_diff(
-            &anchor.rope,
-            rope,
-            anchor::changed_region(&anchor.rope, rope),
-        ),
+        since_anchor: anchor::render_diff(&anchor.rope, rope, change),
         recent_edits: edits::render(rope, &snapshot.recent_edits[..upto], input.budget.share(10)),
         local_before: window::text(rope, local.start..cursor),
         local_after: window::text(rope, cursor..local.end),

@@ -26,13 +26,13 @@ fn chat_context_stays_identical_while_typing_after_the_anchor() {
     let first = doc.snapshot();
     let anchor = Anchor::new(&ContextInput::new(&first, doc.cursor)).expect("an anchor");
     let anchored = |snapshot: &Snapshot, cursor| {
-        let request = continue_chat(&ContextInput::new(snapshot, cursor), &anchor);
+        let change = change_since(&anchor, snapshot, cursor).expect("the anchor serves");
+        let request = continue_chat(&ContextInput::new(snapshot, cursor), &anchor, change);
         chat_request(request.expect("a prompt"))
     };
     let (context_1, query_1) = anchored(&first, doc.cursor);
     doc.type_text("math.sq");
     let second = doc.snapshot();
-    assert!(!should_reanchor(Some(&anchor), &second, doc.cursor));
     let (context_2, query_2) = anchored(&second, doc.cursor);
     assert_eq!(context_1, context_2);
     assert_eq!(context_1, anchor.context);
@@ -87,22 +87,20 @@ fn reanchoring_policy() {
     let mut doc = Doc::open("python", "calc.py", &long_python(400));
     let first = doc.snapshot();
     let anchor = Anchor::new(&ContextInput::new(&first, doc.cursor)).expect("an anchor");
-    assert!(should_reanchor(None, &first, doc.cursor));
-    assert!(!should_reanchor(Some(&anchor), &first, doc.cursor));
+    assert_eq!(
+        change_since(&anchor, &first, doc.cursor),
+        Some(Change::default())
+    );
     // Another document.
     let other = Doc::open("python", "other.py", "x = $0\n");
-    assert!(should_reanchor(
-        Some(&anchor),
-        &other.snapshot(),
-        other.cursor
-    ));
+    assert!(change_since(&anchor, &other.snapshot(), other.cursor).is_none());
     // The cursor far outside what the context shows.
-    assert!(should_reanchor(Some(&anchor), &first, 10));
+    assert!(change_since(&anchor, &first, 10).is_none());
     // Typing a little is fine; a large paste is not.
     doc.type_text("x + 1");
-    assert!(!should_reanchor(Some(&anchor), &doc.snapshot(), doc.cursor));
+    assert!(change_since(&anchor, &doc.snapshot(), doc.cursor).is_some());
     doc.type_text(&"y".repeat(MAX_DRIFT_BYTES));
-    assert!(should_reanchor(Some(&anchor), &doc.snapshot(), doc.cursor));
+    assert!(change_since(&anchor, &doc.snapshot(), doc.cursor).is_none());
 }
 
 #[test]

@@ -172,7 +172,9 @@ fn prompt_build_time() {
         (prompt.to_request_parts(PromptFamily::Chat), tokens)
     };
     let continued = |input: &ContextInput<'_>| {
-        let parts = continue_chat(input, &anchor).expect("a prompt");
+        let change = change_since(&anchor, input.snapshot, input.cursor_byte);
+        let change = change.expect("the anchor serves");
+        let parts = continue_chat(input, &anchor, change).expect("a prompt");
         let ModelInput::Chat { query, .. } = &parts.1 else {
             panic!("a chat input");
         };
@@ -206,9 +208,9 @@ fn prompt_build_time() {
         );
     }
     let start = Instant::now();
-    let reanchor = should_reanchor(Some(&anchor), &snapshot, doc.cursor);
+    let change = change_since(&anchor, &snapshot, doc.cursor);
     eprintln!(
-        "should_reanchor: {reanchor} in {:.1} µs",
+        "change_since: {change:?} in {:.1} µs",
         start.elapsed().as_secs_f64() * 1e6
     );
 }

@@ -257,7 +257,7 @@ impl DocumentStore {
             edited_tree: std::sync::OnceLock::new(),
             recent_edits: doc.history.edits(),
             inactive: doc.inactive,
-            reclaim: self.inner.parser.reclaim(),
+            background: self.inner.parser.background(),
         })
     }
 

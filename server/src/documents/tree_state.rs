@@ -183,24 +183,63 @@ pub(super) struct ParseJob {
 /// What the parser thread does, in order.
 enum Work {
     Parse(ParseJob),
-    Free(Vec<Tree>),
+    /// Free what the snapshots left ([`Background::free`]).
+    Free,
+    Run(Box<dyn FnOnce() + Send>),
 }
 
-/// Frees a snapshot's trees on the parser thread (see [`Snapshot`](super::Snapshot)'s `Drop`).
+/// The parser thread as a place for background work: freeing a snapshot's trees (see
+/// [`Snapshot`](super::Snapshot)'s `Drop`), and work that should not take a thread of its own
+/// ([`Background::run`]).
 ///
 /// Freeing the last reference to a tree's root releases each of the root's children: ~1,500
 /// reference counts in a 9,000-line file, one cache line each. A request frees its snapshot
 /// while the parser thread is reparsing the keystroke before it, which touches those same
 /// nodes on the other core: on the request's path that measured ~0.15 ms of each completion.
 /// The parser thread frees them after its parse, with the nodes in its own cache.
-#[derive(Clone, Debug)]
-pub(crate) struct Reclaim(mpsc::Sender<Work>);
+///
+/// The trees wait in a list until the parser thread's next job (the next keystroke's reparse):
+/// waking it for them cost each request a thread wake-up or three (one per snapshot), and on
+/// two cores a woken thread may take the core the request's own path runs on. Past
+/// [`MAX_WAITING_TREES`] the parser thread is woken for them.
+#[derive(Clone)]
+pub struct Background {
+    tx: mpsc::Sender<Work>,
+    waiting: Arc<Mutex<Vec<Tree>>>,
+}
 
-impl Reclaim {
-    /// Hands `trees` to the parser thread; frees them here when it is gone.
-    pub(crate) fn free(&self, trees: Vec<Tree>) {
-        if !trees.is_empty() {
-            let _ = self.0.send(Work::Free(trees));
+/// Trees held for the parser thread before it is woken to free them: each is a reference to a
+/// tree the store or a newer snapshot mostly still holds, so the list holds little memory.
+const MAX_WAITING_TREES: usize = 64;
+
+impl std::fmt::Debug for Background {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Background").finish_non_exhaustive()
+    }
+}
+
+impl Background {
+    /// Runs `work` on the parser thread after the parses queued before it. On two cores, work
+    /// done while a request is on its way (a syntax check's preparation) on a thread of its
+    /// own competes with the request's path for a core; here it waits for the keystroke's
+    /// reparse instead. Dropped, not run, when the thread is gone.
+    pub fn run(&self, work: impl FnOnce() + Send + 'static) {
+        let _ = self.tx.send(Work::Run(Box::new(work)));
+    }
+
+    /// Hands `trees` to the parser thread, to free after its next job; frees them here when
+    /// the thread is gone.
+    pub(crate) fn free(&self, trees: impl IntoIterator<Item = Tree>) {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        let before = waiting.len();
+        waiting.extend(trees);
+        if before < MAX_WAITING_TREES
+            && waiting.len() >= MAX_WAITING_TREES
+            && self.tx.send(Work::Free).is_err()
+        {
+            let trees = std::mem::take(&mut *waiting);
+            drop(waiting);
+            drop(trees);
         }
     }
 }
@@ -208,6 +247,7 @@ impl Reclaim {
 /// The sending side of the background parser, owned by the store.
 pub(super) struct ParseQueue {
     tx: mpsc::Sender<Work>,
+    background: Background,
     next_id: AtomicU64,
     /// Jobs sent and not yet finished, so that tests and benchmarks can wait for quiet.
     outstanding: Arc<(Mutex<usize>, Condvar)>,
@@ -218,22 +258,43 @@ impl ParseQueue {
     /// the channel closes: the store is dropped, and the last snapshot (whose trees it frees).
     pub(super) fn start(store: Weak<Inner>) -> Self {
         let (tx, rx) = mpsc::channel::<Work>();
+        let background = Background {
+            tx: tx.clone(),
+            waiting: Arc::default(),
+        };
+        // Not a `Background`: its sender would keep the channel, and so this thread, open.
+        let waiting = background.waiting.clone();
         let outstanding = Arc::new((Mutex::new(0usize), Condvar::new()));
         let worker_outstanding = outstanding.clone();
         let spawned = std::thread::Builder::new()
             .name("spark-parse".into())
             .spawn(move || {
+                // Freed after the lock is let go: a snapshot's drop may be waiting for it.
+                let free_waiting = || {
+                    let trees =
+                        std::mem::take(&mut *waiting.lock().unwrap_or_else(|e| e.into_inner()));
+                    drop(trees);
+                };
                 while let Ok(work) = rx.recv() {
                     let job = match work {
                         Work::Parse(job) => job,
-                        Work::Free(trees) => {
-                            drop(trees);
+                        Work::Free => {
+                            free_waiting();
+                            continue;
+                        }
+                        Work::Run(work) => {
+                            // A panic here must not end the thread every document parses on.
+                            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+                            if ran.is_err() {
+                                tracing::error!("background work panicked; the parser goes on");
+                            }
                             continue;
                         }
                     };
                     if let Some(store) = store.upgrade() {
                         store.run_job(&job.uri, job.id);
                     }
+                    free_waiting();
                     let (count, idle) = &*worker_outstanding;
                     let mut count = count.lock().unwrap_or_else(|e| e.into_inner());
                     *count = count.saturating_sub(1);
@@ -245,6 +306,7 @@ impl ParseQueue {
         }
         Self {
             tx,
+            background,
             next_id: AtomicU64::new(1),
             outstanding,
         }
@@ -276,8 +338,8 @@ impl ParseQueue {
         }
     }
 
-    pub(super) fn reclaim(&self) -> Reclaim {
-        Reclaim(self.tx.clone())
+    pub(super) fn background(&self) -> Background {
+        self.background.clone()
     }
 
     /// Blocks until every queued parse has finished.

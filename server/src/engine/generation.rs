@@ -23,6 +23,7 @@ use ropey::Rope;
 use super::postprocess::{Decision, PostContext, StreamFilter, SyntaxCheck, document_around};
 use super::scheduler::Ticket;
 use super::stats::Stats;
+use crate::documents::Background;
 use crate::providers::{ModelRequest, Provider, ProviderError};
 use crate::syntax::Language;
 
@@ -70,6 +71,8 @@ pub struct Job {
     pub is_chat_model: bool,
     /// The syntax-error check of the finished suggestion; none without a grammar.
     pub check: Option<Arc<SyntaxCheck>>,
+    /// Where the check is prepared: the document store's parser thread.
+    pub background: Background,
     pub started: Instant,
 }
 
@@ -90,20 +93,22 @@ async fn run(job: Job, tx: watch::Sender<Progress>, stats: Arc<Stats>) {
         language,
         is_chat_model,
         check,
+        background,
         started,
     } = job;
     // Superseded before this task ran: no model call at all.
     if ticket.is_superseded() || tx.is_closed() {
         return cancel(&tx, &stats);
     }
-    // The request goes out first: the task that sends it runs at this yield. What follows
-    // runs while the model answers.
+    // The request goes out first (an HTTP connection's task writes it at this yield). What
+    // follows runs while the model answers.
     let mut stream = provider.stream(request);
+    stream.start().await;
     tokio::task::yield_now().await;
     if let Some(check) = check.clone() {
-        // Its costly half (the text as it is, parsed) runs on a thread of its own: not on
-        // the path of the answer either.
-        tokio::task::spawn_blocking(move || check.prepare());
+        // Its costly half (the text as it is, parsed) runs on the parser thread, after the
+        // keystroke's reparse: not on the path of the answer either.
+        background.run(move || check.prepare());
     }
     let (before, after) = document_around(&rope, cursor_byte);
     drop(rope);
@@ -265,8 +270,8 @@ mod tests {
         let settings = RequestSettings::default();
         // One thread: the calls' tasks run only when this test yields. The second request (in
         // another function) supersedes the first before the first call's task has run.
-        let first = engine.complete(snapshot.clone(), 16, Trigger::Invoked, &settings);
-        let second = engine.complete(snapshot, 34, Trigger::Invoked, &settings);
+        let first = engine.complete(&snapshot, 16, Trigger::Invoked, &settings);
+        let second = engine.complete(&snapshot, 34, Trigger::Invoked, &settings);
         let (mut first, mut second) = (Box::pin(first), Box::pin(second));
         assert!(poll_once(first.as_mut()).await.is_pending());
         assert!(poll_once(second.as_mut()).await.is_pending());

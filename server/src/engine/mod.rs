@@ -38,7 +38,7 @@ use generation::{Job, Progress, Want};
 use postprocess::SyntaxCheck;
 use stats::Stats;
 
-use crate::context::{self, Anchor, ContextInput, PromptFamily, WindowStart};
+use crate::context::{self, Anchor, Change, ContextInput, PromptFamily, WindowStart};
 use crate::documents::{DocumentStore, Snapshot};
 use crate::providers::{ModelRequest, Provider, ProviderError};
 
@@ -228,7 +228,7 @@ impl Engine {
     /// automatic trigger gets the first complete line as soon as it exists.
     pub async fn complete(
         &self,
-        snapshot: Snapshot,
+        snapshot: &Snapshot,
         cursor_byte: usize,
         trigger: Trigger,
         settings: &RequestSettings,
@@ -241,7 +241,7 @@ impl Engine {
     /// suggestion whatever the trigger, and `partial` gets the settled text as it grows.
     pub async fn complete_streaming(
         &self,
-        snapshot: Snapshot,
+        snapshot: &Snapshot,
         cursor_byte: usize,
         trigger: Trigger,
         settings: &RequestSettings,
@@ -262,7 +262,7 @@ impl Engine {
         };
         self.stats.request();
         let Some((mut progress, typed)) =
-            self.progress_at(&provider, &snapshot, cursor_byte, settings)
+            self.progress_at(&provider, snapshot, cursor_byte, settings)
         else {
             return Ok(None);
         };
@@ -332,7 +332,10 @@ impl Engine {
         let (instructions, model_input) = match family {
             // A chat prompt continues from the document's anchor (made here when there is none
             // or it is too far behind).
-            PromptFamily::Chat => context::continue_chat(&input, &*self.anchor(&input)?)?,
+            PromptFamily::Chat => {
+                let (anchor, change) = self.anchor(&input)?;
+                context::continue_chat(&input, &anchor, change)?
+            }
             PromptFamily::Fim => {
                 let previous = self.window_starts().get(&snapshot.uri).copied();
                 input.window_start = WindowStart::Steady(previous);
@@ -361,6 +364,7 @@ impl Engine {
             language: snapshot.language,
             is_chat_model: family == PromptFamily::Chat,
             check: self.syntax_check(snapshot, cursor_byte),
+            background: snapshot.background().clone(),
             started,
         };
         let progress = generation::spawn(job, self.stats.clone());
@@ -392,16 +396,19 @@ impl Engine {
         self.window_starts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The document's current anchor, replaced when the document moved on too far from it.
-    fn anchor(&self, input: &ContextInput<'_>) -> Option<Arc<Anchor>> {
+    /// The document's current anchor and the change since it, replaced (with no change since)
+    /// when the document moved on too far from it.
+    fn anchor(&self, input: &ContextInput<'_>) -> Option<(Arc<Anchor>, Change)> {
         let mut anchors = self.anchors.lock().unwrap_or_else(|e| e.into_inner());
         let uri = &input.snapshot.uri;
-        let current = anchors.get(uri).cloned();
-        if !context::should_reanchor(current.as_deref(), input.snapshot, input.cursor_byte) {
-            return current;
+        if let Some(current) = anchors.get(uri) {
+            let since = context::change_since(current, input.snapshot, input.cursor_byte);
+            if let Some(change) = since {
+                return Some((current.clone(), change));
+            }
         }
         let anchor = Arc::new(Anchor::new(input)?);
         anchors.insert(uri.clone(), anchor.clone());
-        Some(anchor)
+        Some((anchor, Change::default()))
     }
 }

@@ -159,11 +159,13 @@ impl State {
             tracing::warn!(uri, "request for a document that is not open");
             return None;
         };
+        self.is_usable(&snapshot).then_some(snapshot)
+    }
+
+    /// Whether requests may use `snapshot`: an active document that is not a secret.
+    fn is_usable(&self, snapshot: &crate::documents::Snapshot) -> bool {
         let secret_globs = &self.config().secrets.extra_globs;
-        if snapshot.inactive.is_some() || crate::context::is_secret_path(uri, secret_globs) {
-            return None;
-        }
-        Some(snapshot)
+        snapshot.inactive.is_none() && !crate::context::is_secret_path(&snapshot.uri, secret_globs)
     }
 }
 

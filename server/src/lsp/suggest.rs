@@ -18,6 +18,7 @@ use serde_json::Value;
 use spark_protocol::SuggestionKind;
 
 use super::{Backend, convert};
+use crate::documents::Snapshot;
 use crate::engine::{AcceptSignal, Intent, Offer, RequestSettings, Suggestion, Trigger};
 
 /// The longest label a completion item shows before it is cut.
@@ -38,11 +39,14 @@ impl Backend {
             Trigger::Invoked
         };
         let uri = params.text_document_position.text_document.uri.clone();
-        let position = params.text_document_position.position;
+        let Some((snapshot, cursor)) = self.open_at(&params.text_document_position) else {
+            return Ok(None);
+        };
         let partial = partial_result_token.map(|token| self.partial_results(token, uri.clone()));
         let suggestion = self
             .suggest(
-                params.text_document_position,
+                &snapshot,
+                cursor,
                 trigger,
                 partial.as_ref().map(|p| &p.send as &(dyn Fn(&str) + Sync)),
             )
@@ -74,10 +78,11 @@ impl Backend {
                 insert_text_format: None,
             });
         }
-        let next_edit = self.usable_snapshot(uri.as_str()).and_then(|snapshot| {
-            let cursor = convert::byte_of(&snapshot.rope, position, self.encoding());
-            self.next_edit_item(&snapshot, cursor, !ghost_text)
-        });
+        // The request's own snapshot: its position is in that version.
+        let next_edit = self
+            .is_usable(&snapshot)
+            .then(|| self.next_edit_item(&snapshot, cursor, !ghost_text))
+            .flatten();
         items.extend(next_edit);
         Ok((!items.is_empty()).then_some(InlineCompletionResponse::Array(items)))
     }
@@ -93,7 +98,8 @@ impl Backend {
         let budget = self
             .client_support()
             .item_budget(config.completion.item_budget_ms, request_timeout);
-        let suggest = self.suggest(params.text_document_position, Trigger::Invoked, None);
+        let (snapshot, cursor) = self.open_at(&params.text_document_position)?;
+        let suggest = self.suggest(&snapshot, cursor, Trigger::Invoked, None);
         let Ok(suggestion) = tokio::time::timeout(budget, suggest).await else {
             tracing::debug!("completion item over budget; answering without it");
             return Some(CompletionResponse::List(CompletionList {
@@ -153,9 +159,9 @@ impl Backend {
             new_text: answered.suggestion.text.clone(),
         };
         self.engine.controller().offer(&Offer {
-            uri: &answered.snapshot.uri,
-            version: answered.snapshot.version,
-            rope: &answered.snapshot.rope,
+            uri: &answered.uri,
+            version: answered.version,
+            rope: &answered.rope,
             kind: SuggestionKind::Inline,
             edits: &[edit],
             intent: Intent::High,
@@ -163,28 +169,30 @@ impl Backend {
         })
     }
 
-    /// The engine's suggestion at a position, with the (empty) range it is inserted at.
+    /// The document a suggestion is asked in, and the cursor's byte in it.
+    fn open_at(&self, at: &TextDocumentPositionParams) -> Option<(Snapshot, usize)> {
+        let uri = at.text_document.uri.as_str();
+        let Some(snapshot) = self.documents.snapshot(uri) else {
+            tracing::warn!(uri, "suggestion requested for a document that is not open");
+            return None;
+        };
+        let cursor = convert::byte_of(&snapshot.rope, at.position, self.encoding());
+        Some((snapshot, cursor))
+    }
+
+    /// The engine's suggestion at `cursor`, with the (empty) range it is inserted at.
     async fn suggest(
         &self,
-        at: TextDocumentPositionParams,
+        snapshot: &Snapshot,
+        cursor: usize,
         trigger: Trigger,
         partial: Option<&(dyn Fn(&str) + Sync)>,
     ) -> Option<Answered> {
-        let uri = at.text_document.uri;
-        let Some(snapshot) = self.documents.snapshot(uri.as_str()) else {
-            tracing::warn!(
-                uri = uri.as_str(),
-                "suggestion requested for a document that is not open"
-            );
-            return None;
-        };
-        let encoding = self.encoding();
-        let cursor = convert::byte_of(&snapshot.rope, at.position, encoding);
-        let range = convert::range_of(&snapshot.rope, cursor, cursor, encoding);
+        let range = convert::range_of(&snapshot.rope, cursor, cursor, self.encoding());
         let settings = self.request_settings();
-        let answer =
-            self.engine
-                .complete_streaming(snapshot.clone(), cursor, trigger, &settings, partial);
+        let answer = self
+            .engine
+            .complete_streaming(snapshot, cursor, trigger, &settings, partial);
         let mut answer = std::pin::pin!(answer);
         // Answered at once (from the cache): no busy status. Otherwise busy until it ends.
         let (answer, busy) =
@@ -205,7 +213,9 @@ impl Backend {
                 Some(Answered {
                     suggestion,
                     range,
-                    snapshot,
+                    uri: snapshot.uri.clone(),
+                    version: snapshot.version,
+                    rope: snapshot.rope.clone(),
                     cursor,
                 })
             }
@@ -222,7 +232,10 @@ struct Answered {
     suggestion: Suggestion,
     /// The (empty) range it is inserted at.
     range: tower_lsp_server::ls_types::Range,
-    snapshot: crate::documents::Snapshot,
+    /// The document it was made for.
+    uri: std::sync::Arc<str>,
+    version: i32,
+    rope: ropey::Rope,
     cursor: usize,
 }
 

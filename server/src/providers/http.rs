@@ -134,11 +134,9 @@ pub(crate) async fn post_stream(
 ) -> Result<reqwest::Response, ProviderError> {
     let started = Instant::now();
     tracing::trace!(path = url_path(url), %body, "request body");
-    let request = client
-        .post(url)
-        .headers(headers.clone())
-        .body(body.to_string())
-        .send();
+    // Bytes straight from the value, not through its `Display` formatter.
+    let body = serde_json::to_vec(body).map_err(|err| ProviderError::Protocol(err.to_string()))?;
+    let request = client.post(url).headers(headers.clone()).body(body).send();
     let response = match tokio::time::timeout(settings.timeout, request).await {
         Err(_) => {
             tracing::debug!(path = url_path(url), "no response head in time");

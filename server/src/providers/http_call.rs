@@ -1,20 +1,32 @@
-//! One streaming HTTP call of a provider, in its own task: POST the body (sent again at once
-//! with the reasoning switch the endpoint takes, if it refused one), read the framed answer into
-//! the sink through the provider's [`Decode`], and afterwards keep the connection: read the rest
-//! of a finished answer, or the tail of an abandoned HTTP/1.1 answer within a cap (see
-//! `http_stream`'s module docs for why).
+//! One streaming HTTP call of a provider, read by whoever polls its [`Answer`]: POST the body
+//! (sent again at once with the reasoning switch the endpoint takes, if it refused one), read
+//! the framed answer through the provider's [`Decode`], and afterwards keep the connection: read
+//! the rest of a finished answer, or the tail of an abandoned HTTP/1.1 answer within a cap, in a
+//! task of its own (see `http_stream`'s module docs for why).
+//!
+//! The answer is read in the task that consumes it, not in a task of the call's own: every
+//! chunk of the body then wakes one task (the consumer, from the HTTP connection's task), not two
+//! in turn, and the request goes out from the consumer's first poll without a task spawned for
+//! it. On two cores each wake-up is a chance for another thread to take the core.
 
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use futures_util::Stream;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
+use tokio::time::Sleep;
 
 use super::http;
-use super::http_stream::Decode;
+use super::http_stream::{Decode, TaskGuard};
 use super::reasoning::{Reasoning, Shape};
 use super::sse::{Decoder, Framing};
-use super::{ProviderError, Settings, TextSink};
+use super::{ProviderError, Settings};
 
 /// A finished answer's remaining body (closing frames) is read up to this size.
 pub(super) const MAX_DRAIN_BYTES: usize = 64 * 1024;
@@ -23,15 +35,7 @@ pub(super) const MAX_DRAIN_BYTES: usize = 64 * 1024;
 /// keep its connection; past either the connection is closed instead. 256 KiB is ~50k tokens of
 /// SSE, 2 s is 2,000 tokens at 1,000 tokens/s: more than any `maxOutputTokens` a completion asks.
 const MAX_ABANDONED_DRAIN_BYTES: usize = 256 * 1024;
-const MAX_ABANDONED_DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// How a call that did not fail ended.
-enum Ended {
-    /// The whole answer was sent; the response, if any, still has closing bytes to drain.
-    Complete(Option<reqwest::Response>),
-    /// The caller dropped the stream mid-answer; the response still streams the rest.
-    CallerGone(reqwest::Response),
-}
+const MAX_ABANDONED_DRAIN_TIME: Duration = Duration::from_secs(2);
 
 pub(super) struct Call {
     pub(super) client: reqwest::Client,
@@ -82,113 +86,287 @@ impl Call {
         )
         .await
     }
+}
 
-    pub(super) async fn run(self, framing: Framing, decode: impl Decode, tx: TextSink) {
-        match self.read(framing, decode, &tx).await {
-            Ok(Ended::Complete(Some(response))) => {
-                // The caller sees the end now; the closing bytes are read afterwards.
-                drop(tx);
-                self.drain(response, MAX_DRAIN_BYTES, self.settings.timeout)
-                    .await;
+/// A response's body, owned.
+pub(super) type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
+pub(super) fn body_of(response: reqwest::Response) -> Body {
+    Box::pin(response.bytes_stream())
+}
+
+/// Reads what is left of an answer so that its connection can be reused; a server that sends
+/// more than `max_bytes` or takes longer than `max_time` just loses the connection.
+pub(super) async fn drain(mut body: Body, max_bytes: usize, max_time: Duration) {
+    use futures_util::StreamExt;
+    let drain = async {
+        let mut read = 0;
+        while let Some(Ok(chunk)) = body.next().await {
+            read += chunk.len();
+            if read > max_bytes {
+                return false;
             }
-            Ok(Ended::Complete(None)) => {}
-            Ok(Ended::CallerGone(response)) => {
-                tracing::debug!("the caller dropped the stream; request abandoned");
-                if response.version() == reqwest::Version::HTTP_2 {
-                    // Dropping it resets the stream; the connection stays.
-                    return;
-                }
-                let time = MAX_ABANDONED_DRAIN_TIME.min(self.settings.timeout);
-                self.drain(response, MAX_ABANDONED_DRAIN_BYTES, time).await;
+        }
+        true
+    };
+    let drained = tokio::time::timeout(max_time, drain).await;
+    if !matches!(drained, Ok(true)) {
+        tracing::debug!("closing a connection whose answer did not end cleanly");
+    }
+}
+
+/// Whether `body` ends with what has already arrived (at most [`MAX_DRAIN_BYTES`] of it read).
+fn ended_now(body: &mut Body, cx: &mut Context<'_>) -> bool {
+    let mut read = 0;
+    loop {
+        match body.as_mut().poll_next(cx) {
+            Poll::Ready(None) => return true,
+            Poll::Ready(Some(Ok(chunk))) if read + chunk.len() <= MAX_DRAIN_BYTES => {
+                read += chunk.len();
             }
-            Err(err) => {
-                tracing::debug!("call failed: {err}");
-                let _ = tx.send(Err(err)).await;
-            }
+            // The rest is read in the background.
+            Poll::Pending => return false,
+            // A broken or oversized tail: the connection is dropped with the body.
+            Poll::Ready(Some(_)) => return true,
+        }
+    }
+}
+
+/// Runs `work` on the runtime the caller is on, holding `guard` until it ends; without a
+/// runtime (the process is shutting down) the work is dropped, and with it the connection.
+fn in_background(work: impl Future<Output = ()> + Send + 'static, guard: Option<TaskGuard>) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            work.await;
+            drop(guard);
+        });
+    }
+}
+
+type Posting = Pin<Box<dyn Future<Output = Result<reqwest::Response, ProviderError>> + Send>>;
+
+enum Phase {
+    /// The request is on its way; the answer's head has not come yet.
+    Posting(Posting),
+    Reading {
+        body: Body,
+        http2: bool,
+    },
+    Over,
+}
+
+/// One call's text deltas, read when polled (see the module docs). Dropped mid-answer, it keeps
+/// the connection: on HTTP/2 dropping the body resets the stream and the connection stays; on
+/// HTTP/1.1 the tail is read in the background within a cap. A finished answer's closing bytes
+/// are read in the background too.
+pub(super) struct Answer {
+    settings: Arc<Settings>,
+    phase: Phase,
+    decoder: Decoder,
+    decode: Box<dyn Decode>,
+    /// Decoded but not yet taken, in order; an error is the last.
+    ready: VecDeque<Result<String, ProviderError>>,
+    stall: Stall,
+    deltas: usize,
+    started: Instant,
+    /// Counts the call as running (`HttpCore::in_flight`) until it and its drain end.
+    guard: Option<TaskGuard>,
+    span: tracing::Span,
+}
+
+impl Answer {
+    pub(super) fn new(
+        call: Call,
+        framing: Framing,
+        decode: Box<dyn Decode>,
+        guard: TaskGuard,
+        span: tracing::Span,
+    ) -> Self {
+        let settings = call.settings.clone();
+        let timeout = settings.timeout;
+        Self {
+            settings,
+            phase: Phase::Posting(Box::pin(async move { call.post().await })),
+            decoder: Decoder::new(framing),
+            decode,
+            ready: VecDeque::new(),
+            stall: Stall::new(timeout),
+            deltas: 0,
+            started: Instant::now(),
+            guard: Some(guard),
+            span,
         }
     }
 
-    /// Streams the answer into `tx`.
-    async fn read(
-        &self,
-        framing: Framing,
-        mut decode: impl Decode,
-        tx: &TextSink,
-    ) -> Result<Ended, ProviderError> {
-        let started = Instant::now();
-        let mut response = self.post().await?;
-        let mut decoder = Decoder::new(framing);
-        let mut deltas = 0usize;
-        loop {
-            // The stall timeout: the longest silence between two chunks of the body.
-            let next = tokio::select! {
-                biased;
-                () = tx.closed() => None,
-                chunk = tokio::time::timeout(self.settings.timeout, response.chunk()) => Some(chunk),
-            };
-            let Some(chunk) = next else {
-                return Ok(Ended::CallerGone(response));
-            };
-            let chunk = match chunk {
-                Err(_) => {
-                    tracing::debug!(deltas, "the stream stalled");
-                    return Err(ProviderError::Timeout);
-                }
-                Ok(Err(err)) => return Err(http::body_error(err)),
-                Ok(Ok(chunk)) => chunk,
-            };
-            let events = match &chunk {
-                Some(bytes) => decoder.push(bytes)?,
-                None => decoder.finish(),
-            };
+    /// Decodes `chunk` (`None`: the body ended) into `ready`; ends the answer at its done
+    /// step, its end, or an error.
+    fn take(&mut self, chunk: Option<&[u8]>, cx: &mut Context<'_>) {
+        let events = match chunk {
+            Some(bytes) => self.decoder.push(bytes),
+            None => Ok(self.decoder.finish()),
+        };
+        let done = events.and_then(|events| {
             for event in events {
                 tracing::trace!(event = %event.name, data = %event.data, "stream event");
-                let step = decode.event(&event)?;
+                let step = self.decode.event(&event)?;
                 if let Some(text) = step.text.filter(|t| !t.is_empty()) {
-                    if deltas == 0 {
-                        let first_ms = started.elapsed().as_millis() as u64;
+                    if self.deltas == 0 {
+                        let first_ms = self.started.elapsed().as_millis() as u64;
                         tracing::debug!(first_ms, "first delta");
                     }
-                    deltas += 1;
-                    if tx.send(Ok(text)).await.is_err() {
-                        return Ok(Ended::CallerGone(response));
-                    }
+                    self.deltas += 1;
+                    self.ready.push_back(Ok(text));
                 }
                 if step.done {
-                    let total_ms = started.elapsed().as_millis() as u64;
-                    tracing::debug!(deltas, total_ms, "answer complete");
-                    return Ok(Ended::Complete(Some(response)));
+                    let total_ms = self.started.elapsed().as_millis() as u64;
+                    tracing::debug!(deltas = self.deltas, total_ms, "answer complete");
+                    return Ok(true);
                 }
             }
             if chunk.is_none() {
-                decode.eof()?;
-                tracing::debug!(deltas, "answer complete at the end of the body");
-                return Ok(Ended::Complete(None));
+                self.decode.eof()?;
+                tracing::debug!(
+                    deltas = self.deltas,
+                    "answer complete at the end of the body"
+                );
+                return Ok(true);
             }
+            Ok(false)
+        });
+        match done {
+            Ok(false) => {}
+            Ok(true) => {
+                // The consumer sees the end now; the closing bytes are read afterwards (mostly
+                // here: they came with the last event).
+                if let Phase::Reading { mut body, .. } =
+                    std::mem::replace(&mut self.phase, Phase::Over)
+                    && !ended_now(&mut body, cx)
+                {
+                    let time = self.settings.timeout;
+                    in_background(drain(body, MAX_DRAIN_BYTES, time), self.guard.take());
+                }
+            }
+            Err(err) => self.fail(err),
         }
     }
 
-    /// Reads what is left of an answer so that its connection can be reused; a server that
-    /// sends more than `max_bytes` or takes longer than `max_time` just loses the connection.
-    pub(super) async fn drain(
-        &self,
-        mut response: reqwest::Response,
-        max_bytes: usize,
-        max_time: std::time::Duration,
-    ) {
-        let drain = async {
-            let mut read = 0;
-            while let Ok(Some(chunk)) = response.chunk().await {
-                read += chunk.len();
-                if read > max_bytes {
-                    return false;
-                }
+    /// Ends the answer with `err`, dropping (and so closing) its connection.
+    fn fail(&mut self, err: ProviderError) {
+        tracing::debug!("call failed: {err}");
+        self.phase = Phase::Over;
+        self.ready.push_back(Err(err));
+    }
+}
+
+impl Stream for Answer {
+    type Item = Result<String, ProviderError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let span = this.span.clone();
+        let _span = span.enter();
+        loop {
+            if let Some(item) = this.ready.pop_front() {
+                return Poll::Ready(Some(item));
             }
-            true
-        };
-        let drained = tokio::time::timeout(max_time, drain).await;
-        if !matches!(drained, Ok(true)) {
-            tracing::debug!("closing a connection whose answer did not end cleanly");
+            match &mut this.phase {
+                Phase::Over => return Poll::Ready(None),
+                Phase::Posting(post) => match post.as_mut().poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Err(err)) => this.fail(err),
+                    Poll::Ready(Ok(response)) => {
+                        let http2 = response.version() == reqwest::Version::HTTP_2;
+                        let body = body_of(response);
+                        this.phase = Phase::Reading { body, http2 };
+                        this.stall.chunk();
+                    }
+                },
+                Phase::Reading { body, .. } => match body.as_mut().poll_next(cx) {
+                    Poll::Pending => {
+                        if this.stall.expired(cx) {
+                            tracing::debug!(deltas = this.deltas, "the stream stalled");
+                            this.fail(ProviderError::Timeout);
+                            continue;
+                        }
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Some(Err(err))) => this.fail(http::body_error(err)),
+                    Poll::Ready(Some(Ok(bytes))) => {
+                        this.stall.chunk();
+                        this.take(Some(&bytes), cx);
+                    }
+                    Poll::Ready(None) => this.take(None, cx),
+                },
+            }
+        }
+    }
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        let guard = self.guard.take();
+        match std::mem::replace(&mut self.phase, Phase::Over) {
+            Phase::Over => {}
+            Phase::Posting(post) => {
+                tracing::debug!(
+                    "the caller dropped the stream before the answer; request abandoned"
+                );
+                let time = MAX_ABANDONED_DRAIN_TIME.min(self.settings.timeout);
+                let tail = async move {
+                    if let Ok(response) = post.await {
+                        drain(body_of(response), MAX_ABANDONED_DRAIN_BYTES, time).await;
+                    }
+                };
+                in_background(tail, guard);
+            }
+            // Dropping it resets the stream; the connection stays.
+            Phase::Reading { http2: true, .. } => {
+                tracing::debug!("the caller dropped the stream; HTTP/2 stream reset");
+            }
+            Phase::Reading { body, http2: false } => {
+                tracing::debug!("the caller dropped the stream; request abandoned");
+                let time = MAX_ABANDONED_DRAIN_TIME.min(self.settings.timeout);
+                in_background(drain(body, MAX_ABANDONED_DRAIN_BYTES, time), guard);
+            }
+        }
+    }
+}
+
+/// The stall timeout: the longest silence between two chunks of the body. Its timer is set
+/// once and moved only when it fires before the silence is long enough, not on every chunk.
+struct Stall {
+    timeout: Duration,
+    last_chunk: Instant,
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl Stall {
+    fn new(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            last_chunk: Instant::now(),
+            timer: None,
+        }
+    }
+
+    fn chunk(&mut self) {
+        self.last_chunk = Instant::now();
+    }
+
+    /// Whether the body has been silent for the timeout; otherwise wakes `cx` when it may be.
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        let deadline = tokio::time::Instant::from_std(self.last_chunk + self.timeout);
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        loop {
+            if timer.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return true;
+            }
+            timer.as_mut().reset(deadline);
         }
     }
 }

@@ -1,13 +1,13 @@
 //! The streaming call every HTTP provider makes: POST, frame the body (SSE or NDJSON), let
-//! the provider's [`Decode`] turn events into text, send the text into the [`TextSink`]; and
+//! the provider's [`Decode`] turn events into text, yield the text from a [`TextStream`]; and
 //! the helpers decoders share to read streamed JSON and the error objects inside it.
 //!
-//! **Cancellation:** the call runs in its own task, which watches the sink closing. When the
-//! caller drops the [`TextStream`] (the suggestion was complete early, or a newer keystroke
-//! superseded it), the task stops sending at once. On HTTP/2 it drops the response, which resets
-//! the stream and keeps the connection. On HTTP/1.1 dropping the response would close the
-//! connection, and every following request would pay a new TCP (and TLS) handshake: the task
-//! reads the abandoned answer's tail in the background instead, within a cap of bytes and time
+//! **Cancellation:** the call is read by whoever polls its [`TextStream`] (`http_call::Answer`).
+//! When the caller drops the stream (the suggestion was complete early, or a newer keystroke
+//! superseded it), nothing more is decoded. On HTTP/2 the response is dropped, which resets the
+//! stream and keeps the connection. On HTTP/1.1 dropping the response would close the
+//! connection, and every following request would pay a new TCP (and TLS) handshake: the
+//! abandoned answer's tail is read in a background task instead, within a cap of bytes and time
 //! (at 1,000 tokens/s a tail is a few hundred milliseconds), so the connection goes back to the
 //! pool. The next request never waits for a drain: it takes another pooled connection, so a
 //! stream of early stops settles on two. A finished answer's body is read to its end too.
@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::http::{self, Auth};
-use super::http_call::{Call, MAX_DRAIN_BYTES};
+use super::http_call::{Answer, Call, MAX_DRAIN_BYTES, body_of, drain};
 use super::reasoning::{Reasoning, Shape};
 use super::sse::{Event, Framing};
 use super::{ProviderError, Settings, TextStream};
@@ -189,23 +189,15 @@ impl HttpCore {
         framing: Framing,
         decode: impl Decode,
     ) -> TextStream {
-        let (tx, rx) = TextStream::channel();
-        let call = self.call(url, body);
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            let error = ProviderError::Config("no async runtime to run the request on".into());
-            let _ = tx.try_send(Err(error));
-            return rx;
-        };
-        let guard = self.task_guard();
         let span = tracing::debug_span!("provider_call", provider = %self.name);
-        runtime.spawn(
-            async move {
-                call.run(framing, decode, tx).await;
-                drop(guard);
-            }
-            .instrument(span),
-        );
-        rx
+        let call = self.call(url, body);
+        TextStream::pulled(Answer::new(
+            call,
+            framing,
+            Box::new(decode),
+            self.task_guard(),
+            span,
+        ))
     }
 
     /// POSTs `body` in the background and reads the answer to its end, for a prewarm whose
@@ -221,8 +213,7 @@ impl HttpCore {
             async move {
                 match call.post().await {
                     Ok(response) => {
-                        call.drain(response, MAX_DRAIN_BYTES, call.settings.timeout)
-                            .await;
+                        drain(body_of(response), MAX_DRAIN_BYTES, call.settings.timeout).await;
                     }
                     Err(err) => tracing::debug!("prewarm failed: {err}"),
                 }
@@ -252,7 +243,7 @@ impl HttpCore {
 }
 
 /// Counts a running task until dropped, however the task ends.
-struct TaskGuard(Arc<watch::Sender<usize>>);
+pub(super) struct TaskGuard(Arc<watch::Sender<usize>>);
 
 impl Drop for TaskGuard {
     fn drop(&mut self) {

@@ -1,8 +1,9 @@
 //! Model providers: one trait, one file per wire protocol.
 //!
 //! A provider turns a typed [`ModelRequest`] into a [`TextStream`] of text deltas. Dropping the
-//! stream cancels the work: the producing task sees its channel close and stops reading from
-//! the model, so an abandoned request stops consuming tokens.
+//! stream cancels the work: an HTTP answer is read only when the stream is polled, and a
+//! producing task (a WebSocket lane, the local model) sees its channel close and stops, so an
+//! abandoned request stops consuming tokens.
 
 mod anthropic;
 pub mod breaker;
@@ -30,8 +31,12 @@ pub use openai_responses_http::OpenAiResponsesHttp;
 pub use settings::{Secret, Settings};
 pub use tls::client_config;
 
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures_util::Stream;
 use tokio::sync::mpsc;
 
 /// Where the cursor is, in prompts for chat models (the reference model server and the context
@@ -111,11 +116,27 @@ pub enum ProviderError {
 }
 
 /// A stream of text deltas from one model call. Dropping it cancels the call.
-#[derive(Debug)]
 pub struct TextStream {
-    rx: mpsc::Receiver<Result<String, ProviderError>>,
+    source: Source,
+    /// An item [`TextStream::start`] found already there.
+    peeked: Option<Option<Result<String, ProviderError>>>,
     /// Set when a breaker waits for this call's outcome.
     watch: Option<breaker::Watch>,
+}
+
+type Item = Result<String, ProviderError>;
+
+enum Source {
+    /// Filled by the provider's own task.
+    Channel(mpsc::Receiver<Item>),
+    /// Read when polled (an HTTP call: `http_call::Answer`).
+    Pulled(Pin<Box<dyn Stream<Item = Item> + Send>>),
+}
+
+impl std::fmt::Debug for TextStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextStream").finish_non_exhaustive()
+    }
 }
 
 /// The producing end of a [`TextStream`].
@@ -125,7 +146,20 @@ impl TextStream {
     /// A connected pair; the provider's task writes deltas into the sink.
     pub fn channel() -> (TextSink, TextStream) {
         let (tx, rx) = mpsc::channel(64);
-        (tx, TextStream { rx, watch: None })
+        (tx, TextStream::of(Source::Channel(rx)))
+    }
+
+    /// A stream read by whoever polls it.
+    pub(crate) fn pulled(stream: impl Stream<Item = Item> + Send + 'static) -> Self {
+        Self::of(Source::Pulled(Box::pin(stream)))
+    }
+
+    fn of(source: Source) -> Self {
+        TextStream {
+            source,
+            peeked: None,
+            watch: None,
+        }
     }
 
     /// A stream that yields `error` and ends.
@@ -135,13 +169,34 @@ impl TextStream {
         stream
     }
 
-    /// The next delta, or `None` once the answer is complete.
+    /// The next delta, or `None` once the answer is complete. Cancel-safe.
     pub async fn next(&mut self) -> Option<Result<String, ProviderError>> {
-        let item = self.rx.recv().await;
+        let item = match self.peeked.take() {
+            Some(item) => item,
+            None => poll_fn(|cx| self.poll_source(cx)).await,
+        };
         if let Some(watch) = self.watch.take() {
             watch.report(item.as_ref());
         }
         item
+    }
+
+    /// Sends the request now, without waiting for any of the answer: a stream read when
+    /// polled sends it on its first poll. An item already there is kept for [`TextStream::next`].
+    pub async fn start(&mut self) {
+        if self.peeked.is_some() {
+            return;
+        }
+        if let Poll::Ready(item) = poll_fn(|cx| Poll::Ready(self.poll_source(cx))).await {
+            self.peeked = Some(item);
+        }
+    }
+
+    fn poll_source(&mut self, cx: &mut Context<'_>) -> Poll<Option<Item>> {
+        match &mut self.source {
+            Source::Channel(rx) => rx.poll_recv(cx),
+            Source::Pulled(stream) => stream.as_mut().poll_next(cx),
+        }
     }
 
     /// Reports the call's outcome (its first item) to a breaker.

@@ -239,6 +239,33 @@ fn edits_during_the_first_parse_are_replayed_onto_its_tree() {
 }
 
 #[test]
+fn background_work_runs_after_the_reparse_queued_before_it_and_survives_panics() {
+    let store = std::sync::Arc::new(DocumentStore::default());
+    let text = "def f(x):\n    return x\n".repeat(2_000);
+    store.open("file:///a.py", "python", 1, &text);
+    store.wait_for_parses();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for version in 2..6 {
+        change(&store, version, (0, 0), (0, 0), "#").expect("applies");
+        let background = store
+            .snapshot("file:///a.py")
+            .expect("open")
+            .background()
+            .clone();
+        background.run(|| panic!("a bug in background work"));
+        let (store, tx) = (store.clone(), tx.clone());
+        background.run(move || {
+            // The keystroke's reparse has run: the store's tree is current.
+            let snapshot = store.snapshot("file:///a.py").expect("open");
+            let _ = tx.send((version, snapshot.tree.is_some()));
+        });
+    }
+    drop(tx);
+    let ran: Vec<_> = rx.iter().collect();
+    assert_eq!(ran, vec![(2, true), (3, true), (4, true), (5, true)]);
+}
+
+#[test]
 fn trees_beyond_the_budget_are_evicted_least_recently_used_first() {
     let store = DocumentStore::new(Limits {
         max_trees: 3,
