@@ -87,10 +87,8 @@ fn reanchoring_policy() {
     let mut doc = Doc::open("python", "calc.py", &long_python(400));
     let first = doc.snapshot();
     let anchor = Anchor::new(&ContextInput::new(&first, doc.cursor)).expect("an anchor");
-    assert_eq!(
-        change_since(&anchor, &first, doc.cursor),
-        Some(Change::default())
-    );
+    let unchanged = change_since(&anchor, &first, doc.cursor);
+    assert!(unchanged.is_some_and(|c| c.is_empty()), "{unchanged:?}");
     // Another document.
     let other = Doc::open("python", "other.py", "x = $0\n");
     assert!(change_since(&anchor, &other.snapshot(), other.cursor).is_none());

@@ -312,8 +312,12 @@ impl Drop for Answer {
                     "the caller dropped the stream before the answer; request abandoned"
                 );
                 let time = MAX_ABANDONED_DRAIN_TIME.min(self.settings.timeout);
+                // On HTTP/2 the answer is dropped as it comes: its stream is reset, and the
+                // model stops.
                 let tail = async move {
-                    if let Ok(response) = post.await {
+                    if let Ok(response) = post.await
+                        && response.version() != reqwest::Version::HTTP_2
+                    {
                         drain(body_of(response), MAX_ABANDONED_DRAIN_BYTES, time).await;
                     }
                 };
