@@ -54,11 +54,23 @@ async fn main() {
         typing_session().await;
     }
     if run("overhead") {
-        server_overhead().await;
+        server_overhead(Typing::BlankLines).await;
+        server_overhead(Typing::Statements).await;
     }
 }
 
-async fn server_overhead() {
+/// What each keystroke of [`server_overhead`] types.
+#[derive(Clone, Copy, PartialEq)]
+enum Typing {
+    /// A line break: the function grows a blank line per request, 300 of them by the end, which
+    /// the syntax check re-lexes on every answer.
+    BlankLines,
+    /// A statement and a line break, as someone writing a long function does: 300 statements
+    /// by the end, and the syntax check's incremental parse costs in proportion to them.
+    Statements,
+}
+
+async fn server_overhead(typing: Typing) {
     let server = ModelServer::start(ModelServerConfig {
         cost: spark_tests::model_server::CostModel::instant(),
         default_answer: OVERHEAD_ANSWER.into(),
@@ -85,7 +97,11 @@ async fn server_overhead() {
         // A keystroke (a new line) that does not continue the suggestion, so every request calls
         // the model, sent right before the request as an editor does.
         let at = json!({"line": line + run, "character": if run == 0 { 22 } else { 4 }});
-        let change = json!({"textDocument": {"uri": uri, "version": run + 2}, "contentChanges": [{"range": {"start": at, "end": at}, "text": "\n    "}]});
+        let typed = match typing {
+            Typing::Statements if run > 0 => format!("let a{run} = {run};\n    "),
+            _ => "\n    ".to_owned(),
+        };
+        let change = json!({"textDocument": {"uri": uri, "version": run + 2}, "contentChanges": [{"range": {"start": at, "end": at}, "text": typed}]});
         client
             .notify("textDocument/didChange", change)
             .await
@@ -116,8 +132,12 @@ async fn server_overhead() {
         after.push(ms(read - finished));
         total.push(ms(upstream - written) + ms(read - finished));
     }
+    let typed = match typing {
+        Typing::BlankLines => "a blank line each",
+        Typing::Statements => "a statement line each",
+    };
     println!(
-        "time the server adds to a model-backed completion: {OVERHEAD_RUNS} keystrokes + requests in a {}-line file, instant model, in-process JSON-RPC, loopback HTTP",
+        "time the server adds to a model-backed completion: {OVERHEAD_RUNS} keystrokes ({typed}) + requests in a {}-line file, instant model, in-process JSON-RPC, loopback HTTP",
         text.lines().count()
     );
     print_percentiles([
@@ -125,7 +145,9 @@ async fn server_overhead() {
         ("upstream last byte → response read ", &mut after),
         ("together                            ", &mut total),
     ]);
-    http_client_floor(&server).await;
+    if typing == Typing::Statements {
+        http_client_floor(&server).await;
+    }
 }
 
 /// The part of [`server_overhead`] that is the HTTP client's own: the server's last model

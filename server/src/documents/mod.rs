@@ -22,8 +22,7 @@ use ropey::Rope;
 use tree_sitter::Tree;
 
 use crate::syntax::Language;
-pub use tree_state::Background;
-use tree_state::PendingReparse;
+use tree_state::{PendingReparse, Reclaim};
 
 /// Why a tracked document gets no syntax tree and no suggestions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +52,7 @@ pub struct Snapshot {
     /// The latest edits, oldest first, typing coalesced.
     pub recent_edits: Vec<RecentEdit>,
     /// Where this snapshot's trees are freed: the store's parser thread.
-    background: Background,
+    reclaim: Reclaim,
 }
 
 impl Drop for Snapshot {
@@ -63,16 +62,11 @@ impl Drop for Snapshot {
             self.edited_tree.take().flatten(),
             self.pending_reparse.take().map(PendingReparse::into_base),
         ];
-        self.background.free(trees.into_iter().flatten());
+        self.reclaim.free(trees.into_iter().flatten());
     }
 }
 
 impl Snapshot {
-    /// The store's parser thread, for background work ([`Background::run`]).
-    pub fn background(&self) -> &Background {
-        &self.background
-    }
-
     /// A tree to read this text's structure from without parsing: the store's when it is
     /// current, else the last parse's with every edit since described to it (`Tree::edit`: its
     /// positions are this text's, and its root `has_changes()`; what was typed since that parse,

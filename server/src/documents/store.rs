@@ -257,7 +257,7 @@ impl DocumentStore {
             edited_tree: std::sync::OnceLock::new(),
             recent_edits: doc.history.edits(),
             inactive: doc.inactive,
-            background: self.inner.parser.background(),
+            reclaim: self.inner.parser.reclaim(),
         })
     }
 

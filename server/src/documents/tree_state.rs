@@ -183,14 +183,11 @@ pub(super) struct ParseJob {
 /// What the parser thread does, in order.
 enum Work {
     Parse(ParseJob),
-    /// Free what the snapshots left ([`Background::free`]).
+    /// Free what the snapshots left ([`Reclaim::free`]).
     Free,
-    Run(Box<dyn FnOnce() + Send>),
 }
 
-/// The parser thread as a place for background work: freeing a snapshot's trees (see
-/// [`Snapshot`](super::Snapshot)'s `Drop`), and work that should not take a thread of its own
-/// ([`Background::run`]).
+/// Frees a snapshot's trees on the parser thread (see [`Snapshot`](super::Snapshot)'s `Drop`).
 ///
 /// Freeing the last reference to a tree's root releases each of the root's children: ~1,500
 /// reference counts in a 9,000-line file, one cache line each. A request frees its snapshot
@@ -203,30 +200,22 @@ enum Work {
 /// two cores a woken thread may take the core the request's own path runs on. Past
 /// [`MAX_WAITING_TREES`] the parser thread is woken for them.
 #[derive(Clone)]
-pub struct Background {
+pub(crate) struct Reclaim {
     tx: mpsc::Sender<Work>,
-    waiting: Arc<Mutex<Vec<Tree>>>,
+    pub(super) waiting: Arc<Mutex<Vec<Tree>>>,
 }
 
 /// Trees held for the parser thread before it is woken to free them: each is a reference to a
 /// tree the store or a newer snapshot mostly still holds, so the list holds little memory.
-const MAX_WAITING_TREES: usize = 64;
+pub(super) const MAX_WAITING_TREES: usize = 64;
 
-impl std::fmt::Debug for Background {
+impl std::fmt::Debug for Reclaim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Background").finish_non_exhaustive()
+        f.debug_struct("Reclaim").finish_non_exhaustive()
     }
 }
 
-impl Background {
-    /// Runs `work` on the parser thread after the parses queued before it. On two cores, work
-    /// done while a request is on its way (a syntax check's preparation) on a thread of its
-    /// own competes with the request's path for a core; here it waits for the keystroke's
-    /// reparse instead. Dropped, not run, when the thread is gone.
-    pub fn run(&self, work: impl FnOnce() + Send + 'static) {
-        let _ = self.tx.send(Work::Run(Box::new(work)));
-    }
-
+impl Reclaim {
     /// Hands `trees` to the parser thread, to free after its next job; frees them here when
     /// the thread is gone.
     pub(crate) fn free(&self, trees: impl IntoIterator<Item = Tree>) {
@@ -247,7 +236,7 @@ impl Background {
 /// The sending side of the background parser, owned by the store.
 pub(super) struct ParseQueue {
     tx: mpsc::Sender<Work>,
-    background: Background,
+    reclaim: Reclaim,
     next_id: AtomicU64,
     /// Jobs sent and not yet finished, so that tests and benchmarks can wait for quiet.
     outstanding: Arc<(Mutex<usize>, Condvar)>,
@@ -258,12 +247,12 @@ impl ParseQueue {
     /// the channel closes: the store is dropped, and the last snapshot (whose trees it frees).
     pub(super) fn start(store: Weak<Inner>) -> Self {
         let (tx, rx) = mpsc::channel::<Work>();
-        let background = Background {
+        let reclaim = Reclaim {
             tx: tx.clone(),
             waiting: Arc::default(),
         };
-        // Not a `Background`: its sender would keep the channel, and so this thread, open.
-        let waiting = background.waiting.clone();
+        // Not a `Reclaim`: its sender would keep the channel, and so this thread, open.
+        let waiting = reclaim.waiting.clone();
         let outstanding = Arc::new((Mutex::new(0usize), Condvar::new()));
         let worker_outstanding = outstanding.clone();
         let spawned = std::thread::Builder::new()
@@ -282,14 +271,6 @@ impl ParseQueue {
                             free_waiting();
                             continue;
                         }
-                        Work::Run(work) => {
-                            // A panic here must not end the thread every document parses on.
-                            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
-                            if ran.is_err() {
-                                tracing::error!("background work panicked; the parser goes on");
-                            }
-                            continue;
-                        }
                     };
                     if let Some(store) = store.upgrade() {
                         store.run_job(&job.uri, job.id);
@@ -306,7 +287,7 @@ impl ParseQueue {
         }
         Self {
             tx,
-            background,
+            reclaim,
             next_id: AtomicU64::new(1),
             outstanding,
         }
@@ -338,8 +319,8 @@ impl ParseQueue {
         }
     }
 
-    pub(super) fn background(&self) -> Background {
-        self.background.clone()
+    pub(super) fn reclaim(&self) -> Reclaim {
+        self.reclaim.clone()
     }
 
     /// Blocks until every queued parse has finished.

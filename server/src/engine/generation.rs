@@ -23,7 +23,6 @@ use ropey::Rope;
 use super::postprocess::{Decision, PostContext, StreamFilter, SyntaxCheck, document_around};
 use super::scheduler::Ticket;
 use super::stats::Stats;
-use crate::documents::Background;
 use crate::providers::{ModelRequest, Provider, ProviderError};
 use crate::syntax::Language;
 
@@ -71,8 +70,6 @@ pub struct Job {
     pub is_chat_model: bool,
     /// The syntax-error check of the finished suggestion; none without a grammar.
     pub check: Option<Arc<SyntaxCheck>>,
-    /// Where the check is prepared: the document store's parser thread.
-    pub background: Background,
     pub started: Instant,
 }
 
@@ -93,7 +90,6 @@ async fn run(job: Job, tx: watch::Sender<Progress>, stats: Arc<Stats>) {
         language,
         is_chat_model,
         check,
-        background,
         started,
     } = job;
     // Superseded before this task ran: no model call at all.
@@ -106,9 +102,9 @@ async fn run(job: Job, tx: watch::Sender<Progress>, stats: Arc<Stats>) {
     stream.start().await;
     tokio::task::yield_now().await;
     if let Some(check) = check.clone() {
-        // Its costly half (the text as it is, parsed) runs on the parser thread, after the
-        // keystroke's reparse: not on the path of the answer either.
-        background.run(move || check.prepare());
+        // Its costly half (the text as it is, parsed) runs on a thread of its own: not on
+        // the path of the answer either.
+        tokio::task::spawn_blocking(move || check.prepare());
     }
     let (before, after) = document_around(&rope, cursor_byte);
     drop(rope);

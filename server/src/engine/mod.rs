@@ -364,7 +364,6 @@ impl Engine {
             language: snapshot.language,
             is_chat_model: family == PromptFamily::Chat,
             check: self.syntax_check(snapshot, cursor_byte),
-            background: snapshot.background().clone(),
             started,
         };
         let progress = generation::spawn(job, self.stats.clone());

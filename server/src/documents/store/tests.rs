@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::documents::tree_state::MAX_WAITING_TREES;
 
 /// The editor's side: a `String` and LSP's own idea of lines (`\n`, `\r\n`, lone `\r`), with
 /// columns counted independently of ropey.
@@ -239,30 +240,31 @@ fn edits_during_the_first_parse_are_replayed_onto_its_tree() {
 }
 
 #[test]
-fn background_work_runs_after_the_reparse_queued_before_it_and_survives_panics() {
-    let store = std::sync::Arc::new(DocumentStore::default());
-    let text = "def f(x):\n    return x\n".repeat(2_000);
-    store.open("file:///a.py", "python", 1, &text);
+fn snapshot_trees_wait_for_the_parsers_next_job_or_a_full_list() {
+    let store = DocumentStore::default();
+    store.open("file:///a.py", "python", 1, "x = 1\n");
     store.wait_for_parses();
-    let (tx, rx) = std::sync::mpsc::channel();
-    for version in 2..6 {
-        change(&store, version, (0, 0), (0, 0), "#").expect("applies");
-        let background = store
-            .snapshot("file:///a.py")
-            .expect("open")
-            .background()
-            .clone();
-        background.run(|| panic!("a bug in background work"));
-        let (store, tx) = (store.clone(), tx.clone());
-        background.run(move || {
-            // The keystroke's reparse has run: the store's tree is current.
-            let snapshot = store.snapshot("file:///a.py").expect("open");
-            let _ = tx.send((version, snapshot.tree.is_some()));
-        });
+    let waiting = || store.inner.parser.reclaim().waiting.lock().unwrap().len();
+    drop(store.snapshot("file:///a.py"));
+    assert_eq!(
+        waiting(),
+        1,
+        "the snapshot's tree waits; the thread was not woken"
+    );
+    change(&store, 2, (0, 0), (0, 0), "#").expect("applies");
+    store.wait_for_parses();
+    assert_eq!(waiting(), 0, "freed after the keystroke's reparse");
+    for _ in 0..MAX_WAITING_TREES {
+        drop(store.snapshot("file:///a.py"));
     }
-    drop(tx);
-    let ran: Vec<_> = rx.iter().collect();
-    assert_eq!(ran, vec![(2, true), (3, true), (4, true), (5, true)]);
+    // A full list wakes the thread without a parse.
+    for _ in 0..500 {
+        if waiting() == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert_eq!(waiting(), 0);
 }
 
 #[test]
