@@ -244,7 +244,16 @@ fn snapshot_trees_wait_for_the_parsers_next_job_or_a_full_list() {
     let store = DocumentStore::default();
     store.open("file:///a.py", "python", 1, "x = 1\n");
     store.wait_for_parses();
-    let waiting = || store.inner.parser.reclaim().waiting.lock().unwrap().len();
+    let waiting = || {
+        store
+            .inner
+            .parser
+            .reclaim()
+            .waiting
+            .lock()
+            .expect("unpoisoned")
+            .len()
+    };
     drop(store.snapshot("file:///a.py"));
     assert_eq!(
         waiting(),
