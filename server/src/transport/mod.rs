@@ -137,10 +137,8 @@ pub async fn serve<I, O, S>(
         }
     };
 
-    // Joined in the order messages flow (`biased`): a request read is handed to its handler,
-    // and a handler's response written, in the same poll of the task, not in the next one.
     let pipeline = async move {
-        tokio::join!(biased; reading, handling);
+        tokio::join!(reading, handling);
         handled.cancel();
     };
     // Serving ends at `exit`, end of input or `stop`. Then the frames already queued are written
@@ -149,7 +147,7 @@ pub async fn serve<I, O, S>(
     let served = CancellationToken::new();
     let serving = async {
         tokio::select! {
-            _ = async { tokio::join!(biased; pipeline, forwarding) } => {}
+            _ = async { tokio::join!(pipeline, forwarding) } => {}
             () = stop.cancelled() => tracing::info!("stopped serving"),
         }
         // The senders went with the pipeline: the writer ends once the queue is empty.
@@ -169,7 +167,7 @@ pub async fn serve<I, O, S>(
     };
     // One task polls everything, as in tower-lsp-server: handlers need no spawning (nor
     // 'static I/O), and the reader's `poll_ready` is polled again whenever a handler progresses.
-    tokio::join!(biased; serving, writing);
+    tokio::join!(serving, writing);
 }
 
 /// How long the frames queued when serving ends may take to write.
