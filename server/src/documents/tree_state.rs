@@ -235,7 +235,7 @@ impl Reclaim {
 
 /// The sending side of the background parser, owned by the store.
 pub(super) struct ParseQueue {
-    tx: mpsc::Sender<Work>,
+    /// Its sender queues the parses too.
     reclaim: Reclaim,
     next_id: AtomicU64,
     /// Jobs sent and not yet finished, so that tests and benchmarks can wait for quiet.
@@ -248,7 +248,7 @@ impl ParseQueue {
     pub(super) fn start(store: Weak<Inner>) -> Self {
         let (tx, rx) = mpsc::channel::<Work>();
         let reclaim = Reclaim {
-            tx: tx.clone(),
+            tx,
             waiting: Arc::default(),
         };
         // Not a `Reclaim`: its sender would keep the channel, and so this thread, open.
@@ -286,7 +286,6 @@ impl ParseQueue {
             tracing::error!("cannot start the background parser thread: {err}");
         }
         Self {
-            tx,
             reclaim,
             next_id: AtomicU64::new(1),
             outstanding,
@@ -308,7 +307,7 @@ impl ParseQueue {
         job.id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (count, _) = &*self.outstanding;
         *count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        let sent = self.tx.send(Work::Parse(ParseJob {
+        let sent = self.reclaim.tx.send(Work::Parse(ParseJob {
             uri: uri.clone(),
             id: job.id,
         }));

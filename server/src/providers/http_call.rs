@@ -305,23 +305,25 @@ impl Stream for Answer {
 impl Drop for Answer {
     fn drop(&mut self) {
         let guard = self.guard.take();
+        // An abandoned HTTP/1.1 answer's tail is read within these caps to keep its connection.
+        let time = MAX_ABANDONED_DRAIN_TIME.min(self.settings.timeout);
+        let tail = move |body| drain(body, MAX_ABANDONED_DRAIN_BYTES, time);
         match std::mem::replace(&mut self.phase, Phase::Over) {
             Phase::Over => {}
             Phase::Posting(post) => {
                 tracing::debug!(
                     "the caller dropped the stream before the answer; request abandoned"
                 );
-                let time = MAX_ABANDONED_DRAIN_TIME.min(self.settings.timeout);
                 // On HTTP/2 the answer is dropped as it comes: its stream is reset, and the
                 // model stops.
-                let tail = async move {
+                let answer = async move {
                     if let Ok(response) = post.await
                         && response.version() != reqwest::Version::HTTP_2
                     {
-                        drain(body_of(response), MAX_ABANDONED_DRAIN_BYTES, time).await;
+                        tail(body_of(response)).await;
                     }
                 };
-                in_background(tail, guard);
+                in_background(answer, guard);
             }
             // Dropping it resets the stream; the connection stays.
             Phase::Reading { http2: true, .. } => {
@@ -329,8 +331,7 @@ impl Drop for Answer {
             }
             Phase::Reading { body, http2: false } => {
                 tracing::debug!("the caller dropped the stream; request abandoned");
-                let time = MAX_ABANDONED_DRAIN_TIME.min(self.settings.timeout);
-                in_background(drain(body, MAX_ABANDONED_DRAIN_BYTES, time), guard);
+                in_background(tail(body), guard);
             }
         }
     }
