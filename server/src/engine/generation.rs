@@ -1,8 +1,8 @@
 //! One model call, streamed through post-processing in its own task.
 //!
-//! The task starts the call, so that the request goes out before anything else it does (the
-//! syntax check's preparation, post-processing's reading of the document around the cursor),
-//! owns its [`TextStream`](crate::providers::TextStream) and publishes the settled suggestion
+//! The call is started before the task (the request goes out before anything else: the task's
+//! start, the syntax check's preparation, post-processing's reading of the document around the
+//! cursor); the task owns its [`TextStream`](crate::providers::TextStream) and publishes the settled suggestion
 //! (whole lines the [`StreamFilter`] will not change) on a `watch` channel after every delta,
 //! then the final suggestion. Requests wait on the channel for what they need: the first
 //! complete line (automatic triggers, the early answer) or the whole suggestion. Because the
@@ -23,7 +23,7 @@ use ropey::Rope;
 use super::postprocess::{Decision, PostContext, StreamFilter, SyntaxCheck, document_around};
 use super::scheduler::Ticket;
 use super::stats::Stats;
-use crate::providers::{ModelRequest, Provider, ProviderError};
+use crate::providers::{ModelRequest, Provider, ProviderError, TextStream};
 use crate::syntax::Language;
 
 /// Where a model call is.
@@ -57,11 +57,16 @@ pub enum Want {
     Whole,
 }
 
-/// Everything the task needs, owned.
+/// Everything a model call needs, owned.
 pub struct Job {
     /// The model call to start.
     pub provider: Arc<dyn Provider>,
     pub request: ModelRequest,
+    pub post: PostJob,
+}
+
+/// What the task that reads the answer needs, owned.
+pub struct PostJob {
     pub ticket: Ticket,
     /// The document and the cursor, for post-processing.
     pub rope: Rope,
@@ -73,17 +78,19 @@ pub struct Job {
     pub started: Instant,
 }
 
-/// Starts the task; the receiver is the suggestion's progress.
+/// Starts the model call and the task that reads it; the receiver is the suggestion's progress.
 pub fn spawn(job: Job, stats: Arc<Stats>) -> watch::Receiver<Progress> {
     let (tx, rx) = watch::channel(Progress::default());
-    tokio::spawn(run(job, tx, stats));
+    // The request goes out from here, before the task exists: the task's start (on two cores
+    // often a thread switch) then overlaps the request's trip to the model.
+    let mut stream = job.provider.stream(job.request);
+    stream.start();
+    tokio::spawn(run(job.post, stream, tx, stats));
     rx
 }
 
-async fn run(job: Job, tx: watch::Sender<Progress>, stats: Arc<Stats>) {
-    let Job {
-        provider,
-        request,
+async fn run(job: PostJob, mut stream: TextStream, tx: watch::Sender<Progress>, stats: Arc<Stats>) {
+    let PostJob {
         ticket,
         rope,
         cursor_byte,
@@ -92,14 +99,12 @@ async fn run(job: Job, tx: watch::Sender<Progress>, stats: Arc<Stats>) {
         check,
         started,
     } = job;
-    // Superseded before this task ran: no model call at all.
+    // Superseded before this task ran: the call is abandoned at once.
     if ticket.is_superseded() || tx.is_closed() {
         return cancel(&tx, &stats);
     }
-    // The request goes out first (an HTTP connection's task writes it at this yield). What
-    // follows runs while the model answers.
-    let mut stream = provider.stream(request);
-    stream.start().await;
+    // What follows runs while the model answers, after the HTTP connection's task wrote the
+    // request at this yield.
     tokio::task::yield_now().await;
     if let Some(check) = check.clone() {
         // Its costly half (the text as it is, parsed) runs on a thread of its own: not on
@@ -250,7 +255,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_call_superseded_before_its_task_ran_is_never_started() {
+    async fn a_call_superseded_before_its_task_ran_is_abandoned_when_it_runs() {
         let uri = "file:///p/main.rs";
         let documents = DocumentStore::default();
         documents.open(
@@ -265,7 +270,8 @@ mod tests {
         let snapshot = documents.snapshot(uri).expect("open");
         let settings = RequestSettings::default();
         // One thread: the calls' tasks run only when this test yields. The second request (in
-        // another function) supersedes the first before the first call's task has run.
+        // another function) supersedes the first before the first call's task has run; each
+        // request sent its call before its task existed.
         let first = engine.complete(&snapshot, 16, Trigger::Invoked, &settings);
         let second = engine.complete(&snapshot, 34, Trigger::Invoked, &settings);
         let (mut first, mut second) = (Box::pin(first), Box::pin(second));
@@ -274,12 +280,13 @@ mod tests {
         for _ in 0..10 {
             tokio::task::yield_now().await;
         }
-        let calls = provider
-            .calls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .len();
-        assert_eq!(calls, 1, "the superseded request's call was started");
+        let calls = provider.calls.lock().unwrap_or_else(|e| e.into_inner());
+        assert_eq!(calls.len(), 2);
+        assert!(
+            calls[0].is_closed(),
+            "the superseded call was not abandoned"
+        );
+        assert!(!calls[1].is_closed(), "the current call was abandoned");
     }
 
     #[test]

@@ -34,7 +34,7 @@ use tokio::sync::watch;
 
 use accept::Accepts;
 use cache::SuggestionCache;
-use generation::{Job, Progress, Want};
+use generation::{Job, PostJob, Progress, Want};
 use postprocess::SyntaxCheck;
 use stats::Stats;
 
@@ -358,13 +358,15 @@ impl Engine {
         let job = Job {
             provider: provider.clone(),
             request,
-            ticket,
-            rope: snapshot.rope.clone(),
-            cursor_byte,
-            language: snapshot.language,
-            is_chat_model: family == PromptFamily::Chat,
-            check: self.syntax_check(snapshot, cursor_byte),
-            started,
+            post: PostJob {
+                ticket,
+                rope: snapshot.rope.clone(),
+                cursor_byte,
+                language: snapshot.language,
+                is_chat_model: family == PromptFamily::Chat,
+                check: self.syntax_check(snapshot, cursor_byte),
+                started,
+            },
         };
         let progress = generation::spawn(job, self.stats.clone());
         let point = CachePoint::at(&snapshot.rope, cursor_byte);

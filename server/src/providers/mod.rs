@@ -33,7 +33,7 @@ pub use tls::client_config;
 
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_util::Stream;
@@ -181,13 +181,16 @@ impl TextStream {
         item
     }
 
-    /// Sends the request now, without waiting for any of the answer: a stream read when
-    /// polled sends it on its first poll. An item already there is kept for [`TextStream::next`].
-    pub async fn start(&mut self) {
+    /// Sends the request now, from the caller, without waiting for any of the answer: a
+    /// stream read when polled sends it on its first poll. Whoever polls the stream next is
+    /// woken by its answer (that poll registers its waker); an item already there is kept for
+    /// [`TextStream::next`].
+    pub fn start(&mut self) {
         if self.peeked.is_some() {
             return;
         }
-        if let Poll::Ready(item) = poll_fn(|cx| Poll::Ready(self.poll_source(cx))).await {
+        let mut cx = Context::from_waker(Waker::noop());
+        if let Poll::Ready(item) = self.poll_source(&mut cx) {
             self.peeked = Some(item);
         }
     }

@@ -23,4 +23,5 @@ mod tests_scope;
 pub use errors::error_count;
 pub use language::Language;
 pub use parse::{input_edit, parse, parse_with_cancel};
+pub(crate) use scope::scope_kinds;
 pub use scope::{Scope, ScopeKind, enclosing_scope, enclosing_scopes};

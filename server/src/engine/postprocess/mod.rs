@@ -35,6 +35,8 @@ mod suffix;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_elide;
+#[cfg(test)]
 mod tests_exact;
 #[cfg(test)]
 mod tests_stream;
