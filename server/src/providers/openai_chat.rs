@@ -5,6 +5,10 @@
 //! (`choices[0].delta.content`) ending with `data: [DONE]` (PROTOCOLS.md §3). baseUrl includes
 //! the version, e.g. `https://api.cerebras.ai/v1`, `http://127.0.0.1:11434/v1`.
 
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
 use super::http::Auth;
@@ -140,6 +144,32 @@ fn is_openai_host(base_url: &str) -> bool {
 
 /// Chat-chunk streams: `choices[0].delta.content` until `[DONE]`. Codestral FIM uses the same
 /// shape; DeepSeek FIM puts the text in `choices[0].text` (`text_field`).
+/// The parts of a chat chunk the decoder reads.
+#[derive(Deserialize)]
+struct Chunk<'a> {
+    #[serde(borrow, default)]
+    choices: Vec<ChunkChoice<'a>>,
+    #[serde(default)]
+    error: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct ChunkChoice<'a> {
+    #[serde(borrow, default)]
+    delta: Option<ChunkDelta<'a>>,
+    /// Legacy completions' text.
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(default)]
+    finish_reason: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct ChunkDelta<'a> {
+    #[serde(borrow, default)]
+    content: Option<Cow<'a, str>>,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct ChatDecoder {
     /// A chunk carried a `finish_reason`: the answer is complete even if `[DONE]` never comes.
@@ -149,6 +179,16 @@ pub(crate) struct ChatDecoder {
 }
 
 impl ChatDecoder {
+    /// A chunk's step: its text, and the end of the answer at its `finish_reason` (one choice
+    /// is asked for; what follows is the usage chunk and `[DONE]`, read after the answer).
+    fn step(&mut self, text: Option<String>, finished: bool) -> Step {
+        self.finished |= finished;
+        Step {
+            text,
+            done: finished,
+        }
+    }
+
     /// For legacy completion chunks (`choices[0].text`), e.g. DeepSeek FIM.
     pub(crate) fn legacy_text() -> Self {
         Self {
@@ -163,6 +203,21 @@ impl Decode for ChatDecoder {
         if event.data.trim() == "[DONE]" {
             return Ok(Step::DONE);
         }
+        // Most chunks are read without building them (ids, usage and logprobs skipped, the text
+        // borrowed); an error, or a chunk of another shape, as a whole value.
+        if let Ok(chunk) = serde_json::from_str::<Chunk<'_>>(&event.data)
+            && chunk.error.is_none()
+        {
+            let Some(choice) = chunk.choices.into_iter().next() else {
+                return Ok(Step::SKIP);
+            };
+            let text = if self.text_field {
+                choice.text
+            } else {
+                choice.delta.and_then(|delta| delta.content)
+            };
+            return Ok(self.step(text.map(Cow::into_owned), choice.finish_reason.is_some()));
+        }
         let value = http_stream::parse_json(&event.data)?;
         if let Some(err) = http_stream::embedded_error(&value) {
             return Err(err);
@@ -171,18 +226,13 @@ impl Decode for ChatDecoder {
         let Some(choice) = value.get("choices").and_then(|c| c.get(0)) else {
             return Ok(Step::SKIP);
         };
-        if choice.get("finish_reason").is_some_and(|f| !f.is_null()) {
-            self.finished = true;
-        }
+        let finished = choice.get("finish_reason").is_some_and(|f| !f.is_null());
         let text = if self.text_field {
             choice.get("text")
         } else {
             choice.get("delta").and_then(|d| d.get("content"))
         };
-        Ok(match text.and_then(Value::as_str) {
-            Some(text) => Step::text(text),
-            None => Step::SKIP,
-        })
+        Ok(self.step(text.and_then(Value::as_str).map(str::to_owned), finished))
     }
 
     fn eof(&mut self) -> Result<(), ProviderError> {
@@ -224,6 +274,39 @@ mod tests {
     }
 
     #[test]
+    fn decoder_reads_escapes_errors_odd_shapes_and_text_on_the_finishing_chunk() {
+        let mut decoder = ChatDecoder::default();
+        let ev = |data: &str| Event {
+            name: String::new(),
+            data: data.into(),
+        };
+        let escaped = r#"{"id":"c","choices":[{"index":0,"delta":{"content":"a\n\"b\u00e9"},"logprobs":null,"finish_reason":null}],"usage":null}"#;
+        assert_eq!(decoder.event(&ev(escaped)), Ok(Step::text("a\n\"bé")));
+        // Mistral puts the last text on the chunk that finishes.
+        let last = r#"{"choices":[{"delta":{"content":"c"},"finish_reason":"stop"}]}"#;
+        assert_eq!(
+            decoder.event(&ev(last)),
+            Ok(Step {
+                text: Some("c".into()),
+                done: true
+            })
+        );
+        let error = r#"{"error":{"type":"overloaded","message":"busy"}}"#;
+        assert_eq!(
+            decoder.event(&ev(error)),
+            Err(ProviderError::Unavailable("busy".into()))
+        );
+        // Shapes the typed read refuses are read leniently, as before.
+        for odd in [
+            r#"{"choices":null}"#,
+            r#"{"choices":{"0":1}}"#,
+            r#"{"choices":[{"delta":{"content":["x"]}}]}"#,
+        ] {
+            assert_eq!(decoder.event(&ev(odd)), Ok(Step::SKIP), "{odd}");
+        }
+    }
+
+    #[test]
     fn decoder_reads_deltas_and_tolerates_missing_done_after_a_finish() {
         let mut decoder = ChatDecoder::default();
         let ev = |data: &str| Event {
@@ -238,7 +321,7 @@ mod tests {
         let usage = r#"{"choices":[],"usage":{"completion_tokens":1}}"#;
         assert_eq!(decoder.event(&ev(usage)), Ok(Step::SKIP));
         let finish = r#"{"choices":[{"delta":{},"finish_reason":"stop"}]}"#;
-        assert_eq!(decoder.event(&ev(finish)), Ok(Step::SKIP));
+        assert_eq!(decoder.event(&ev(finish)), Ok(Step::DONE));
         assert_eq!(decoder.eof(), Ok(()));
         assert_eq!(decoder.event(&ev("[DONE]")), Ok(Step::DONE));
         assert!(matches!(
