@@ -289,7 +289,10 @@ async fn prompt_bytes() {
             let snapshot = store.snapshot(uri).unwrap();
             let cursor = snapshot.rope.len_bytes();
             let input = ContextInput::new(&snapshot, cursor);
-            let since = (anchor.as_ref()).and_then(|a| context::change_since(a, &snapshot, cursor));
+            let since = (anchor.as_ref()).and_then(|a| {
+                let edits = store.changed_between(uri, a.seq, snapshot.seq);
+                context::change_since(a, &snapshot, cursor, edits)
+            });
             let change = match since {
                 Some(change) => change,
                 None => {

@@ -326,6 +326,7 @@ impl Anchor {
         Some(Anchor {
             uri: input.snapshot.uri.clone(),
             version: input.snapshot.version,
+            seq: input.snapshot.seq,
             rope: input.snapshot.rope.clone(),
             window: prompt.window,
             context: prompt.chat.context,

@@ -26,7 +26,7 @@ fn chat_context_stays_identical_while_typing_after_the_anchor() {
     let first = doc.snapshot();
     let anchor = Anchor::new(&ContextInput::new(&first, doc.cursor)).expect("an anchor");
     let anchored = |snapshot: &Snapshot, cursor| {
-        let change = change_since(&anchor, snapshot, cursor).expect("the anchor serves");
+        let change = change_since(&anchor, snapshot, cursor, None).expect("the anchor serves");
         let request = continue_chat(&ContextInput::new(snapshot, cursor), &anchor, change);
         chat_request(request.expect("a prompt"))
     };
@@ -87,18 +87,18 @@ fn reanchoring_policy() {
     let mut doc = Doc::open("python", "calc.py", &long_python(400));
     let first = doc.snapshot();
     let anchor = Anchor::new(&ContextInput::new(&first, doc.cursor)).expect("an anchor");
-    let unchanged = change_since(&anchor, &first, doc.cursor);
+    let unchanged = change_since(&anchor, &first, doc.cursor, None);
     assert!(unchanged.is_some_and(|c| c.is_empty()), "{unchanged:?}");
     // Another document.
     let other = Doc::open("python", "other.py", "x = $0\n");
-    assert!(change_since(&anchor, &other.snapshot(), other.cursor).is_none());
+    assert!(change_since(&anchor, &other.snapshot(), other.cursor, None).is_none());
     // The cursor far outside what the context shows.
-    assert!(change_since(&anchor, &first, 10).is_none());
+    assert!(change_since(&anchor, &first, 10, None).is_none());
     // Typing a little is fine; a large paste is not.
     doc.type_text("x + 1");
-    assert!(change_since(&anchor, &doc.snapshot(), doc.cursor).is_some());
+    assert!(change_since(&anchor, &doc.snapshot(), doc.cursor, None).is_some());
     doc.type_text(&"y".repeat(MAX_DRIFT_BYTES));
-    assert!(change_since(&anchor, &doc.snapshot(), doc.cursor).is_none());
+    assert!(change_since(&anchor, &doc.snapshot(), doc.cursor, None).is_none());
 }
 
 #[test]

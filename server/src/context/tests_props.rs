@@ -131,6 +131,55 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The store's span of the edits between two snapshots gives exactly the region the two
+    /// ropes' full comparison does, through typing, deleting, replacing and whole-text changes.
+    #[test]
+    fn the_logged_edits_give_the_compared_region(
+        initial in text_strategy(),
+        edits in prop::collection::vec(
+            (0.0..=1.0f64, 0.0..=0.3f64, text_strategy(), prop::bool::weighted(0.05)),
+            1..24,
+        ),
+        from in 0.0..=1.0f64,
+    ) {
+        let store = crate::documents::DocumentStore::default();
+        let uri = "file:///p/a.rs";
+        store.open(uri, "rust", 1, &initial);
+        let mut snapshots = vec![store.snapshot(uri).expect("open")];
+        for (version, (at, len, text, whole)) in (2..).zip(edits) {
+            let rope = &snapshots.last().expect("a snapshot").rope;
+            let start = rope.len_chars() as f64 * at;
+            let end = start + (rope.len_chars() as f64 - start) * len;
+            let position = |chars: f64| {
+                let line = rope.char_to_line(chars as usize);
+                let col = chars as usize - rope.line_to_char(line);
+                crate::documents::LineCol { line: line as u32, col: col as u32 }
+            };
+            let change = crate::documents::TextChange {
+                range: (!whole).then(|| (position(start), position(end))),
+                text: text.clone(),
+            };
+            store
+                .change(uri, version, &[change], crate::documents::PositionEncoding::Utf32)
+                .expect("applied");
+            snapshots.push(store.snapshot(uri).expect("open"));
+        }
+        let to = snapshots.last().expect("a snapshot");
+        let old = &snapshots[((snapshots.len() - 1) as f64 * from) as usize];
+        let edits = store.changed_between(uri, old.seq, to.seq);
+        prop_assert!(edits.is_some(), "the log reaches back");
+        let end = old.rope.len_bytes();
+        let span = edits.flatten().unwrap_or(crate::documents::Span { start: end, old_end: end, new_end: end });
+        prop_assert_eq!(
+            super::anchor::changed_region_within(&old.rope, &to.rope, span),
+            changed_region(&old.rope, &to.rope)
+        );
+    }
+}
+
 /// Median time to build a prompt at a cursor in a ~9,000-line file.
 #[test]
 #[ignore = "timing; run in release with --nocapture"]
@@ -172,7 +221,7 @@ fn prompt_build_time() {
         (prompt.to_request_parts(PromptFamily::Chat), tokens)
     };
     let continued = |input: &ContextInput<'_>| {
-        let change = change_since(&anchor, input.snapshot, input.cursor_byte);
+        let change = change_since(&anchor, input.snapshot, input.cursor_byte, None);
         let change = change.expect("the anchor serves");
         let parts = continue_chat(input, &anchor, change).expect("a prompt");
         let ModelInput::Chat { query, .. } = &parts.1 else {
@@ -208,7 +257,7 @@ fn prompt_build_time() {
         );
     }
     let start = Instant::now();
-    let change = change_since(&anchor, &snapshot, doc.cursor);
+    let change = change_since(&anchor, &snapshot, doc.cursor, None);
     eprintln!(
         "change_since: {change:?} in {:.1} µs",
         start.elapsed().as_secs_f64() * 1e6

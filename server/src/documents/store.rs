@@ -13,6 +13,7 @@ use ropey::Rope;
 
 use super::encoding::{LineCol, PositionEncoding, to_byte};
 use super::history::History;
+use super::spans::{EditSpans, Span};
 use super::timeline::{LineEdit, Timeline};
 use super::tree_state::{ParseQueue, TreeState, parse_snapshot};
 use super::{Inactive, Snapshot, classify};
@@ -78,6 +79,9 @@ struct Document {
     inactive: Option<Inactive>,
     tree: TreeState,
     history: History,
+    /// The store's sequence number of this text, and the spans of the edits that made it.
+    seq: u64,
+    spans: EditSpans,
     /// A logical clock reading of the last use, for evicting trees.
     last_used: AtomicU64,
 }
@@ -132,6 +136,7 @@ impl DocumentStore {
         if let Some(reason) = inactive {
             tracing::info!(%uri, ?reason, "document tracked but inactive");
         }
+        let seq = self.inner.tick();
         let doc = Document {
             language_id: language_id.into(),
             language,
@@ -140,7 +145,9 @@ impl DocumentStore {
             inactive,
             tree: TreeState::None,
             history: History::default(),
-            last_used: AtomicU64::new(self.inner.tick()),
+            seq,
+            spans: EditSpans::new(seq),
+            last_used: AtomicU64::new(seq),
         };
         if let Some(mut old) = self.inner.docs.insert(uri.clone(), doc) {
             old.tree.clear();
@@ -193,6 +200,7 @@ impl DocumentStore {
         let mut reparse = false;
         for change in changes {
             saw_nul |= change.text.contains('\0');
+            let old_len = doc.rope.len_bytes();
             match change.range {
                 None => {
                     outcome.changes.push(ByteChange {
@@ -218,6 +226,20 @@ impl DocumentStore {
                     outcome.changes.push(applied.change);
                 }
             }
+            let span = match outcome.changes.last() {
+                Some(applied) if change.range.is_some() => Span {
+                    start: applied.start_byte,
+                    old_end: applied.end_byte,
+                    new_end: applied.start_byte + applied.new_text.len(),
+                },
+                _ => Span {
+                    start: 0,
+                    old_end: old_len,
+                    new_end: doc.rope.len_bytes(),
+                },
+            };
+            doc.seq = self.inner.tick();
+            doc.spans.record(doc.seq, span);
         }
         drop(timeline);
         doc.version = version;
@@ -251,6 +273,7 @@ impl DocumentStore {
             language_id: doc.language_id.clone(),
             language: doc.language,
             version: doc.version,
+            seq: doc.seq,
             rope: doc.rope.clone(),
             tree: doc.tree.tree().cloned(),
             pending_reparse: doc.tree.pending_reparse(),
@@ -259,6 +282,13 @@ impl DocumentStore {
             inactive: doc.inactive,
             reclaim: self.inner.parser.reclaim(),
         })
+    }
+
+    /// A span holding every difference between `uri`'s texts number `from` and `to` (see
+    /// [`Snapshot::seq`]); `Some(None)` when they are the same text, `None` when the document
+    /// no longer remembers its edits since `from` (or was reopened since).
+    pub fn changed_between(&self, uri: &str, from: u64, to: u64) -> Option<Option<Span>> {
+        self.inner.docs.get(uri)?.spans.between(from, to)
     }
 
     /// The user's edits over all documents, oldest first (see [`LineEdit`]).

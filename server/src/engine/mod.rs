@@ -379,7 +379,8 @@ impl Engine {
     /// document's previous one, which it replaces.
     fn syntax_check(&self, snapshot: &Snapshot, cursor_byte: usize) -> Option<Arc<SyntaxCheck>> {
         let language = snapshot.language?;
-        let tree = snapshot.latest_tree();
+        // Described on the blocking pool, when the check is prepared.
+        let tree = snapshot.latest_tree_later();
         let mut checks = self.checks.lock().unwrap_or_else(|e| e.into_inner());
         let previous = checks.remove(&snapshot.uri);
         let check = Arc::new(SyntaxCheck::new(
@@ -403,7 +404,10 @@ impl Engine {
         let mut anchors = self.anchors.lock().unwrap_or_else(|e| e.into_inner());
         let uri = &input.snapshot.uri;
         if let Some(current) = anchors.get(uri) {
-            let since = context::change_since(current, input.snapshot, input.cursor_byte);
+            let edits = self
+                .documents
+                .changed_between(uri, current.seq, input.snapshot.seq);
+            let since = context::change_since(current, input.snapshot, input.cursor_byte, edits);
             if let Some(change) = since {
                 return Some((current.clone(), change));
             }

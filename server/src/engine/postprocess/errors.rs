@@ -29,6 +29,7 @@ use ropey::Rope;
 use tree_sitter::Tree;
 
 use crate::context::changed_region;
+use crate::documents::LatestTree;
 use crate::syntax::{self, Language, ScopeKind};
 
 /// Bytes either side of the cursor counted when no enclosing item is found.
@@ -63,7 +64,7 @@ pub struct SyntaxCheck {
     language: Language,
     rope: Rope,
     /// The document's latest tree (see [`raises_errors`]), until the check is prepared.
-    tree: Mutex<Option<Tree>>,
+    tree: Mutex<Option<LatestTree>>,
     /// On a character boundary.
     cursor_byte: usize,
     /// The previous check's parsed text, if it was prepared, until this one is.
@@ -107,7 +108,7 @@ impl SyntaxCheck {
     /// (its parse is reused if it was prepared).
     pub fn new(
         language: Language,
-        tree: Option<Tree>,
+        tree: impl Into<LatestTree>,
         rope: Rope,
         cursor_byte: usize,
         previous: Option<&SyntaxCheck>,
@@ -119,7 +120,7 @@ impl SyntaxCheck {
         Self {
             language,
             rope,
-            tree: Mutex::new(tree),
+            tree: Mutex::new(Some(tree.into())),
             cursor_byte,
             base: Mutex::new(base),
             before: OnceLock::new(),
@@ -179,7 +180,7 @@ impl SyntaxCheck {
         self.before
             .get_or_init(|| {
                 // Only the preparation needs the document's tree and the previous parse.
-                let tree = lock(&self.tree).take();
+                let tree = lock(&self.tree).take().and_then(LatestTree::get);
                 let before = if self.rope.len_bytes() > WHOLE_DOCUMENT_BYTES {
                     self.window(tree.as_ref())
                 } else {
