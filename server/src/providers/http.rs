@@ -123,28 +123,33 @@ fn sensitive(name: &str, value: &str) -> Result<HeaderValue, ProviderError> {
     Ok(value)
 }
 
-/// POSTs `body` and waits for the response head (at most `settings.timeout`). A 2xx
-/// response is returned for streaming; anything else becomes a typed error.
+/// The room a request body is serialized into at first: a completion's prompt is a few KiB.
+const BODY_CAPACITY: usize = 16 * 1024;
+
+/// POSTs `body` and waits for the response head; the caller bounds the wait (an answer's
+/// [`Answer`](super::http_call) with the timer it keeps for the whole call). A 2xx response is
+/// returned for streaming; anything else becomes a typed error.
 pub(crate) async fn post_stream(
     client: &reqwest::Client,
     settings: &Settings,
-    url: &str,
+    (url, parsed): (&str, Option<&reqwest::Url>),
     headers: &HeaderMap,
     body: &Value,
 ) -> Result<reqwest::Response, ProviderError> {
     let started = Instant::now();
     tracing::trace!(path = url_path(url), %body, "request body");
-    // Bytes straight from the value, not through its `Display` formatter.
-    let body = serde_json::to_vec(body).map_err(|err| ProviderError::Protocol(err.to_string()))?;
-    let request = client.post(url).headers(headers.clone()).body(body).send();
-    let response = match tokio::time::timeout(settings.timeout, request).await {
-        Err(_) => {
-            tracing::debug!(path = url_path(url), "no response head in time");
-            return Err(ProviderError::Timeout);
-        }
-        Ok(Err(err)) => return Err(send_error(err, settings)),
-        Ok(Ok(response)) => response,
+    // Bytes straight from the value, not through its `Display` formatter, into room for a
+    // usual prompt (growing to it cost a dozen reallocations of every request).
+    let mut bytes = Vec::with_capacity(BODY_CAPACITY);
+    serde_json::to_writer(&mut bytes, body)
+        .map_err(|err| ProviderError::Protocol(err.to_string()))?;
+    let body = bytes;
+    let builder = match parsed {
+        Some(parsed) => client.post(parsed.clone()),
+        None => client.post(url),
     };
+    let request = builder.headers(headers.clone()).body(body).send();
+    let response = request.await.map_err(|err| send_error(err, settings))?;
     let status = response.status();
     let latency_ms = started.elapsed().as_millis() as u64;
     tracing::debug!(method = "POST", path = url_path(url), %status, latency_ms, version = ?response.version(), "response head");

@@ -40,7 +40,9 @@ const MAX_ABANDONED_DRAIN_TIME: Duration = Duration::from_secs(2);
 pub(super) struct Call {
     pub(super) client: reqwest::Client,
     pub(super) settings: Arc<Settings>,
-    pub(super) headers: HeaderMap,
+    pub(super) headers: Arc<HeaderMap>,
+    /// `url`, parsed.
+    pub(super) parsed: Option<reqwest::Url>,
     pub(super) reasoning: Arc<Reasoning>,
     pub(super) shape: Shape,
     pub(super) url: String,
@@ -59,7 +61,7 @@ impl Call {
             let sent = http::post_stream(
                 &self.client,
                 &self.settings,
-                &self.url,
+                (&self.url, self.parsed.as_ref()),
                 &self.headers,
                 &body,
             )
@@ -80,7 +82,7 @@ impl Call {
         http::post_stream(
             &self.client,
             &self.settings,
-            &self.url,
+            (&self.url, self.parsed.as_ref()),
             &self.headers,
             &body,
         )
@@ -166,7 +168,10 @@ pub(super) struct Answer {
     decode: Box<dyn Decode>,
     /// Decoded but not yet taken, in order; an error is the last.
     ready: VecDeque<Result<String, ProviderError>>,
+    /// Times the head's wait and then the gaps between chunks.
     stall: Stall,
+    /// The request was polled once (sent).
+    posted: bool,
     deltas: usize,
     started: Instant,
     /// Counts the call as running (`HttpCore::in_flight`) until it and its drain end.
@@ -191,6 +196,7 @@ impl Answer {
             decode,
             ready: VecDeque::new(),
             stall: Stall::new(timeout),
+            posted: false,
             deltas: 0,
             started: Instant::now(),
             guard: Some(guard),
@@ -272,7 +278,17 @@ impl Stream for Answer {
             match &mut this.phase {
                 Phase::Over => return Poll::Ready(None),
                 Phase::Posting(post) => match post.as_mut().poll(cx) {
-                    Poll::Pending => return Poll::Pending,
+                    // The call's one timer bounds the wait for the head too. Not set on the
+                    // first poll, which sends the request: registering a timer may wake the
+                    // runtime's parked driver, a system call on the request's path.
+                    Poll::Pending if this.posted && this.stall.expired(cx) => {
+                        tracing::debug!("no response head in time");
+                        this.fail(ProviderError::Timeout);
+                    }
+                    Poll::Pending => {
+                        this.posted = true;
+                        return Poll::Pending;
+                    }
                     Poll::Ready(Err(err)) => this.fail(err),
                     Poll::Ready(Ok(response)) => {
                         let http2 = response.version() == reqwest::Version::HTTP_2;
@@ -308,6 +324,7 @@ impl Drop for Answer {
         // An abandoned HTTP/1.1 answer's tail is read within these caps to keep its connection.
         let time = MAX_ABANDONED_DRAIN_TIME.min(self.settings.timeout);
         let tail = move |body| drain(body, MAX_ABANDONED_DRAIN_BYTES, time);
+        let head_time = self.settings.timeout;
         match std::mem::replace(&mut self.phase, Phase::Over) {
             Phase::Over => {}
             Phase::Posting(post) => {
@@ -317,7 +334,9 @@ impl Drop for Answer {
                 // On HTTP/2 the answer is dropped as it comes: its stream is reset, and the
                 // model stops.
                 let answer = async move {
-                    if let Ok(response) = post.await
+                    // The head within the call's timeout (the answer's timer went with it).
+                    let head = tokio::time::timeout(head_time, post).await;
+                    if let Ok(Ok(response)) = head
                         && response.version() != reqwest::Version::HTTP_2
                     {
                         tail(body_of(response)).await;
