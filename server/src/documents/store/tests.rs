@@ -354,3 +354,30 @@ fn a_running_reparse_leaves_requests_the_edited_tree() {
         "fn b() {}"
     );
 }
+
+#[test]
+fn a_keystrokes_reparse_waits_a_round_of_tasks_and_a_blocked_waiter_sends_it() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let store = DocumentStore::default();
+        let uri = "file:///a.py";
+        store.open(uri, "python", 1, "x = 1\n");
+        // The first parse was queued on this runtime and not sent yet: the one thread that
+        // would send it is blocked here, and the wait sends it itself.
+        store.wait_for_parses();
+        assert!(store.snapshot(uri).expect("open").tree.is_some());
+        change(&store, 2, (0, 0), (0, 0), "# x\n").expect("applied");
+        assert!(store.snapshot(uri).expect("open").tree.is_none(), "reparsed at once");
+        // A round of tasks later the parser thread has the job.
+        for _ in 0..1_000 {
+            tokio::task::yield_now().await;
+            if store.snapshot(uri).expect("open").tree.is_some() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        panic!("the reparse was never sent");
+    });
+}
