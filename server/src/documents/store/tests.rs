@@ -369,7 +369,10 @@ fn a_keystrokes_reparse_waits_a_round_of_tasks_and_a_blocked_waiter_sends_it() {
         store.wait_for_parses();
         assert!(store.snapshot(uri).expect("open").tree.is_some());
         change(&store, 2, (0, 0), (0, 0), "# x\n").expect("applied");
-        assert!(store.snapshot(uri).expect("open").tree.is_none(), "reparsed at once");
+        assert!(
+            store.snapshot(uri).expect("open").tree.is_none(),
+            "reparsed at once"
+        );
         // A round of tasks later the parser thread has the job.
         for _ in 0..1_000 {
             tokio::task::yield_now().await;
