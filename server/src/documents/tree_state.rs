@@ -269,6 +269,15 @@ impl Deferred {
     }
 }
 
+/// Sends the deferred jobs when dropped.
+struct Flush(Arc<Deferred>);
+
+impl Drop for Flush {
+    fn drop(&mut self) {
+        self.0.flush();
+    }
+}
+
 impl ParseQueue {
     /// Starts the parser thread. It holds only a weak reference to the store, so it ends when
     /// the channel closes: the store is dropped, and the last snapshot (whose trees it frees).
@@ -356,10 +365,11 @@ impl ParseQueue {
             let mut jobs = deferred.jobs.lock().unwrap_or_else(|e| e.into_inner());
             jobs.push(job);
             if jobs.len() == 1 {
-                let deferred = deferred.clone();
+                // Sent when the task ends, or when it is dropped unrun (the runtime shut down).
+                let flush = Flush(deferred.clone());
                 runtime.spawn(async move {
                     tokio::task::yield_now().await;
-                    deferred.flush();
+                    drop(flush);
                 });
             }
             return;

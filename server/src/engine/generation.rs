@@ -1,13 +1,13 @@
 //! One model call, streamed through post-processing in its own task.
 //!
-//! The call is started before the task (the request goes out before anything else: the task's
-//! start, the syntax check's preparation, post-processing's reading of the document around the
-//! cursor); the task owns its [`TextStream`](crate::providers::TextStream) and publishes the settled suggestion
-//! (whole lines the [`StreamFilter`] will not change) on a `watch` channel after every delta,
-//! then the final suggestion. Requests wait on the channel for what they need: the first
-//! complete line (automatic triggers, the early answer) or the whole suggestion. Because the
-//! task, not a request, drives the stream, generation continues into the cache after an early
-//! answer. The finished suggestion is dropped if it raises the document's syntax-error count.
+//! The call is started before the task (the request goes out before anything else: the
+//! task's start, the syntax check's preparation, post-processing's reading of the document
+//! around the cursor); the task owns its [`TextStream`](crate::providers::TextStream) and
+//! publishes the settled suggestion (whole lines the [`StreamFilter`] will not change) on a
+//! `watch` channel after every delta, then the final suggestion. Requests wait on the channel
+//! for what they need: the first complete line (automatic triggers, the early answer) or the
+//! whole suggestion. Because the task, not a request, drives the stream, generation continues
+//! into the cache after an early answer. The finished suggestion is dropped if it raises the document's syntax-error count.
 //!
 //! The task stops, dropping the stream and so cancelling the model call, when the filter says
 //! the suggestion is complete, when its scheduler ticket is superseded (the document's next

@@ -142,8 +142,6 @@ fn is_openai_host(base_url: &str) -> bool {
     host == "api.openai.com" || host.ends_with(".openai.azure.com")
 }
 
-/// Chat-chunk streams: `choices[0].delta.content` until `[DONE]`. Codestral FIM uses the same
-/// shape; DeepSeek FIM puts the text in `choices[0].text` (`text_field`).
 /// The parts of a chat chunk the decoder reads.
 #[derive(Deserialize)]
 struct Chunk<'a> {
@@ -170,6 +168,8 @@ struct ChunkDelta<'a> {
     content: Option<Cow<'a, str>>,
 }
 
+/// Chat-chunk streams: `choices[0].delta.content` until `[DONE]`. Codestral FIM uses the same
+/// shape; DeepSeek FIM puts the text in `choices[0].text` (`text_field`).
 #[derive(Debug, Default)]
 pub(crate) struct ChatDecoder {
     /// A chunk carried a `finish_reason`: the answer is complete even if `[DONE]` never comes.

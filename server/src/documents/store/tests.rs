@@ -384,3 +384,22 @@ fn a_keystrokes_reparse_waits_a_round_of_tasks_and_a_blocked_waiter_sends_it() {
         panic!("the reparse was never sent");
     });
 }
+
+#[test]
+fn a_reparse_queued_on_a_runtime_that_shuts_down_is_sent_anyway() {
+    let store = DocumentStore::default();
+    let uri = "file:///a.py";
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    // Queued on the runtime, whose task to send it never runs.
+    runtime.block_on(async { store.open(uri, "python", 1, "x = 1\n") });
+    drop(runtime);
+    for _ in 0..2_000 {
+        if store.snapshot(uri).expect("open").tree.is_some() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    panic!("the first parse was never sent");
+}
