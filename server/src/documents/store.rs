@@ -200,19 +200,19 @@ impl DocumentStore {
         let mut reparse = false;
         for change in changes {
             saw_nul |= change.text.contains('\0');
-            let old_len = doc.rope.len_bytes();
-            match change.range {
+            let applied = match change.range {
                 None => {
-                    outcome.changes.push(ByteChange {
+                    let replaced = ByteChange {
                         start_byte: 0,
                         end_byte: doc.rope.len_bytes(),
                         old_text: doc.rope.to_string(),
                         new_text: change.text.clone(),
-                    });
+                    };
                     doc.rope = Rope::from_str(&change.text);
                     doc.tree.clear();
                     timeline.seal(&uri);
                     full_replace = true;
+                    replaced
                 }
                 Some((start, end)) => {
                     let change = Change {
@@ -223,23 +223,17 @@ impl DocumentStore {
                     let applied = apply_range(doc, version, change, (&uri, &mut timeline));
                     outcome.clamped += applied.clamped;
                     reparse |= applied.reparse;
-                    outcome.changes.push(applied.change);
+                    applied.change
                 }
-            }
-            let span = match outcome.changes.last() {
-                Some(applied) if change.range.is_some() => Span {
-                    start: applied.start_byte,
-                    old_end: applied.end_byte,
-                    new_end: applied.start_byte + applied.new_text.len(),
-                },
-                _ => Span {
-                    start: 0,
-                    old_end: old_len,
-                    new_end: doc.rope.len_bytes(),
-                },
             };
             doc.seq = self.inner.tick();
+            let span = Span {
+                start: applied.start_byte,
+                old_end: applied.end_byte,
+                new_end: applied.start_byte + applied.new_text.len(),
+            };
             doc.spans.record(doc.seq, span);
+            outcome.changes.push(applied);
         }
         drop(timeline);
         doc.version = version;

@@ -273,13 +273,17 @@ mod tests {
         assert!(!supports_prediction("http://127.0.0.1:8080/v1", "gpt-4o"));
     }
 
+    /// An unnamed event carrying `data`.
+    fn ev(data: &str) -> Event {
+        Event {
+            name: String::new(),
+            data: data.into(),
+        }
+    }
+
     #[test]
     fn decoder_reads_escapes_errors_odd_shapes_and_text_on_the_finishing_chunk() {
         let mut decoder = ChatDecoder::default();
-        let ev = |data: &str| Event {
-            name: String::new(),
-            data: data.into(),
-        };
         let escaped = r#"{"id":"c","choices":[{"index":0,"delta":{"content":"a\n\"b\u00e9"},"logprobs":null,"finish_reason":null}],"usage":null}"#;
         assert_eq!(decoder.event(&ev(escaped)), Ok(Step::text("a\n\"bé")));
         // Mistral puts the last text on the chunk that finishes.
@@ -309,10 +313,6 @@ mod tests {
     #[test]
     fn decoder_reads_deltas_and_tolerates_missing_done_after_a_finish() {
         let mut decoder = ChatDecoder::default();
-        let ev = |data: &str| Event {
-            name: String::new(),
-            data: data.into(),
-        };
         let role = r#"{"choices":[{"delta":{"role":"assistant","content":""}}]}"#;
         assert_eq!(decoder.event(&ev(role)), Ok(Step::text("")));
         let delta = r#"{"choices":[{"delta":{"content":"ab"},"finish_reason":null}]}"#;
